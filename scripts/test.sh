@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up and run every check CI runs: lint, types, import layers, then the whole pytest suite
+# (offscreen rendering through Mesa EGL; GUI tests in a real Qt window under Xvfb via pytest-xvfb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export VTK_DEFAULT_OPENGL_WINDOW=${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}
+# real series in ../shared/data are used when present (CI sets this; a fresh clone skips them, saying why)
+if [ -z "${VOLUMEVIZ_SHARED_DATA:-}" ] && [ -d ../shared/data ]; then
+  export VOLUMEVIZ_SHARED_DATA="$(cd ../shared/data && pwd)"
+fi
+echo "== ruff";        .venv/bin/ruff check volumeviz tests scripts
+echo "== mypy";        .venv/bin/mypy volumeviz
+echo "== import layers"; .venv/bin/lint-imports
+echo "== pytest";      .venv/bin/python -m pytest "$@"

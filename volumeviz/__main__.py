@@ -1,0 +1,5 @@
+"""``python -m volumeviz``."""
+
+from volumeviz.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``volumeviz`` command line: thin faces over the Python API."""

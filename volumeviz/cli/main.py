@@ -1,0 +1,130 @@
+"""Entry point of the ``volumeviz`` command.
+
+Subcommands live in their own modules and are imported only when used, so ``volumeviz --help``
+loads neither VTK, SimpleITK nor Qt. Errors raised on purpose (:class:`VolumeVizError`) are
+printed as one line and exit 1 (bad data) or 2 (bad usage); ``--debug`` anywhere on the command
+line shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from volumeviz import __version__
+from volumeviz.errors import VolumeVizError
+
+#: subcommand name -> (module, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "info": ("volumeviz.cli.info", "info", "List the series (or DICOMDIR tree) under PATH."),
+    "screenshot": (
+        "volumeviz.cli.screenshot",
+        "screenshot",
+        "Render a series (3D preset or MPR) or an ultrasound frame to a PNG.",
+    ),
+    "us": ("volumeviz.cli.us", "us", "Ultrasound: calibration regions, measurements, export."),
+    "export": ("volumeviz.cli.export", "export", "Export every image under PATH as PNG/JPEG."),
+    "view": ("volumeviz.cli.view", "view", "Open the interactive 3D window."),
+    "report": ("volumeviz.cli.report", "report", "Build an HTML/PDF report of a series or study."),
+    "batch": ("volumeviz.cli.report", "batch", "Render many series from a TOML/YAML spec."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """All subcommand names, in declaration order."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return the subcommand (None if unknown)."""
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attr, short = COMMANDS[cmd_name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+
+            @click.command(cmd_name, help=f"{short} (not available in this build)")
+            def _missing() -> None:
+                raise click.UsageError(f"'{cmd_name}' is not available in this build")
+
+            return _missing
+        cmd: click.Command = getattr(module, attr)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands with their short help without importing them."""
+        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="volumeviz")
+@click.option("-v", "--verbose", count=True, help="More messages (-vv for debug logging).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def cli(verbose: int, quiet: bool) -> None:
+    """volumeviz: DICOM CT/MR/ultrasound in 3D, the right way round.
+
+    Add --debug anywhere to see tracebacks.
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="volumeviz: %(levelname)s: %(message)s")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; turn expected errors into one line on stderr and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("VOLUMEVIZ_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
+    try:
+        return cli.main(args=args, prog_name="volumeviz", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("volumeviz: aborted", err=True)
+        sys.exit(130)
+    except VolumeVizError as exc:
+        if debug:
+            raise
+        click.echo(f"volumeviz: error: {_one_line(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("volumeviz: interrupted", err=True)
+        sys.exit(130)
+    except MemoryError:
+        if debug:
+            raise
+        click.echo("volumeviz: error: out of memory", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"volumeviz: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(rerun with --debug for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""volumeviz.ops."""
