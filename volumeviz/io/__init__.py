@@ -1,1 +1,1 @@
-"""volumeviz.io."""
+"""volumeviz.io: files (pydicom + SimpleITK) to model objects. The only layer that reads DICOM."""
