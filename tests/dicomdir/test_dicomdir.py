@@ -15,6 +15,7 @@ from volumeviz.io.dicomdir import (
     read_fileset,
     referenced_files,
     require_fixed_pydicom,
+    series_files,
 )
 
 pytestmark = pytest.mark.shared_data
@@ -208,3 +209,37 @@ def test_pydicom_with_the_traversal_bug_is_refused(version: str, ok: bool) -> No
         with pytest.raises(DicomDirError, match="CVE-2026-32711"):
             require_fixed_pydicom(version)
     require_fixed_pydicom()  # the installed one is fixed
+
+
+def test_series_files_by_number_and_uid(shared_data: Path) -> None:
+    dicomdir = shared_data / FILESET / "DICOMDIR"
+    tree = read_fileset(dicomdir)
+    files, skipped = series_files(dicomdir, 13)
+    assert skipped == []
+    assert len(files) == 7  # MR series 700
+    assert all("MR700" in f.parts for f in files)
+    uid = tree.series()[3][2].series_uid
+    files4, _ = series_files(dicomdir, uid)
+    assert files4 == series_files(dicomdir, "#4")[0]
+    assert len(files4) == 4
+    with pytest.raises(DicomDirError, match=r"no series 14; the DICOMDIR lists 13 series"):
+        series_files(dicomdir, 14)
+
+
+def test_info_json_and_tree(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from volumeviz.cli._dicomdir import dicomdir_info
+
+    dicomdir = shared_data / FILESET / "DICOMDIR-reordered"
+    dicomdir_info(dicomdir, as_json=True)
+    data = json.loads(capsys.readouterr().out)
+    assert [p["patient_id"] for p in data["patients"]] == ["77654033", "98890234"]
+    assert data["patients"][0]["studies"][0]["series"][0]["instances"][0]["path"] == (
+        "77654033/CR1/6154"
+    )
+    dicomdir_info(dicomdir, as_json=False)
+    out = capsys.readouterr().out
+    assert "Doe^Archibald" in out
+    assert "#13 MR series 700" in out
+    assert "7 instance(s)" in out

@@ -467,3 +467,44 @@ def files_by_series(path: str | os.PathLike[str]) -> dict[str, list[Path]]:
         files = [root / i.path for i in series.instances if i.status == OK and _is_image(i)]
         out.setdefault(series.series_uid, []).extend(files)
     return out
+
+
+def series_files(
+    path: str | os.PathLike[str], series: int | str
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Pick one series of a DICOMDIR: ``#n`` in tree order (1-based, as ``info`` numbers it).
+
+    Parameters
+    ----------
+    path
+        The DICOMDIR file.
+    series
+        The 1-based number ``info`` prints (``3`` or ``"#3"``), or a Series Instance UID.
+
+    Returns
+    -------
+    tuple
+        ``(files, skipped)`` as :func:`referenced_files`, for that series only.
+
+    Raises
+    ------
+    DicomDirError
+        The series is not in the file-set (the message lists how many there are).
+    """
+    tree = read_fileset(path)
+    listed = tree.series()
+    text = str(series).strip().lstrip("#")
+    chosen = None
+    if text.isdigit() and 1 <= int(text) <= len(listed):
+        chosen = listed[int(text) - 1][2]
+    else:
+        chosen = next((se for _, _, se in listed if se.series_uid == text), None)
+    if chosen is None:
+        raise DicomDirError(
+            f"{path}: no series {series!r}; the DICOMDIR lists {len(listed)} series "
+            f"(#1..#{len(listed)}, see: volumeviz info {path})"
+        )
+    root = Path(tree.root)
+    files = [root / i.path for i in chosen.instances if i.status == OK and _is_image(i)]
+    skipped = [(i.file_id, i.reason) for i in chosen.instances if i.status != OK]
+    return files, skipped

@@ -1,0 +1,78 @@
+"""``volumeviz info DICOMDIR``: the patient → study → series → instance tree (rich or JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from volumeviz.io.dicomdir import read_fileset
+from volumeviz.model.fileset import FileSetTree
+
+
+def _date(text: str) -> str:
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
+
+
+def render_tree(tree: FileSetTree) -> object:
+    """Build a ``rich.tree.Tree`` for a file-set (instances summarised per series)."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    top = Tree(
+        f"[bold]{escape(tree.dicomdir)}[/]"
+        + (f"  file-set {escape(tree.fileset_id)}" if tree.fileset_id else "")
+    )
+    number = 0
+    for patient in tree.patients:
+        pnode = top.add(
+            f"[bold cyan]{escape(patient.patient_name or '(no name)')}[/]"
+            f"  ID {escape(patient.patient_id or '?')}"
+        )
+        for study in patient.studies:
+            snode = pnode.add(
+                f"[green]{escape(_date(study.study_date) or '(no date)')}[/]"
+                f"  {escape(study.description or '(no description)')}"
+                f"  [dim]{escape(study.study_uid)}[/]"
+            )
+            for series in study.series:
+                number += 1
+                bad = [i for i in series.instances if i.status != "ok"]
+                text = (
+                    f"[bold]#{number}[/] {escape(series.modality or '?')} "
+                    f"series {series.series_number if series.series_number is not None else '?'}"
+                    f"  {escape(series.description)}  {len(series.instances)} instance(s)"
+                )
+                if bad:
+                    text += f"  [red]{len(bad)} missing/refused[/]"
+                senode = snode.add(text)
+                for inst in bad:
+                    senode.add(f"[red]{escape(inst.file_id)}: {escape(inst.reason)}[/]")
+    if tree.problems:
+        pnode = top.add(f"[yellow]{len(tree.problems)} problem(s)[/]")
+        for where, reason in tree.problems:
+            pnode.add(f"[yellow]{escape(where)}: {escape(reason)}[/]")
+    return top
+
+
+def dicomdir_info(path: Path, as_json: bool) -> None:
+    """Print the tree of the DICOMDIR at ``path`` (``#n`` numbers series for ``--series n``).
+
+    Parameters
+    ----------
+    path
+        The DICOMDIR file.
+    as_json
+        Print :meth:`FileSetTree.to_dict` as JSON instead of a tree.
+    """
+    tree = read_fileset(path)
+    if as_json:
+        click.echo(json.dumps(tree.to_dict(), indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 200))
+    console.print(render_tree(tree))
