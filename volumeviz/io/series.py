@@ -1,0 +1,532 @@
+"""Split a DICOM series into stackable parts, sort the slices and check their geometry.
+
+Rules (see DESIGN.md):
+
+- Slices are sorted by (0020,0032) Image Position (Patient) projected on the slice normal
+  (row x column cosines of (0020,0037)). Never by Instance Number, Slice Location or file name.
+- The slice spacing comes from those positions, never from (0018,0050) Slice Thickness.
+- One Series Instance UID is split where it holds localizers, different orientations, different
+  matrix sizes, or repeated positions told apart by echo / time / dimension index; every split
+  says why.
+- Measured in mm (or degrees): missing slices, uneven spacing, gantry tilt (a sheared stack, seen
+  from the positions and orientation, whatever (0018,1120) says), non-parallel slices, duplicate
+  positions. Each becomes a :class:`~volumeviz.model.volume.GeometryIssue`; the plan then
+  resamples to a regular grid, or ``strict=True`` refuses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from volumeviz.errors import SeriesGeometryError
+from volumeviz.model.orientation import plane_name
+from volumeviz.model.series import SeriesInfo, SliceRef, StackPlan
+from volumeviz.model.volume import GeometryIssue
+
+__all__ = ["plan_series", "plan_stack", "split_series"]
+
+#: slices whose normals differ by more than this (degrees) are different orientations (split)
+ORIENTATION_SPLIT_DEG = 5.0
+#: positions closer than this (mm, along the normal) are "the same position"
+DUPLICATE_TOL_MM = 0.01
+
+
+def _normal_of(s: SliceRef) -> npt.NDArray[np.float64] | None:
+    return s.normal
+
+
+def _orientation_groups(slices: list[SliceRef]) -> list[list[SliceRef]]:
+    groups: list[tuple[npt.NDArray[np.float64] | None, list[SliceRef]]] = []
+    for s in slices:
+        n = _normal_of(s)
+        for ref, members in groups:
+            if n is None and ref is None:
+                members.append(s)
+                break
+            if n is not None and ref is not None:
+                cos = abs(float(n @ ref))
+                if math.degrees(math.acos(min(1.0, cos))) <= ORIENTATION_SPLIT_DEG:
+                    members.append(s)
+                    break
+        else:
+            groups.append((n, [s]))
+    return [m for _, m in groups]
+
+
+def _describe_orientation(s: SliceRef) -> str:
+    n = s.normal
+    return "no orientation" if n is None else plane_name(n)
+
+
+def _position_key(s: SliceRef) -> tuple[float, ...] | None:
+    if s.ipp is None:
+        return None
+    return tuple(round(v / 0.01) * 0.01 for v in s.ipp)
+
+
+def _split_repeats(slices: list[SliceRef]) -> tuple[list[list[SliceRef]], list[str]]:
+    """Split slices whose positions repeat by the first key that makes positions unique."""
+    keys = [_position_key(s) for s in slices]
+    if any(k is None for k in keys):
+        # without positions a repeat cannot be seen; still split multi-frame dimensions
+        dim_names = {name for s in slices for name, _ in s.split_key}
+        for name in sorted(dim_names):
+            if not name.startswith("dimension index"):
+                continue
+            values = [dict(s.split_key).get(name, "") for s in slices]
+            if len(set(values)) > 1:
+                return _split_with_reasons(slices, name, values)
+        return [slices], [""]
+    counts = Counter(keys)
+    if max(counts.values()) <= 1:
+        return [slices], [""]
+    names: list[str] = []
+    for s in slices:
+        for name, _ in s.split_key:
+            if name not in names:
+                names.append(name)
+    # prefer dimension indices, then echo/time keys, then the others
+    names.sort(key=lambda n: (not n.startswith("dimension"), "Image Type" in n, n))
+    for name in names:
+        values = [dict(s.split_key).get(name, "") for s in slices]
+        if len(set(values)) < 2:
+            continue
+        parts = _by_value(slices, name, values)
+        if all(max(Counter(_position_key(s) for s in part).values()) <= 1 for part in parts):
+            return _split_with_reasons(slices, name, values)
+    return [slices], [""]
+
+
+def _split_with_reasons(
+    slices: list[SliceRef], name: str, values: list[str]
+) -> tuple[list[list[SliceRef]], list[str]]:
+    parts = _by_value(slices, name, values)
+    why = _reason(name, values)
+    return parts, [f"{why}; this part: {dict(p[0].split_key).get(name, '')}" for p in parts]
+
+
+def _by_value(slices: list[SliceRef], name: str, values: list[str]) -> list[list[SliceRef]]:
+    order: dict[str, list[SliceRef]] = {}
+    for s, v in zip(slices, values, strict=True):
+        order.setdefault(v, []).append(s)
+
+    def sort_key(v: str) -> tuple[int, float | str]:
+        try:
+            return (0, float(v))
+        except ValueError:
+            return (1, v)
+
+    return [order[v] for v in sorted(order, key=sort_key)]
+
+
+def _reason(name: str, values: list[str]) -> str:
+    distinct = sorted(set(values), key=lambda v: (len(v), v))
+    shown = ", ".join(distinct[:6]) + (" ..." if len(distinct) > 6 else "")
+    return f"repeated positions split by {name} ({len(distinct)} values: {shown})"
+
+
+def split_series(slices: Sequence[SliceRef]) -> list[tuple[list[SliceRef], str]]:
+    """Split the slices of one Series Instance UID into stackable parts, each with a reason.
+
+    Order of splits: localizers, orientation (normals more than 5° apart), matrix size
+    (Rows x Columns), then repeated positions (by dimension index, echo, time, acquisition).
+    The reason is "" for a series that needed no split. Largest parts come first.
+    """
+    slices = list(slices)
+    out: list[tuple[list[SliceRef], str]] = []
+    locs = [s for s in slices if s.is_localizer]
+    rest = [s for s in slices if not s.is_localizer]
+    if locs and rest:
+        itype = "\\".join(locs[0].image_type)
+        out.append((locs, f"localizer: (0008,0008) Image Type {itype}"))
+    elif locs:
+        rest = locs
+    groups = _orientation_groups(rest)
+    multi_orient = len(groups) > 1
+    for g in groups:
+        sizes = Counter((s.rows, s.cols) for s in g)
+        for (rows, cols), _ in sizes.most_common():
+            part = [s for s in g if (s.rows, s.cols) == (rows, cols)]
+            reasons = []
+            if multi_orient:
+                reasons.append(f"orientation {_describe_orientation(part[0])}")
+            if len(sizes) > 1:
+                reasons.append(f"matrix {cols}x{rows}")
+            sub, whys = _split_repeats(part)
+            for piece, why in zip(sub, whys, strict=True):
+                r = [*reasons, why] if why else reasons
+                out.append((piece, "; ".join(r)))
+    if len(out) > 1:
+        names = ", ".join(f"{len(p)} slice(s)" for p, _ in out)
+        out = [(p, r or f"one of {len(out)} parts ({names})") for p, r in out]
+    out.sort(key=lambda pr: (pr[0][0].is_localizer, -len(pr[0])))
+    return out
+
+
+def _unit(v: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    a = np.asarray(v, float)
+    return a / float(np.linalg.norm(a))
+
+
+def _no_geometry_plan(slices: list[SliceRef], info: SeriesInfo) -> StackPlan:
+    s0 = slices[0]
+    ps = s0.pixel_spacing
+    di, dj = (ps[1], ps[0]) if ps else (1.0, 1.0)
+    dk = info.header.get("spacing_between_slices") or info.header.get("slice_thickness") or 1.0
+    fip = info.header.get("frame_increment_pointer", "")
+    missing = []
+    if s0.ipp is None:
+        missing.append("(0020,0032) Image Position (Patient)")
+    if s0.iop is None:
+        missing.append("(0020,0037) Image Orientation (Patient)")
+    if ps is None:
+        missing.append("(0028,0030) Pixel Spacing")
+    what = (
+        f"frames are a series in time ((0028,0009) Frame Increment Pointer {fip})"
+        if "0018,1063" in fip or "(0018, 1063)" in fip
+        else "slices in file order"
+    )
+    issues = [
+        GeometryIssue(
+            "no-geometry",
+            f"no {' / '.join(missing)}: not placed in patient space; {len(slices)} {what}, "
+            f"stacked with assumed spacing {di:g} x {dj:g} x {dk:g} mm, identity orientation",
+            action="assumed",
+        )
+    ]
+    if len(slices) == 1:
+        issues.append(GeometryIssue("single-slice", "one slice only", action=""))
+    return StackPlan(
+        order=tuple(range(len(slices))),
+        origin=(0.0, 0.0, 0.0),
+        spacing=(float(di), float(dj), float(dk)),
+        direction=np.eye(3),
+        size=(s0.cols, s0.rows, len(slices)),
+        issues=tuple(issues),
+        pixel_spacing=(float(di), float(dj)),
+        has_geometry=False,
+    )
+
+
+def plan_stack(
+    slices: Sequence[SliceRef],
+    *,
+    spacing_rtol: float = 0.01,
+    perpendicular_tol: float = 1e-3,
+    slice_thickness: float = 0.0,
+    gantry_tilt_tag: float = 0.0,
+) -> StackPlan:
+    """Sort slices along their normal, measure the geometry, and plan a regular grid.
+
+    Parameters
+    ----------
+    slices
+        Slices of one part of a series; all must have position, orientation and pixel spacing.
+    spacing_rtol
+        Relative tolerance for slice steps to count as even (default 1 %).
+    perpendicular_tol
+        Tolerance (radians; also the sine of the shear angle) for slices to count as parallel and
+        stacked along their normal (default 1e-3, about 0.06°).
+    slice_thickness
+        (0018,0050), used only as the k spacing of a single slice.
+    gantry_tilt_tag
+        (0018,1120) Gantry/Detector Tilt in degrees, only quoted in the messages.
+
+    Returns
+    -------
+    StackPlan
+        ``resample`` is True when the slices are not on a regular grid; its issues say why.
+    """
+    slices = list(slices)
+    s0 = slices[0]
+    for s in slices:
+        if s.ipp is None:
+            raise SeriesGeometryError(
+                f"{s.label}: no (0020,0032) Image Position (Patient); slice cannot be placed"
+            )
+        if s.iop is None:
+            raise SeriesGeometryError(
+                f"{s.label}: no (0020,0037) Image Orientation (Patient); slice cannot be placed"
+            )
+    ps = s0.pixel_spacing
+    issues: list[GeometryIssue] = []
+    if ps is None:
+        ps = (1.0, 1.0)
+        issues.append(
+            GeometryIssue(
+                "no-pixel-spacing",
+                "no (0028,0030) Pixel Spacing: 1 mm assumed in-plane (distances are not real)",
+                action="assumed",
+            )
+        )
+    di, dj = float(ps[1]), float(ps[0])
+    for s in slices:
+        if s.pixel_spacing is not None and not np.allclose(s.pixel_spacing, ps, rtol=spacing_rtol):
+            raise SeriesGeometryError(
+                f"{s.label}: (0028,0030) Pixel Spacing {list(s.pixel_spacing)} differs from "
+                f"{list(ps)} in {s0.label}"
+            )
+    row = _unit(s0.iop[:3])  # type: ignore[index]
+    col = _unit(s0.iop[3:])  # type: ignore[index]
+    if abs(float(row @ col)) > 1e-2:
+        raise SeriesGeometryError(
+            f"{s0.label}: (0020,0037) Image Orientation (Patient) {list(s0.iop or ())} has "
+            f"row and column cosines that are not perpendicular (dot {float(row @ col):.3f})"
+        )
+    col = _unit(col - (col @ row) * row)
+    normal = np.cross(row, col)
+    ipps = np.array([s.ipp for s in slices], float)
+    dist = ipps @ normal
+    order = np.argsort(dist, kind="stable")
+    rows_all = np.array([_unit(s.iop[:3]) for s in slices])  # type: ignore[index]
+    cols_all = np.array([_unit(s.iop[3:]) for s in slices])  # type: ignore[index]
+    normals = np.cross(rows_all, cols_all)
+
+    # non-parallel slices
+    cosines = np.clip(np.abs(normals @ normal), 0.0, 1.0)
+    max_angle = float(np.degrees(np.arccos(cosines.min())))
+    non_parallel = math.radians(max_angle) > perpendicular_tol
+    if non_parallel:
+        issues.append(
+            GeometryIssue(
+                "non-parallel",
+                f"slices are not parallel: normals differ by up to {max_angle:.2f}°",
+                size=round(max_angle, 3),
+                unit="deg",
+            )
+        )
+
+    # duplicate positions: keep the first slice found at each position
+    keep: list[int] = []
+    dropped: list[int] = []
+    for idx in order:
+        if keep and abs(dist[idx] - dist[keep[-1]]) < DUPLICATE_TOL_MM:
+            dropped.append(int(idx))
+        else:
+            keep.append(int(idx))
+    if dropped:
+        names = ", ".join(slices[i].label for i in dropped[:3]) + (
+            " ..." if len(dropped) > 3 else ""
+        )
+        issues.append(
+            GeometryIssue(
+                "duplicate-position",
+                f"{len(dropped)} slice(s) repeat a position already filled (within "
+                f"{DUPLICATE_TOL_MM} mm) and nothing tells them apart; kept the first found, "
+                f"dropped {names}",
+                size=float(len(dropped)),
+                unit="",
+                action="dropped",
+            )
+        )
+    order_arr = np.asarray(keep, dtype=int)
+    d = dist[order_arr]
+    pos = ipps[order_arr]
+    n = len(order_arr)
+    ni, nj = s0.cols, s0.rows
+
+    if n == 1:
+        dk = slice_thickness if slice_thickness > 0 else 1.0
+        issues.append(
+            GeometryIssue(
+                "single-slice",
+                f"one slice: k spacing set to (0018,0050) Slice Thickness {dk:g} mm"
+                if slice_thickness > 0
+                else "one slice: k spacing unknown, 1 mm assumed",
+                action="assumed",
+            )
+        )
+        direction = np.column_stack([row, col, normal])
+        return StackPlan(
+            order=tuple(int(i) for i in order_arr),
+            origin=tuple(float(v) for v in pos[0]),  # type: ignore[arg-type]
+            spacing=(di, dj, float(dk)),
+            direction=direction,
+            size=(ni, nj, 1),
+            issues=tuple(issues),
+            positions=pos,
+            rows=rows_all[order_arr],
+            cols=cols_all[order_arr],
+            pixel_spacing=(di, dj),
+        )
+
+    steps = np.diff(d)
+    # shear (gantry tilt): in-plane drift of the positions per mm along the normal
+    rel = pos - pos[0]
+    along = rel @ normal
+    a = rel @ row
+    b = rel @ col
+    span = float(along[-1] - along[0])
+    shear_a = float(np.polyfit(along, a, 1)[0]) if n > 1 else 0.0
+    shear_b = float(np.polyfit(along, b, 1)[0]) if n > 1 else 0.0
+    shear = math.hypot(shear_a, shear_b)
+    tilt_deg = math.degrees(math.atan(shear))
+    drift = float(np.max(np.hypot(a - shear_a * along, b - shear_b * along)))
+    tilted = shear > perpendicular_tol
+    if tilted:
+        tag = (
+            f"; (0018,1120) Gantry/Detector Tilt says {gantry_tilt_tag:g}°"
+            if gantry_tilt_tag
+            else "; (0018,1120) says none: seen from positions and orientation"
+        )
+        issues.append(
+            GeometryIssue(
+                "gantry-tilt",
+                f"gantry tilt {tilt_deg:.1f}°: slice positions drift "
+                f"{shear * span:.1f} mm in-plane over {span:.1f} mm{tag}",
+                size=round(tilt_deg, 3),
+                unit="deg",
+            )
+        )
+    if drift > max(perpendicular_tol * max(span, 1.0), 0.01):
+        issues.append(
+            GeometryIssue(
+                "misaligned",
+                f"slice positions wander up to {drift:.2f} mm in-plane off a straight stack",
+                size=round(drift, 3),
+                unit="mm",
+            )
+        )
+
+    nominal = float(np.median(steps))
+    if nominal <= 0:  # pragma: no cover - duplicates were removed
+        raise SeriesGeometryError(f"{s0.label}: slice positions do not advance along the normal")
+    ratios = steps / nominal
+    uneven = bool(np.any(np.abs(steps - nominal) > spacing_rtol * nominal))
+    gaps = [
+        (k, r)
+        for k, r in enumerate(ratios)
+        if r > 1.5 and abs(r - round(r)) < 0.1 and abs(steps[k] - nominal) > spacing_rtol * nominal
+    ]
+    other = [
+        k
+        for k, r in enumerate(ratios)
+        if abs(steps[k] - nominal) > spacing_rtol * nominal and k not in {g for g, _ in gaps}
+    ]
+    if gaps:
+        n_missing = int(sum(round(r) - 1 for _, r in gaps))
+        where = ", ".join(f"after k={k} ({steps[k]:.2f} mm)" for k, _ in gaps[:5])
+        issues.append(
+            GeometryIssue(
+                "missing-slices",
+                f"{n_missing} slice(s) missing: gap {where} where the step is {nominal:.2f} mm",
+                size=round(float(max(steps[k] for k, _ in gaps)), 4),
+                unit="mm",
+            )
+        )
+    if other:
+        issues.append(
+            GeometryIssue(
+                "uneven-spacing",
+                f"slice spacing varies {steps.min():.2f}–{steps.max():.2f} mm "
+                f"(median {nominal:.2f} mm)",
+                size=round(float(steps.max() - steps.min()), 4),
+                unit="mm",
+            )
+        )
+    resample = (
+        tilted or non_parallel or uneven or drift > max(perpendicular_tol * max(span, 1.0), 0.01)
+    )
+
+    direction = np.column_stack([row, col, normal])
+    if not resample:
+        dk = span / (n - 1)
+        return StackPlan(
+            order=tuple(int(i) for i in order_arr),
+            origin=tuple(float(v) for v in pos[0]),  # type: ignore[arg-type]
+            spacing=(di, dj, float(dk)),
+            direction=direction,
+            size=(ni, nj, n),
+            issues=tuple(issues),
+            positions=pos,
+            rows=rows_all[order_arr],
+            cols=cols_all[order_arr],
+            pixel_spacing=(di, dj),
+        )
+
+    # a regular grid that holds every slice: same row/col axes, k along the normal
+    nk = max(2, round(span / nominal) + 1)
+    dk = span / (nk - 1)
+    corners_a = np.concatenate([a, a + (ni - 1) * di])
+    corners_b = np.concatenate([b, b + (nj - 1) * dj])
+    a0, a1 = float(corners_a.min()), float(corners_a.max())
+    b0, b1 = float(corners_b.min()), float(corners_b.max())
+    ni_t = round((a1 - a0) / di) + 1
+    nj_t = round((b1 - b0) / dj) + 1
+    origin = pos[0] + a0 * row + b0 * col
+    what = [i.code for i in issues if i.code not in ("no-pixel-spacing",)]
+    issues.append(
+        GeometryIssue(
+            "resampled",
+            f"resampled ({', '.join(what)}) to a regular {ni_t}x{nj_t}x{nk} grid, "
+            f"{di:.4g} x {dj:.4g} x {dk:.4g} mm, along the slice normal (linear)",
+            size=round(dk, 4),
+            unit="mm",
+            action="resampled",
+        )
+    )
+    issues = [
+        i if i.action or i.code == "resampled" else _with_action(i, "resampled") for i in issues
+    ]
+    return StackPlan(
+        order=tuple(int(i) for i in order_arr),
+        origin=tuple(float(v) for v in origin),  # type: ignore[arg-type]
+        spacing=(di, dj, float(dk)),
+        direction=direction,
+        size=(int(ni_t), int(nj_t), int(nk)),
+        resample=True,
+        issues=tuple(issues),
+        positions=pos,
+        rows=rows_all[order_arr],
+        cols=cols_all[order_arr],
+        pixel_spacing=(di, dj),
+    )
+
+
+def _with_action(issue: GeometryIssue, action: str) -> GeometryIssue:
+    if issue.code in ("no-pixel-spacing",):
+        return issue
+    return GeometryIssue(issue.code, issue.message, issue.size, issue.unit, action)
+
+
+def plan_series(
+    info: SeriesInfo,
+    *,
+    spacing_rtol: float = 0.01,
+    perpendicular_tol: float = 1e-3,
+) -> SeriesInfo:
+    """Fill ``info.plan`` (or ``info.refusal`` with one line) from its slices' headers.
+
+    A series whose slices carry no position/orientation at all is stacked only when its slices
+    come from a single file (file order is trusted only inside one file), with a
+    ``no-geometry`` issue; several files without positions cannot be sorted and are refused.
+    """
+    slices = info.slices
+    if not slices:
+        info.refusal = f"series {info.key}: no slices"
+        return info
+    bad_samples = [s for s in slices if s.samples not in (1, 3)]
+    if bad_samples:
+        s = bad_samples[0]
+        info.refusal = f"{s.label}: (0028,0002) Samples per Pixel {s.samples} is not supported"
+        return info
+    no_geo = [s for s in slices if s.ipp is None or s.iop is None]
+    if no_geo and len(no_geo) == len(slices) and len({s.path for s in slices}) == 1:
+        info.plan = _no_geometry_plan(slices, info)
+        return info
+    try:
+        info.plan = plan_stack(
+            slices,
+            spacing_rtol=spacing_rtol,
+            perpendicular_tol=perpendicular_tol,
+            slice_thickness=float(info.header.get("slice_thickness") or 0.0),
+            gantry_tilt_tag=float(info.header.get("gantry_tilt") or 0.0),
+        )
+    except SeriesGeometryError as exc:
+        info.refusal = str(exc)
+    return info

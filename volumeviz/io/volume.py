@@ -1,0 +1,419 @@
+"""``load_series``: a DICOM folder, file list or DICOMDIR to a correctly placed :class:`Volume`.
+
+Steps: :func:`~volumeviz.io.discover.scan` reads headers only and plans every series (sort by
+position along the normal, spacing from positions, issues); one series is chosen; its pixels are
+read by SimpleITK's ``ImageSeriesReader`` on the sorted file list (pydicom decodes what
+SimpleITK cannot, and multi-frame files); the modality LUT is applied once; stacks that are not
+on a regular grid are resampled (:func:`volumeviz.ops.resample.resample_slices`).
+
+The returned array is read-only (a view on the SimpleITK buffer, no second copy); Volumes are
+values: make a new array to change voxels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError
+from volumeviz.io.discover import scan
+from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
+from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta, WindowPreset
+
+log = logging.getLogger("volumeviz.io")
+
+__all__ = ["choose_dtype", "load_scanned", "load_series", "select_series"]
+
+_INT16 = (-32768, 32767)
+
+
+def _integral(x: float) -> bool:
+    return float(x).is_integer()
+
+
+def choose_dtype(slices: Sequence[SliceRef]) -> str:
+    """Choose the output type after the modality LUT.
+
+    ``int16`` when every rescale is integral and the whole stored range fits; ``int32`` when
+    integral but it might not fit (the loader then narrows to int16 if the actual values fit);
+    else ``float32``.
+
+    Examples
+    --------
+    >>> from volumeviz.model.series import SliceRef
+    >>> ct = SliceRef("a", None, 2, 2, None, None, None, slope=1, intercept=-1024, bits_stored=12)
+    >>> choose_dtype([ct])
+    'int16'
+    >>> choose_dtype([SliceRef("b", None, 2, 2, None, None, None, slope=1.28)])
+    'float32'
+    """
+    lo_all, hi_all = 0.0, 0.0
+    for s in slices:
+        if s.samples != 1:
+            return "int16"  # colour is converted to 8-bit grey
+        if not (_integral(s.slope) and _integral(s.intercept)):
+            return "float32"
+        bits = max(1, min(s.bits_stored, 32))
+        lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if s.signed else (0, 2**bits - 1)
+        a, b = sorted((lo * s.slope + s.intercept, hi * s.slope + s.intercept))
+        lo_all, hi_all = min(lo_all, a), max(hi_all, b)
+    if lo_all >= _INT16[0] and hi_all <= _INT16[1]:
+        return "int16"
+    if lo_all >= -(2**31) and hi_all < 2**31:
+        return "int32"  # integral but the stored range could overflow int16: check the data
+    return "float32"
+
+
+def select_series(result: ScanResult, series: int | str | None, *, source: str = "") -> SeriesInfo:
+    """Pick the series to load: by number, UID, key (``uid#2``) or index; else the largest.
+
+    ``series`` may be a Series Number (int or numeric string), a Series Instance UID, a split key
+    such as ``"1.2.3#2"``, or ``"@n"`` for the n-th series (0-based) in ``info``'s order. Without
+    it the largest reconstructable series is chosen and the choice is logged (stderr).
+
+    Raises
+    ------
+    NoSeriesError
+        Nothing loadable, or ``series`` matches nothing / several parts (lists what exists).
+    """
+    where = source or "input"
+    if not result.series:
+        raise _nothing_found(result, where)
+    listing = result.describe()
+    if series is not None:
+        text = str(series).strip()
+        if text.startswith("@") and text[1:].isdigit():
+            idx = int(text[1:])
+            if idx >= len(result.series):
+                raise NoSeriesError(f"{where}: no series @{idx}; found {listing}")
+            return result.series[idx]
+        matches = [s for s in result.series if s.key == text]
+        if not matches:
+            matches = [s for s in result.series if s.uid == text]
+        if not matches and text.lstrip("+-").isdigit():
+            matches = [s for s in result.series if s.number == int(text)]
+        if not matches:
+            raise NoSeriesError(f"{where}: no series {text!r}; found {listing}")
+        usable = [s for s in matches if s.plan is not None and not _is_localizer(s)]
+        if len(usable) == 1:
+            return usable[0]
+        if len(matches) == 1:
+            return matches[0]
+        if len(usable) > 1:
+            keys = ", ".join(f"{s.key} ({s.split_reason})" for s in usable)
+            raise NoSeriesError(
+                f"{where}: series {text!r} has {len(usable)} parts; pick one by key: {keys}"
+            )
+        return matches[0]
+    candidates = [s for s in result.series if s.reconstructable and not _is_localizer(s)]
+    if not candidates:
+        candidates = [s for s in result.series if s.plan is not None]
+    if not candidates:
+        first = result.series[0]
+        raise SeriesGeometryError(first.refusal or f"{where}: no series can be reconstructed")
+    chosen = max(candidates, key=lambda s: s.n_voxels)
+    if len(result.series) > 1:
+        num = "-" if chosen.number is None else chosen.number
+        log.warning(
+            "%s: %d series found; loading the largest reconstructable: #%s %s '%s' "
+            "(%d slices, key %s); choose another with series=",
+            where,
+            len(result.series),
+            num,
+            chosen.modality,
+            chosen.description,
+            len(chosen.slices),
+            chosen.key,
+        )
+    return chosen
+
+
+def _is_localizer(s: SeriesInfo) -> bool:
+    return bool(s.slices) and all(x.is_localizer for x in s.slices)
+
+
+def _nothing_found(result: ScanResult, where: str) -> Exception:
+    if result.rejected:
+        first = result.rejected[0].reason
+        more = (
+            f" (and {len(result.rejected) - 1} more rejected)" if len(result.rejected) > 1 else ""
+        )
+        if result.n_files == 1:
+            return DicomReadError(first)
+        return NoSeriesError(f"{where}: no loadable DICOM image series; {first}{more}")
+    if result.notes and result.n_files == 1:
+        return DicomReadError(result.notes[0])
+    skipped = f"; {len(result.notes)} file(s) skipped ({result.notes[0]})" if result.notes else ""
+    return NoSeriesError(
+        f"{where}: no DICOM image series found in {result.n_files} file(s){skipped}"
+    )
+
+
+def _meta(info: SeriesInfo, rejected: list[str]) -> VolumeMeta:
+    h = info.header
+    modality = info.modality
+    rescale_type = str(h.get("rescale_type", "")).upper()
+    units = "HU" if modality == "CT" and rescale_type in ("", "HU") else ""
+    windows = tuple(
+        WindowPreset(
+            center=c,
+            width=w,
+            explanation=ex or "from (0028,1050)/(0028,1051) Window Center/Width",
+        )
+        for c, w, ex in h.get("windows", [])
+    )
+    return VolumeMeta(
+        modality=modality,
+        units=units,
+        series_uid=info.uid,
+        study_uid=h.get("study_uid", ""),
+        frame_of_reference_uid=h.get("frame_of_reference_uid", ""),
+        sop_class_uid=h.get("sop_class_uid", ""),
+        series_number=info.number,
+        series_description=info.description,
+        study_description=h.get("study_description", ""),
+        study_date=h.get("study_date", ""),
+        study_time=h.get("study_time", ""),
+        study_id=h.get("study_id", ""),
+        manufacturer=h.get("manufacturer", ""),
+        model=h.get("model", ""),
+        body_part=h.get("body_part", ""),
+        patient_position=h.get("patient_position", ""),
+        patient_name=h.get("patient_name", ""),
+        patient_id=h.get("patient_id", ""),
+        patient_birth_date=h.get("patient_birth_date", ""),
+        patient_sex=h.get("patient_sex", ""),
+        patient_age=h.get("patient_age", ""),
+        institution=h.get("institution", ""),
+        accession_number=h.get("accession_number", ""),
+        referring_physician=h.get("referring_physician", ""),
+        windows=windows,
+        source_files=tuple(info.files),
+        extra={
+            "series_key": info.key,
+            "split_reason": info.split_reason,
+            "rejected_files": rejected,
+        },
+    )
+
+
+def _to_grey(arr: npt.NDArray[Any], ds: Any) -> npt.NDArray[Any]:
+    """Colour (RGB / YBR / PALETTE COLOR) to 8-bit luminance (ITU-R BT.601)."""
+    from pydicom.pixels import apply_color_lut
+
+    pi = str(ds.get("PhotometricInterpretation", ""))
+    rgb = apply_color_lut(arr, ds) if pi == "PALETTE COLOR" else arr
+    rgb = np.asarray(rgb, dtype=np.float32)
+    if rgb.max() > 255:  # 16-bit palette entries
+        rgb = rgb / 257.0
+    grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    return np.rint(grey)
+
+
+def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[Any], bool]:
+    """Decode with pydicom (all pixel plugins), apply each slice's rescale; (array, colour?)."""
+    import pydicom
+
+    s0 = slices[0]
+    out = np.empty((len(slices), s0.rows, s0.cols), dtype=dtype)
+    colour = False
+    cache: dict[str, tuple[Any, npt.NDArray[Any]]] = {}
+    for k, s in enumerate(slices):
+        if s.path not in cache:
+            cache.clear()
+            try:
+                ds = pydicom.dcmread(s.path, force=True)
+                if "TransferSyntaxUID" not in ds.file_meta and s.transfer_syntax:
+                    # a raw dataset without File Meta: discovery found it implicit VR LE
+                    ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(s.transfer_syntax)
+                arr = ds.pixel_array
+            except Exception as exc:
+                raise DicomReadError(
+                    f"{s.path}: (7FE0,0010) Pixel Data cannot be decoded "
+                    f"(transfer syntax {s.transfer_syntax or 'unknown'}): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            cache[s.path] = (ds, arr)
+        ds, arr = cache[s.path]
+        plane = arr[s.frame] if s.frame is not None and s.n_frames > 1 else arr
+        if s.frame is not None and s.n_frames == 1 and plane.ndim == 3 and s.samples == 1:
+            plane = plane[0]
+        if s.samples != 1 or str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+            plane = _to_grey(plane, ds)
+            colour = True
+        if plane.shape != (s0.rows, s0.cols):
+            raise DicomReadError(
+                f"{s.label}: decoded pixels have shape {plane.shape}, but (0028,0010) Rows / "
+                f"(0028,0011) Columns say {(s0.rows, s0.cols)}"
+            )
+        if s.slope != 1 or s.intercept != 0:
+            ftype = np.float32 if dtype == "float32" else np.float64
+            values: npt.NDArray[np.floating[Any]] = np.asarray(plane, dtype=ftype)
+            values = values * float(s.slope) + float(s.intercept)
+            out[k] = np.rint(values) if dtype != "float32" else values
+        else:
+            out[k] = plane
+    out.setflags(write=False)
+    return out, colour
+
+
+def _read_pixels(
+    slices: Sequence[SliceRef], dtype: str
+) -> tuple[npt.NDArray[Any], list[GeometryIssue]]:
+    issues: list[GeometryIssue] = []
+    single_frame = all(s.frame is None for s in slices)
+    mono = all(s.samples == 1 and s.photometric != "PALETTE COLOR" for s in slices)
+    if single_frame and mono:
+        try:
+            from volumeviz.io._sitk import read_files
+
+            arr = read_files([s.path for s in slices], dtype)
+            if arr.shape == (len(slices), slices[0].rows, slices[0].cols):
+                return arr, issues
+            log.debug("SimpleITK gave shape %s; decoding with pydicom", arr.shape)
+        except RuntimeError as exc:
+            log.debug("SimpleITK could not read the series (%s); decoding with pydicom", exc)
+    arr, colour = _read_pydicom(slices, dtype)
+    if colour:
+        issues.append(
+            GeometryIssue(
+                "colour-to-grey",
+                "colour image ((0028,0004) "
+                f"{slices[0].photometric}) converted to 8-bit grey (BT.601 luminance)",
+                action="converted",
+            )
+        )
+    return arr, issues
+
+
+def load_scanned(
+    info: SeriesInfo,
+    *,
+    strict: bool = False,
+    rejected: Sequence[Any] = (),
+) -> Volume:
+    """Read the pixels of a planned series (see :func:`volumeviz.io.discover.scan`)."""
+    plan = info.plan
+    if plan is None:
+        raise SeriesGeometryError(info.refusal or f"series {info.key}: cannot be reconstructed")
+    if strict:
+        acted = [i for i in plan.issues if i.action in ("resampled", "dropped", "assumed")]
+        if acted:
+            what = "; ".join(i.message for i in acted)
+            raise SeriesGeometryError(
+                f"{info.files[0]}: series {info.key} refused (strict=True): {what}"
+            )
+    slices = info.sorted_slices
+    dtype = choose_dtype(slices)
+    arr, extra_issues = _read_pixels(slices, dtype)
+    if arr.dtype == np.int32:
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        if _INT16[0] <= lo and hi <= _INT16[1]:
+            arr = arr.astype(np.int16)
+    issues = list(plan.issues) + extra_issues
+    if plan.resample:
+        from volumeviz.ops.resample import resample_slices
+
+        fill = float(arr.min()) if arr.size else 0.0
+        arr = resample_slices(
+            arr,
+            plan.positions,
+            plan.rows,
+            plan.cols,
+            plan.pixel_spacing,
+            origin=plan.origin,
+            spacing=plan.spacing,
+            direction=plan.direction,
+            size=plan.size,
+            fill=fill,
+            dtype=arr.dtype,
+        )
+    same = [r for r in rejected if getattr(r, "series_uid", "") == info.uid and info.uid]
+    if same:
+        issues.append(
+            GeometryIssue(
+                "rejected-files",
+                f"{len(same)} file(s) of this series were rejected: {same[0].reason}"
+                + (" ..." if len(same) > 1 else ""),
+                size=float(len(same)),
+                action="ignored",
+            )
+        )
+    meta = _meta(info, [f"{r.path}: {r.reason}" for r in rejected])
+    return Volume(
+        arr,
+        origin=plan.origin,
+        spacing=plan.spacing,
+        direction=plan.direction,
+        issues=tuple(issues),
+        meta=meta,
+    )
+
+
+def load_series(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    series: int | str | None = None,
+    strict: bool = False,
+    spacing_rtol: float = 0.01,
+    perpendicular_tol: float = 1e-3,
+    progress: Callable[[int, int], None] | None = None,
+) -> Volume:
+    """Load one DICOM image series as a :class:`Volume` in LPS millimetres.
+
+    Parameters
+    ----------
+    path
+        A folder (searched recursively), a file, a DICOMDIR, or a list of files.
+    series
+        Which series: Series Number (int or numeric string), Series Instance UID, a split key
+        (``"<uid>#2"``, as ``volumeviz info`` lists), or ``"@n"`` (n-th listed). Default: the
+        largest reconstructable series (the choice is logged to stderr when there are several).
+    strict
+        Refuse (:class:`SeriesGeometryError`) instead of resampling or assuming geometry.
+    spacing_rtol
+        Relative tolerance for even slice spacing (default 0.01).
+    perpendicular_tol
+        Tolerance for parallel slices and for a shear (tilt) of the stack (default 1e-3).
+    progress
+        ``progress(done, total)`` while headers are read.
+
+    Returns
+    -------
+    Volume
+        ``array`` (k, j, i), CT as int16 HU where the rescale allows (else float32); ``issues``
+        says what was found and done; ``meta`` has the UIDs, patient/study fields and windows.
+
+    Raises
+    ------
+    NoSeriesError
+        No path, no DICOM images, or ``series`` matches nothing.
+    DicomReadError
+        A single file that is not usable DICOM, or pixels that cannot be decoded.
+    SeriesGeometryError
+        Geometry missing or contradictory, or any correction under ``strict=True``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from volumeviz.model import phantom
+    >>> from volumeviz.io.synth import write_synthetic_series
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_synthetic_series(phantom.asymmetric(16), folder, shuffle_names=True)
+    >>> vol = load_series(folder)
+    >>> vol.size, vol.array.dtype.name, vol.units
+    ((16, 16, 16), 'int16', 'HU')
+    """
+    result = scan(
+        path, progress=progress, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
+    )
+    source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
+    info = select_series(result, series, source=source)
+    for r in result.rejected:
+        log.info("rejected %s", r.reason)
+    return load_scanned(info, strict=strict, rejected=result.rejected)

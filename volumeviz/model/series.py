@@ -1,0 +1,215 @@
+"""What discovery finds before any pixel is read: slices, series, rejected files (numpy only).
+
+A :class:`SliceRef` is one 2D image: a single-frame file, or one frame of a multi-frame file.
+A :class:`SeriesInfo` is a set of slices that can form one volume (a DICOM series, or a part of
+one after a split by orientation, matrix size, localizer, echo, time or dimension index).
+A :class:`StackPlan` says how the slices of a series become a regular volume: their sorted order,
+the grid, whether resampling is needed, and the :class:`~volumeviz.model.volume.GeometryIssue`
+list. :class:`ScanResult` is what :func:`volumeviz.io.discover.scan` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from volumeviz.model.volume import GeometryIssue
+
+Vec3 = tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRef:
+    """One 2D image and the header fields the loader needs (no pixels).
+
+    ``ipp``/``iop``/``pixel_spacing`` are None when the file does not give them.
+    ``pixel_spacing`` is DICOM's ``(row spacing, column spacing)`` = ``(dj, di)`` in mm.
+    ``frame`` is the 0-based frame index in a multi-frame file, None for single-frame files.
+    ``split_key`` holds values that tell repeated positions apart (echo, time, dimension index).
+    """
+
+    path: str
+    frame: int | None
+    rows: int
+    cols: int
+    ipp: Vec3 | None
+    iop: tuple[float, float, float, float, float, float] | None
+    pixel_spacing: tuple[float, float] | None
+    instance_number: int | None = None
+    slope: float = 1.0
+    intercept: float = 0.0
+    bits_stored: int = 16
+    signed: bool = False
+    samples: int = 1
+    photometric: str = "MONOCHROME2"
+    transfer_syntax: str = ""
+    image_type: tuple[str, ...] = ()
+    split_key: tuple[tuple[str, str], ...] = ()
+    n_frames: int = 1
+
+    @property
+    def label(self) -> str:
+        """``path`` or ``path[frame n]`` (1-based frame number, as DICOM counts)."""
+        return self.path if self.frame is None else f"{self.path}[frame {self.frame + 1}]"
+
+    @property
+    def is_localizer(self) -> bool:
+        """True when (0008,0008) Image Type says LOCALIZER/SCOUT/SURVIEW."""
+        return any(v in ("LOCALIZER", "SCOUT", "SURVIEW", "TOPOGRAM") for v in self.image_type)
+
+    @property
+    def normal(self) -> npt.NDArray[np.float64] | None:
+        """Unit slice normal, row x column cosines, or None without (0020,0037)."""
+        if self.iop is None:
+            return None
+        row = np.asarray(self.iop[:3], float)
+        col = np.asarray(self.iop[3:], float)
+        n = np.cross(row, col)
+        norm = float(np.linalg.norm(n))
+        return n / norm if norm > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFile:
+    """A file that was not used, and why (one line naming the element and the value)."""
+
+    path: str
+    reason: str
+    series_uid: str = ""  # when the header could be read
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain-JSON form."""
+        return {"path": self.path, "reason": self.reason, "series_uid": self.series_uid}
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """How a series' sorted slices become a regular volume.
+
+    ``order`` indexes the series' slices from the first to the last along the slice normal.
+    ``origin``/``spacing``/``direction``/``size`` describe the output grid (SimpleITK
+    conventions, LPS). ``resample`` is True when the slices do not already lie on that grid
+    (gantry tilt, uneven spacing, gaps, non-parallel slices). ``positions`` (LPS of each sorted
+    slice's first voxel), ``rows``/``cols`` (unit row and column cosines per sorted slice) are what
+    a resampler needs.
+    """
+
+    order: tuple[int, ...]
+    origin: Vec3
+    spacing: Vec3
+    direction: npt.NDArray[np.float64]
+    size: tuple[int, int, int]
+    resample: bool = False
+    issues: tuple[GeometryIssue, ...] = ()
+    positions: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    rows: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    cols: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    pixel_spacing: tuple[float, float] = (1.0, 1.0)  # (di, dj) of the source slices
+    has_geometry: bool = True
+
+
+@dataclass
+class SeriesInfo:
+    """One loadable series (or part of a split series), found from headers only.
+
+    ``key`` is unique within a scan: the SeriesInstanceUID, plus ``#2``, ``#3`` ... for the parts
+    of a split. ``split_reason`` says why this part was separated from the others.
+    ``header`` holds study/patient/display fields (strings, numbers) from the first slice.
+    ``plan`` and ``refusal`` are filled by :func:`volumeviz.io.series.plan_series`: a series that
+    cannot be reconstructed has ``plan is None`` and a one-line ``refusal``.
+    """
+
+    key: str
+    uid: str
+    number: int | None
+    modality: str
+    description: str
+    slices: list[SliceRef]
+    split_reason: str = ""
+    header: dict[str, Any] = field(default_factory=dict)
+    plan: StackPlan | None = None
+    refusal: str = ""
+
+    @property
+    def files(self) -> list[str]:
+        """The distinct files of this series, in slice order when planned."""
+        slices = self.sorted_slices
+        seen: dict[str, None] = {}
+        for s in slices:
+            seen.setdefault(s.path, None)
+        return list(seen)
+
+    @property
+    def sorted_slices(self) -> list[SliceRef]:
+        """Slices in plan order (along the normal) if planned, else as found."""
+        if self.plan is None:
+            return list(self.slices)
+        return [self.slices[i] for i in self.plan.order]
+
+    @property
+    def n_files(self) -> int:
+        """Number of distinct files."""
+        return len({s.path for s in self.slices})
+
+    @property
+    def reconstructable(self) -> bool:
+        """True when a plan exists and places the slices in patient space."""
+        return self.plan is not None and self.plan.has_geometry
+
+    @property
+    def n_voxels(self) -> int:
+        """Voxels of the output grid (0 when not planned)."""
+        if self.plan is None:
+            return 0
+        return int(np.prod(self.plan.size))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``info --json`` record of this series."""
+        plan = self.plan
+        return {
+            "key": self.key,
+            "series_uid": self.uid,
+            "series_number": self.number,
+            "modality": self.modality,
+            "description": self.description,
+            "n_files": self.n_files,
+            "n_slices": len(self.slices),
+            "size": list(plan.size) if plan else None,
+            "spacing": [round(v, 6) for v in plan.spacing] if plan else None,
+            "origin": [round(v, 6) for v in plan.origin] if plan else None,
+            "direction": [round(float(v), 8) for v in plan.direction.reshape(-1)]
+            if plan
+            else None,
+            "issues": [i.to_dict() for i in plan.issues] if plan else [],
+            "reconstructable": self.reconstructable,
+            "refusal": self.refusal,
+            "split_reason": self.split_reason,
+            "patient_name": self.header.get("patient_name", ""),
+            "patient_id": self.header.get("patient_id", ""),
+            "study_description": self.header.get("study_description", ""),
+            "study_date": self.header.get("study_date", ""),
+            "study_uid": self.header.get("study_uid", ""),
+        }
+
+
+@dataclass
+class ScanResult:
+    """What a folder, file list or DICOMDIR holds: series, rejected files and notes."""
+
+    series: list[SeriesInfo] = field(default_factory=list)
+    rejected: list[RejectedFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    n_files: int = 0
+
+    def describe(self) -> str:
+        """One line per series (key, number, modality, slices, description)."""
+        lines = []
+        for s in self.series:
+            num = "-" if s.number is None else str(s.number)
+            lines.append(
+                f"#{num} {s.modality} '{s.description}' {len(s.slices)} slice(s) uid={s.key}"
+            )
+        return "; ".join(lines)
