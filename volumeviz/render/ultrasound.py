@@ -323,3 +323,111 @@ def add_ultrasound_plane(
     if user_matrix is not None:
         kwargs["user_matrix"] = np.asarray(user_matrix, dtype=float)
     return pl.add_mesh(quad, **kwargs)
+
+
+def mask_outside_regions(rgb: npt.NDArray[np.uint8], image: UltrasoundImage) -> npt.NDArray[Any]:
+    """Black out every pixel outside the regions (burned-in patient text lives there).
+
+    Refuses (:class:`UltrasoundError`) for a file with no regions unless it declares
+    (0028,0301) Burned In Annotation ``NO``: there is then no safe area to keep.
+    """
+    if not image.regions:
+        if image.meta.burned_in_annotation == "NO":
+            return rgb
+        value = image.meta.burned_in_annotation or "absent"
+        raise UltrasoundError(
+            f"{image.source}: cannot anonymize: no (0018,6011) regions to keep and (0028,0301) "
+            f"Burned In Annotation is {value}; text in the pixels may identify the patient"
+        )
+    keep = np.zeros(rgb.shape[:2], dtype=bool)
+    for region in image.regions:
+        x0, y0, x1, y1 = region.bounds
+        keep[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1] = True
+    out = rgb.copy()
+    out[~keep] = 0
+    return out
+
+
+def render_frame(
+    image: UltrasoundImage,
+    frame: int | npt.NDArray[np.uint8],
+    *,
+    scale_bar: bool = True,
+    regions: bool = True,
+    anonymize: bool = False,
+    size: Sequence[int] | None = None,
+) -> npt.NDArray[np.uint8]:
+    """Decode (if given an index) and draw one frame: mask, bars, outlines, then fit to size."""
+    rgb = image.frame(frame) if isinstance(frame, int | np.integer) else frame
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
+    if anonymize:
+        rgb = mask_outside_regions(rgb, image)
+    out = annotate_frame(rgb, image, scale_bar=scale_bar, regions=regions)
+    if size is not None:
+        out = fit_to_size(out, size)
+    return out
+
+
+def cine_writer_params(suffix: str) -> dict[str, Any]:
+    """Ffmpeg settings for a streamed MP4 (H.264) or GIF (palette per frame)."""
+    if suffix == ".mp4":
+        return {"codec": "libx264", "pix_fmt_out": "yuv420p", "quality": 7}
+    if suffix == ".gif":
+        graph = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
+        return {
+            "codec": "gif",
+            "pix_fmt_out": "pal8",
+            "quality": None,
+            "output_params": ["-vf", graph, "-loop", "0"],
+        }
+    raise UsageError(f"cine output must end in .mp4 or .gif, not {suffix!r}")
+
+
+def write_cine(
+    image: UltrasoundImage,
+    out: Any,
+    frames: Sequence[int],
+    *,
+    fps: float,
+    scale_bar: bool = False,
+    regions: bool = False,
+    anonymize: bool = False,
+) -> int:
+    """Stream ``frames`` to an MP4 or GIF at ``fps``, one decoded frame in memory at a time.
+
+    ``out`` is the final path (its suffix picks the format); the caller makes it atomic.
+    Returns the number of frames written.
+    """
+    from pathlib import Path
+
+    import imageio_ffmpeg
+
+    path = Path(out)
+    params = cine_writer_params(path.suffix.lower())
+    if not (fps > 0 and math.isfinite(fps)):
+        raise UsageError(f"frame rate must be positive, not {fps!r}")
+    height, width = image.rows, image.columns
+    pad_w, pad_h = width % 2, height % 2  # yuv420p needs even sizes; pad, never rescale
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (width + pad_w, height + pad_h),
+        fps=fps,
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        **params,
+    )
+    writer.send(None)
+    n = 0
+    try:
+        for rgb in image.iter_frames(frames):
+            drawn = render_frame(
+                image, rgb, scale_bar=scale_bar, regions=regions, anonymize=anonymize
+            )
+            if pad_w or pad_h:
+                drawn = np.pad(drawn, ((0, pad_h), (0, pad_w), (0, 0)))
+            writer.send(np.ascontiguousarray(drawn))
+            n += 1
+    finally:
+        writer.close()
+    return n
