@@ -9,9 +9,11 @@ that disagree with the pixel data length, absurd sizes) are *rejected* with a on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +199,30 @@ def _header_fields(ds: Dataset) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def quiet_pydicom() -> Iterator[None]:
+    """Silence pydicom's value-validation warnings (bad VRs are judged by the loader instead)."""
+    settings = pydicom.config.settings
+    mode = settings.reading_validation_mode
+    settings.reading_validation_mode = pydicom.config.IGNORE
+    pd_log = logging.getLogger("pydicom")
+    level = pd_log.level
+    pd_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        settings.reading_validation_mode = mode
+        pd_log.setLevel(level)
+
+
 def _read_dataset(path: Path) -> Dataset:
+    with quiet_pydicom():
+        return _read_dataset_inner(path)
+
+
+def _read_dataset_inner(path: Path) -> Dataset:
     label = str(path)
     try:
         return pydicom.dcmread(path, defer_size=1024, specific_tags=HEADER_TAGS)
@@ -282,6 +307,13 @@ def _check_pixels(ds: Dataset, path: Path, rows: int, cols: int, frames: int) ->
     return ts
 
 
+def _sop_name(uid: str) -> str:
+    try:
+        return str(pydicom.uid.UID(uid).name)
+    except Exception:  # pragma: no cover - unusual UID strings
+        return uid
+
+
 def read_slices(path: str | os.PathLike[str]) -> tuple[list[SliceRef], dict[str, Any]]:
     """Read one file's header; return its 2D images (frames) and header fields.
 
@@ -292,15 +324,26 @@ def read_slices(path: str | os.PathLike[str]) -> tuple[list[SliceRef], dict[str,
     _Reject
         A DICOM image that cannot be used (with the reason).
     """
+    p = Path(path)
+    ds = _read_dataset(p)
+    with quiet_pydicom():
+        return _slices_from(ds, p)
+
+
+def _slices_from(ds: Dataset, p: Path) -> tuple[list[SliceRef], dict[str, Any]]:
     from volumeviz.io.enhanced import frame_slices
 
-    p = Path(path)
     label = str(p)
-    ds = _read_dataset(p)
     has_pixels = any(t in ds for t in _PIXEL_TAGS)
     sop = _str(ds, "SOPClassUID")
     if "DirectoryRecordSequence" in ds or sop == "1.2.840.10008.1.3.10":
         raise _Skip(f"{label}: skipped: a DICOMDIR / directory file, not an image")
+    meta_sop = str(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID", ""))
+    if len(ds) == 0 and meta_sop:
+        raise _Reject(
+            f"{label}: File Meta says {_sop_name(meta_sop)} but no data element after it can be "
+            "read (file truncated or corrupt)"
+        )
     if not has_pixels and "Rows" not in ds:
         kind = sop or "unknown SOP class"
         try:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError
-from volumeviz.io.discover import scan
+from volumeviz.io.discover import quiet_pydicom, scan
 from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
 from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta, WindowPreset
 
@@ -227,11 +227,13 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
         if s.path not in cache:
             cache.clear()
             try:
-                ds = pydicom.dcmread(s.path, force=True)
+                with quiet_pydicom():
+                    ds = pydicom.dcmread(s.path, force=True)
                 if "TransferSyntaxUID" not in ds.file_meta and s.transfer_syntax:
                     # a raw dataset without File Meta: discovery found it implicit VR LE
                     ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(s.transfer_syntax)
-                arr = ds.pixel_array
+                with quiet_pydicom():
+                    arr = ds.pixel_array
             except Exception as exc:
                 raise DicomReadError(
                     f"{s.path}: (7FE0,0010) Pixel Data cannot be decoded "
