@@ -248,6 +248,7 @@ def _toml_lines(text: str) -> dict[Path_, int]:
             idx = counters.get(parts, 0)
             counters[parts] = idx + 1
             current = (*parts, idx)
+            lines.setdefault(parts, n)
             lines.setdefault(current, n)
             continue
         m = _TOML_TABLE.match(line)

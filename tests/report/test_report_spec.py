@@ -1,0 +1,166 @@
+"""The batch spec: TOML and YAML read the same; every mistake names its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from volumeviz.report.spec import SpecError, load_spec, plan_jobs
+
+TOML = """\
+output = "out"
+workers = 2
+
+[[input]]
+path = "series/*"
+
+[[render]]
+kind = "screenshot"
+preset = "bone"
+view = "left"
+size = [64, 48]
+
+[[render]]
+kind = "report"
+output = "reports/{input}.html"
+anonymize = true
+presets = ["bone", "soft-tissue"]
+"""
+
+YAML = """\
+output: out
+workers: 2
+input:
+  - path: series/*
+render:
+  - kind: screenshot
+    preset: bone
+    view: left
+    size: [64, 48]
+  - kind: report
+    output: reports/{input}.html
+    anonymize: true
+    presets: [bone, soft-tissue]
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for name in ("b", "a", "c"):
+        (tmp_path / "series" / name).mkdir(parents=True)
+    return tmp_path
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    p = folder / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(("name", "text"), [("s.toml", TOML), ("s.yaml", YAML)])
+def test_toml_and_yaml_mean_the_same(folder, name, text):
+    spec = load_spec(_write(folder, name, text))
+    assert spec.output_dir == (folder / "out").resolve()
+    assert spec.workers == 2
+    assert [r.kind for r in spec.renders] == ["screenshot", "report"]
+    assert spec.renders[0].option("size") == (64, 48)
+    assert spec.renders[1].option("presets") == ("bone", "soft-tissue")
+    assert spec.renders[1].option("format") == "html"
+    jobs = plan_jobs(spec)
+    assert [j.name for j in jobs] == ["a", "b", "c"]  # globs sorted
+    assert jobs[0].outputs == (
+        str((folder / "out" / "a-bone-left.png").resolve()),
+        str((folder / "out" / "reports" / "a.html").resolve()),
+    )
+
+
+# (spec text, line expected in the message, words expected in the message)
+TOML_MISTAKES = [
+    ("[[input]]\npath = 'series/a'\n[[rendr]]\nkind = 'report'\n", 3, "did you mean 'render'"),
+    ("[[input]]\npath = 'x'\n[[render]]\nkind = 'screenshot'\n\nview = 'front'\n", 6, "view"),
+    (
+        "[[input]]\npath = 'series/a'\n[[render]]\nkind = 'screenshot'\nsize = [0, 10]\n",
+        5,
+        "16..8192",
+    ),
+    (
+        "[[input]]\npath = 'series/a'\n[[render]]\nkind = 'screenshot'\npreset = 'bones'\n",
+        5,
+        "bone",
+    ),
+    ("[[input]]\npath = 'series/a'\n[[render]]\nkind = 'report'\noutput = 'r.docx'\n", 5, ".pdf"),
+    (
+        "[[input]]\npath = 'series/a'\n[[render]]\nkind = 'report'\noutput = '{who}.pdf'\n",
+        5,
+        "{who}",
+    ),
+    ("workers = 0\n[[input]]\npath = 'series/a'\n[[render]]\nkind = 'report'\n", 1, ">= 1"),
+    ("[[input]]\npath = 'series/a'\n[[render]]\nkind = 'report'\nanonymize = 'yes'\n", 5, "true"),
+    ("[[input]]\npath = 'series/a'\n[[render]]\nkind = 'report'\nkind2 = \n", 5, "Invalid"),
+    ("[[input]]\nseries = '1.2'\n[[render]]\nkind = 'report'\n", 1, "path"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), TOML_MISTAKES)
+def test_toml_mistakes_name_the_line(folder, text, line, words):
+    p = _write(folder, "bad.toml", text)
+    with pytest.raises(SpecError) as info:
+        load_spec(p)
+    msg = str(info.value)
+    assert msg.startswith(f"{p}:{line}: "), msg
+    assert words in msg
+    assert "\n" not in msg
+
+
+YAML_MISTAKES = [
+    ("input:\n  - series/a\nrender:\n  - kind: screenshot\n    sise: [10, 10]\n", 5, "'size'"),
+    ("input:\n  - series/a\nrender:\n  - kind: screenshot\n    view: [a\n", 6, "column"),
+    ("input: series/a\nrender:\n  - kind: report\n", 1, "non-empty list"),
+    ("input:\n  - series/a\nrender:\n  - kind: report\n    presets: [bone, lungz]\n", 5, "lung"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), YAML_MISTAKES)
+def test_yaml_mistakes_name_the_line(folder, text, line, words):
+    p = _write(folder, "bad.yaml", text)
+    with pytest.raises(SpecError) as info:
+        load_spec(p)
+    msg = str(info.value)
+    assert msg.startswith(f"{p}:{line}: "), msg
+    assert words in msg
+
+
+def test_plan_problems_name_the_line(folder):
+    p = _write(
+        folder,
+        "s.toml",
+        "[[input]]\npath = 'series/a'\n[[input]]\npath = 'nope/*'\n[[render]]\nkind = 'report'\n",
+    )
+    with pytest.raises(SpecError, match=r"s\.toml:4: input\[1\]\.path: 'nope/\*' matches nothing"):
+        plan_jobs(load_spec(p))
+    # two renders writing the same file
+    p = _write(
+        folder, "s.toml", "input = ['series/*']\n[[render]]\nkind = 'report'\noutput = 'all.pdf'\n"
+    )
+    with pytest.raises(SpecError, match=r"s\.toml:4: render\[0\]\.output: .*would both write"):
+        plan_jobs(load_spec(p))
+
+
+def test_same_folder_names_are_made_unique(tmp_path):
+    for parent in ("p1", "p2"):
+        (tmp_path / parent / "CT").mkdir(parents=True)
+    p = _write(tmp_path, "s.toml", "input = ['*/CT']\n[[render]]\nkind = 'report'\n")
+    names = [j.name for j in plan_jobs(load_spec(p))]
+    assert names == ["CT", "CT-2"]
+
+
+def test_not_a_spec(tmp_path):
+    with pytest.raises(SpecError, match="no such spec file"):
+        load_spec(tmp_path / "missing.toml")
+    p = _write(tmp_path, "spec.json", "{}")
+    with pytest.raises(SpecError, match=r"\.toml, \.yaml or \.yml"):
+        load_spec(p)
+    p = _write(tmp_path, "empty.yaml", "")
+    with pytest.raises(SpecError, match="table/mapping"):
+        load_spec(p)

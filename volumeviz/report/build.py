@@ -1,0 +1,722 @@
+"""Build a report of a series or a whole study, and make the outputs of batch jobs.
+
+:func:`build_report` turns loaded Volumes and UltrasoundImages into a
+:class:`~volumeviz.report.document.Report`: a title, and per series a metadata table, the
+geometry issues the loader found, a 3D view per chosen preset and view, the MPR quad and key
+slices; per ultrasound file its calibration regions as a table and some frames with a scale
+bar. Pictures come from the renderer of :mod:`volumeviz.render` (through :class:`Renderer`, so
+the report never draws anything itself) at the size that prints at the layout's dpi.
+
+With ``anonymize=True`` the patient's identity is removed from every text, from the images'
+annotations (they are rendered from anonymised metadata) and from the file metadata; source
+paths and UIDs are left out; ultrasound frames are left out unless the file says (0028,0301)
+Burned In Annotation is ``NO``.
+
+Examples
+--------
+>>> from volumeviz.model import phantom
+>>> vol = phantom.asymmetric(32)
+>>> rep = build_report([vol], template=ReportTemplate(presets=("bone",), key_slices=2),
+...                    layout=Layout(dpi=50), anonymize=True)  # doctest: +SKIP
+>>> "PHANTOM^ASYMMETRIC" in rep.all_text()  # doctest: +SKIP
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from volumeviz import __version__
+from volumeviz._atomic import atomic_path
+from volumeviz.errors import NoSeriesError, UsageError
+from volumeviz.model.ultrasound import UltrasoundImage
+from volumeviz.model.volume import Volume
+from volumeviz.report.document import (
+    Block,
+    Figure,
+    FigureGrid,
+    Layout,
+    Paragraph,
+    Report,
+    Section,
+    Table,
+)
+from volumeviz.report.spec import VIEWS, RenderSpec, SpecError
+
+__all__ = [
+    "SECTIONS",
+    "ReportTemplate",
+    "build_report",
+    "load_input",
+    "load_study",
+    "load_template",
+    "make_render",
+    "write_report",
+]
+
+#: the parts a report can have, in the order they appear for each series
+SECTIONS = ("metadata", "issues", "views", "mpr", "key_slices", "ultrasound")
+PLANES = ("axial", "coronal", "sagittal")
+
+
+@dataclass(frozen=True)
+class ReportTemplate:
+    """What a report shows: which sections, presets, views, how many key slices and frames.
+
+    Built-in templates: ``"standard"`` (everything) and ``"brief"`` (metadata, issues, one 3D
+    view, the MPR quad). A template file (TOML or YAML) sets any of these fields.
+    """
+
+    name: str = "standard"
+    title: str = ""
+    sections: tuple[str, ...] = SECTIONS
+    presets: tuple[str, ...] = ("bone", "soft-tissue")
+    views: tuple[str, ...] = ("anterior",)
+    key_slices: int = 4
+    us_frames: int = 3
+    dpi: int = 300
+    page: str = "A4"
+
+    def with_changes(self, **changes: Any) -> ReportTemplate:
+        """Return a copy with some fields changed (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+BUILTIN_TEMPLATES = {
+    "standard": ReportTemplate(),
+    "brief": ReportTemplate(
+        name="brief",
+        sections=("metadata", "issues", "views", "mpr", "ultrasound"),
+        presets=("bone",),
+        key_slices=0,
+        us_frames=1,
+    ),
+}
+
+
+def load_template(name_or_path: str | os.PathLike[str] | None) -> ReportTemplate:
+    """Return a built-in template by name, or read one from a ``.toml``/``.yaml`` file.
+
+    Raises
+    ------
+    SpecError
+        Unknown name, unreadable file, or a bad field (the message names the line).
+    """
+    from volumeviz.report import spec as _spec
+
+    if name_or_path is None:
+        return BUILTIN_TEMPLATES["standard"]
+    text_name = str(name_or_path)
+    if text_name in BUILTIN_TEMPLATES:
+        return BUILTIN_TEMPLATES[text_name]
+    p = Path(text_name)
+    if p.suffix.lower() not in (".toml", ".yaml", ".yml"):
+        raise SpecError(
+            f"template {text_name!r}: not a built-in template ({', '.join(BUILTIN_TEMPLATES)}) "
+            "nor a .toml/.yaml file"
+        )
+    if not p.is_file():
+        raise SpecError(f"{p}: no such template file")
+    text = p.read_text(encoding="utf-8")
+    reader = _spec._read_toml if p.suffix.lower() == ".toml" else _spec._read_yaml
+    data, lines = reader(text, str(p))
+
+    def err(where: tuple[Any, ...], problem: str) -> SpecError:
+        return _spec._error(str(p), lines, where, problem)
+
+    if not isinstance(data, dict):
+        raise err((), "a template is a table/mapping of fields")
+    base = BUILTIN_TEMPLATES["standard"]
+    fields = {f.name for f in dataclasses.fields(ReportTemplate)} - {"name"} | {"base"}
+    changes: dict[str, Any] = {"name": p.stem}
+    for key, value in data.items():
+        if key not in fields:
+            raise err((key,), f"unknown field (allowed: {', '.join(sorted(fields))})")
+        if key == "base":
+            if value not in BUILTIN_TEMPLATES:
+                raise err((key,), f"{value!r}: use one of {', '.join(BUILTIN_TEMPLATES)}")
+            base = BUILTIN_TEMPLATES[value]
+        elif key in ("sections", "presets", "views"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise err((key,), f"must be a list of names, got {value!r}")
+            allowed = {"sections": SECTIONS, "views": VIEWS}.get(key)
+            for n, v in enumerate(value):
+                if allowed is not None and v not in allowed:
+                    raise err((key, n), f"{v!r}: use one of {', '.join(allowed)}")
+                if key == "presets":
+                    _check_preset(v, err, (key, n))
+            changes[key] = tuple(value)
+        elif key in ("key_slices", "us_frames", "dpi"):
+            lo, hi = (36, 1200) if key == "dpi" else (0, 16)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise err((key,), f"must be a whole number in {lo}..{hi}, got {value!r}")
+            changes[key] = value
+        elif key in ("title", "page"):
+            if not isinstance(value, str):
+                raise err((key,), f"must be a string, got {value!r}")
+            if key == "page" and value.lower() not in ("a4", "letter"):
+                raise err((key,), f"{value!r}: use A4 or Letter")
+            changes[key] = value
+    return dataclasses.replace(base, **changes)
+
+
+def _check_preset(
+    name: str, err: Callable[[tuple[Any, ...], str], Exception], where: tuple[Any, ...]
+) -> None:
+    from volumeviz.errors import PresetError
+    from volumeviz.transfer import load_preset
+
+    try:
+        load_preset(name)
+    except PresetError as exc:
+        raise err(where, str(exc)) from None
+
+
+# -- rendering seam -----------------------------------------------------------------------
+
+
+class Renderer(Protocol):
+    """What the report needs drawn; :class:`VolumevizRenderer` is the real one."""
+
+    def view3d(self, vol: Volume, *, preset: str, view: str, size: tuple[int, int]) -> np.ndarray:
+        """Render a 3D view of ``vol`` as RGB uint8 ``(h, w, 3)``."""
+        ...
+
+    def mpr(
+        self, vol: Volume, *, plane: str, point: Sequence[float] | None, size: tuple[int, int]
+    ) -> np.ndarray:
+        """Render one MPR slice (with orientation letters) as RGB uint8."""
+        ...
+
+    def ultrasound_frame(
+        self, image: UltrasoundImage, *, frame: int, size: tuple[int, int]
+    ) -> np.ndarray:
+        """Render one ultrasound frame with its scale bar as RGB uint8."""
+        ...
+
+
+class VolumevizRenderer:
+    """The report's pictures, drawn by :mod:`volumeviz.render` (offscreen)."""
+
+    def view3d(self, vol: Volume, *, preset: str, view: str, size: tuple[int, int]) -> np.ndarray:
+        """Render a 3D view with :func:`volumeviz.render.screenshot.screenshot`."""
+        from volumeviz.render.screenshot import screenshot
+
+        return np.asarray(screenshot(vol, preset=preset, view=view, size=size))
+
+    def mpr(
+        self, vol: Volume, *, plane: str, point: Sequence[float] | None, size: tuple[int, int]
+    ) -> np.ndarray:
+        """Render an MPR slice with :func:`volumeviz.render.screenshot.screenshot`."""
+        from volumeviz.render.screenshot import screenshot
+
+        kwargs: dict[str, Any] = {"mpr": plane, "size": size}
+        if point is not None:
+            kwargs["slice"] = ",".join(f"{c:.3f}" for c in point)
+        return np.asarray(screenshot(vol, **kwargs))
+
+    def ultrasound_frame(
+        self, image: UltrasoundImage, *, frame: int, size: tuple[int, int]
+    ) -> np.ndarray:
+        """Render an ultrasound frame with scale bars and region outlines, fitted to ``size``.
+
+        Uses :func:`volumeviz.render.ultrasound.annotate_frame` and ``fit_to_size``.
+        """
+        from volumeviz.render.ultrasound import annotate_frame, fit_to_size
+
+        return np.asarray(fit_to_size(annotate_frame(image.frame(frame), image), size))
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def load_input(path: str | os.PathLike[str], *, series: str | None = None) -> Any:
+    """Load what a batch job renders: the series at ``path`` (one ultrasound file also works)."""
+    from volumeviz.io.ultrasound import is_ultrasound_file
+
+    p = Path(path)
+    if p.is_file() and p.name.upper() != "DICOMDIR" and is_ultrasound_file(p):
+        from volumeviz.io.ultrasound import load_ultrasound
+
+        return load_ultrasound(p)
+    from volumeviz.io.volume import load_series
+
+    return load_series(p, series=series)
+
+
+def load_study(
+    path: str | os.PathLike[str], *, series: str | None = None
+) -> tuple[list[Volume | UltrasoundImage], list[str]]:
+    """Load every series (and ultrasound file) under ``path``; return them and load problems.
+
+    A series that cannot be loaded does not stop the others: its one-line reason is returned
+    in the second list (and shown in the report). Raises :class:`NoSeriesError` only when
+    nothing at all can be loaded.
+    """
+    from volumeviz.errors import VolumeVizError
+    from volumeviz.io.discover import scan
+    from volumeviz.io.ultrasound import is_ultrasound_file, load_ultrasound
+    from volumeviz.io.volume import load_scanned
+
+    p = Path(path)
+    if series is not None:
+        return [load_input(p, series=series)], []
+    if p.is_file() and p.name.upper() != "DICOMDIR" and is_ultrasound_file(p):
+        return [load_ultrasound(p)], []
+    result = scan(p)
+    items: list[Volume | UltrasoundImage] = []
+    problems = [f"{r.path}: {r.reason}" for r in result.rejected]
+    for info in result.series:
+        try:
+            if info.modality == "US" or (
+                info.slices and is_ultrasound_file(info.slices[0].path) and len(info.slices) == 1
+            ):
+                for f in dict.fromkeys(s.path for s in info.slices):
+                    items.append(load_ultrasound(f))
+            else:
+                items.append(load_scanned(info, rejected=result.rejected))
+        except VolumeVizError as exc:
+            problems.append(
+                f"series {info.number if info.number is not None else info.key}: {exc}"
+            )
+    if not items:
+        reason = "; ".join(problems) or "no image series found"
+        raise NoSeriesError(f"{p}: nothing to report: {reason}")
+    return items, problems
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _identifiers(items: Iterable[Volume | UltrasoundImage]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        m = item.meta
+        for name in (
+            "patient_name",
+            "patient_id",
+            "patient_birth_date",
+            "institution",
+            "accession_number",
+            "referring_physician",
+        ):
+            value = getattr(m, name, "")
+            if value:
+                out.append(str(value))
+    return out
+
+
+def _anonymized(item: Volume | UltrasoundImage) -> Volume | UltrasoundImage:
+    if isinstance(item, Volume):
+        return item.replace(meta=item.meta.anonymized())
+    return dataclasses.replace(item, meta=item.meta.anonymized(), source="ultrasound")
+
+
+def _series_title(n: int, vol: Volume) -> str:
+    m = vol.meta
+    num = f"Series {m.series_number}" if m.series_number is not None else f"Series {n}"
+    desc = f": {m.series_description}" if m.series_description else ""
+    return f"{num} ({m.modality or '?'}){desc}"
+
+
+def _metadata_table(vol: Volume, anonymize: bool, source: str) -> Table:
+    from volumeviz.model.orientation import direction_letters
+
+    m = vol.meta
+    rows: list[tuple[str, str]] = [
+        ("Modality", m.modality or "-"),
+        ("Series description", m.series_description or "-"),
+        ("Series number", "-" if m.series_number is None else str(m.series_number)),
+        ("Study description", m.study_description or "-"),
+        ("Study date", m.study_date or "-"),
+    ]
+    if not anonymize:
+        rows += [
+            ("Patient name", m.patient_name or "-"),
+            ("Patient ID", m.patient_id or "-"),
+        ]
+    rows += [
+        ("Manufacturer / model", " ".join(x for x in (m.manufacturer, m.model) if x) or "-"),
+        ("Body part", m.body_part or "-"),
+        ("Size (i x j x k voxels)", " x ".join(str(n) for n in vol.size)),
+        ("Spacing (mm)", " x ".join(_fmt(s) for s in vol.spacing)),
+        ("Extent (mm)", " x ".join(_fmt(e) for e in vol.extent_mm())),
+        ("Origin (LPS mm)", ", ".join(_fmt(o) for o in vol.origin)),
+        (
+            "Axes i, j, k point to",
+            ", ".join(direction_letters(vol.direction[:, n]) for n in range(3)),
+        ),
+        ("Voxel type / units", f"{vol.dtype.name} {vol.units or ''}".strip()),
+    ]
+    if not anonymize:
+        rows.append(("Series UID", m.series_uid or "-"))
+        if source:
+            rows.append(("Source", source))
+    return Table(tuple(rows), header=("Field", "Value"))
+
+
+def _issues_block(vol: Volume) -> Block:
+    if not vol.issues:
+        return Paragraph("No geometry issues found: slices evenly spaced, parallel, complete.")
+    rows = tuple(
+        (
+            i.code,
+            i.message,
+            "" if i.size is None else f"{i.size:.4g} {i.unit}".strip(),
+            i.action or "-",
+        )
+        for i in vol.issues
+    )
+    return Table(rows, header=("Issue", "Details", "Size", "Action"))
+
+
+def _key_points(vol: Volume, n: int) -> list[tuple[float, float, float]]:
+    """``n`` LPS points on the centre line, evenly spread from inferior to superior."""
+    corners = vol.corners_lps()
+    z0, z1 = float(corners[:, 2].min()), float(corners[:, 2].max())
+    c = vol.center_lps
+    return [(float(c[0]), float(c[1]), z0 + (z1 - z0) * (k + 1) / (n + 1)) for k in range(n)]
+
+
+def _volume_sections(
+    n: int,
+    vol: Volume,
+    tpl: ReportTemplate,
+    layout: Layout,
+    renderer: Renderer,
+    anonymize: bool,
+    source: str,
+) -> Section:
+    blocks: list[Block] = []
+    if "metadata" in tpl.sections:
+        blocks.append(_metadata_table(vol, anonymize, source))
+    if "issues" in tpl.sections:
+        blocks.append(Paragraph("Geometry issues found by the loader:"))
+        blocks.append(_issues_block(vol))
+    if "views" in tpl.sections and tpl.presets and tpl.views:
+        size = layout.cell_px(2, 0.75)
+        figs = [
+            Figure(
+                renderer.view3d(vol, preset=preset, view=view, size=size),
+                f"3D, preset {preset}, {view} view",
+            )
+            for preset in tpl.presets
+            for view in tpl.views
+        ]
+        blocks.append(FigureGrid(tuple(figs), columns=2, caption="3D views"))
+    if "mpr" in tpl.sections:
+        size = layout.cell_px(2, 1.0)
+        figs = [
+            Figure(
+                renderer.mpr(vol, plane=plane, point=None, size=size),
+                f"{plane} through the centre",
+            )
+            for plane in PLANES
+        ]
+        if tpl.presets:
+            preset = tpl.presets[0]
+            figs.append(
+                Figure(
+                    renderer.view3d(vol, preset=preset, view="anterior", size=size),
+                    f"3D, preset {preset}",
+                )
+            )
+        blocks.append(FigureGrid(tuple(figs), columns=2, caption="MPR quad"))
+    if "key_slices" in tpl.sections and tpl.key_slices > 0:
+        cols = min(4, tpl.key_slices)
+        size = layout.cell_px(cols, 1.0)
+        figs = [
+            Figure(
+                renderer.mpr(vol, plane="axial", point=p, size=size),
+                f"axial, S {p[2]:+.1f} mm",
+            )
+            for p in _key_points(vol, tpl.key_slices)
+        ]
+        blocks.append(FigureGrid(tuple(figs), columns=cols, caption="Key slices (axial)"))
+    return Section(_series_title(n, vol), tuple(blocks))
+
+
+def _region_table(image: UltrasoundImage) -> Block:
+    if not image.regions:
+        if image.pixel_spacing_mm:
+            r, c = image.pixel_spacing_mm
+            return Paragraph(
+                f"No calibration regions (0018,6011); {image.pixel_spacing_source} gives "
+                f"{r:.4g} x {c:.4g} mm per pixel (row x column)."
+            )
+        return Paragraph(
+            "No calibration regions (0018,6011) and no pixel spacing: distances cannot be "
+            "measured on these frames."
+        )
+    rows = []
+    for reg in image.regions:
+        ux, uy = (u.symbol if u is not None else "-" for u in reg.units)
+        dx, dy = ("-" if d is None else f"{d:.5g}" for d in reg.delta)
+        ppc = reg.pixels_per_cm if reg.is_spatial_cm else (None, None)
+        ppc_text = "-" if ppc[0] is None else f"{ppc[0]:.4g} x {ppc[1]:.4g}"
+        x0, y0, x1, y1 = reg.bounds
+        rows.append(
+            (
+                str(reg.index),
+                reg.label,
+                f"({x0}, {y0})-({x1}, {y1})",
+                f"{ux} / {uy}",
+                f"{dx} / {dy}",
+                ppc_text,
+                "; ".join(reg.problems) or "ok",
+            )
+        )
+    return Table(
+        tuple(rows),
+        header=(
+            "Region",
+            "Type",
+            "Bounds (px)",
+            "Units x / y",
+            "Per pixel x / y",
+            "Pixels per cm",
+            "Check",
+        ),
+        caption="Calibration regions (0018,6011)",
+    )
+
+
+def _frame_indices(n_frames: int, count: int) -> list[int]:
+    if count <= 0 or n_frames <= 0:
+        return []
+    if count == 1 or n_frames == 1:
+        return [0]
+    count = min(count, n_frames)
+    return sorted({round(k * (n_frames - 1) / (count - 1)) for k in range(count)})
+
+
+def _ultrasound_section(
+    n: int,
+    image: UltrasoundImage,
+    tpl: ReportTemplate,
+    layout: Layout,
+    renderer: Renderer,
+    anonymize: bool,
+) -> Section:
+    m = image.meta
+    rows: list[tuple[str, str]] = [
+        ("Modality", m.modality or "US"),
+        ("Manufacturer / model", " ".join(x for x in (m.manufacturer, m.model) if x) or "-"),
+        ("Frames", f"{image.n_frames} of {image.columns} x {image.rows} px"),
+        ("Frame time", "-" if image.frame_time_ms is None else f"{image.frame_time_ms:.4g} ms"),
+        ("Burned-in annotation", m.burned_in_annotation or "not stated"),
+    ]
+    if not anonymize:
+        rows[1:1] = [("Patient name", m.patient_name or "-"), ("Study date", m.study_date or "-")]
+        rows.append(("Source", image.source))
+    blocks: list[Block] = [Table(tuple(rows), header=("Field", "Value")), _region_table(image)]
+    frames = _frame_indices(image.n_frames, tpl.us_frames)
+    if frames and anonymize and m.burned_in_annotation.upper() != "NO":
+        blocks.append(
+            Paragraph(
+                "Frames left out: the report is anonymised and the file does not state "
+                "(0028,0301) Burned In Annotation = NO, so its pixels may show the patient's "
+                "identity."
+            )
+        )
+    elif frames:
+        cols = min(2, len(frames))
+        aspect = image.rows / max(1, image.columns)
+        size = layout.cell_px(cols, aspect)
+        figs = tuple(
+            Figure(renderer.ultrasound_frame(image, frame=f, size=size), f"frame {f}")
+            for f in frames
+        )
+        blocks.append(FigureGrid(figs, columns=cols, caption="Frames (with scale bar)"))
+    return Section(f"Ultrasound {n}", tuple(blocks))
+
+
+def build_report(
+    items: Sequence[Volume | UltrasoundImage],
+    *,
+    template: ReportTemplate | None = None,
+    layout: Layout | None = None,
+    anonymize: bool = False,
+    title: str | None = None,
+    source: str = "",
+    problems: Sequence[str] = (),
+    renderer: Renderer | None = None,
+) -> Report:
+    """Build the report document of ``items`` (one series or a whole study).
+
+    Parameters
+    ----------
+    items
+        Loaded Volumes and UltrasoundImages, in the order they are to appear.
+    template
+        What to show (default :data:`BUILTIN_TEMPLATES` ``["standard"]``).
+    layout
+        Page and print resolution; images are rendered at the pixel size that prints at
+        ``layout.dpi`` (default: the template's dpi and page).
+    anonymize
+        Remove the patient's identity from text, annotations and metadata.
+    title
+        Report title (default: the template's, else from the study description).
+    source
+        Where the data came from (shown unless anonymised).
+    problems
+        Series that could not be loaded (listed in the report).
+    renderer
+        Draws the pictures (default :class:`VolumevizRenderer`).
+    """
+    if not items:
+        raise UsageError("nothing to report: no series given")
+    tpl = template or BUILTIN_TEMPLATES["standard"]
+    layout = layout or Layout(dpi=tpl.dpi, page=tpl.page)
+    renderer = renderer or VolumevizRenderer()
+    identifiers = _identifiers(items)
+    shown = [_anonymized(it) if anonymize else it for it in items]
+
+    first = next((it for it in shown if isinstance(it, Volume)), None)
+    study = first.meta.study_description if first is not None else ""
+    heading = title or tpl.title or (f"Report: {study}" if study else "volumeviz report")
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = first.meta.study_date if first is not None else ""
+    n_vol = sum(isinstance(it, Volume) for it in shown)
+    n_us = len(shown) - n_vol
+    parts = [f"{n_vol} series" if n_vol else "", f"{n_us} ultrasound" if n_us else ""]
+    subtitle = ", ".join(p for p in parts if p)
+    subtitle += (
+        f"; study date {date}" if date else ""
+    ) + f"; made {now} by volumeviz {__version__}"
+    if anonymize:
+        subtitle += "; anonymised"
+
+    sections: list[Section] = []
+    overview = [
+        (
+            str(n),
+            "US" if isinstance(it, UltrasoundImage) else (it.meta.modality or "?"),
+            (it.meta.series_description or "-")
+            if isinstance(it, Volume)
+            else f"{it.n_frames} frame(s)",
+            " x ".join(str(s) for s in it.size)
+            if isinstance(it, Volume)
+            else f"{it.columns} x {it.rows}",
+            str(len(it.issues)) if isinstance(it, Volume) else str(len(it.regions)) + " region(s)",
+        )
+        for n, it in enumerate(shown, start=1)
+    ]
+    ov_blocks: list[Block] = [
+        Table(tuple(overview), header=("#", "Modality", "Description", "Size", "Issues"))
+    ]
+    if problems:
+        ov_blocks.append(Paragraph("Could not be loaded:"))
+        ov_blocks.append(Table(tuple((p,) for p in problems), header=("Problem",)))
+    if not anonymize and source:
+        ov_blocks.append(Paragraph(f"Source: {source}"))
+    sections.append(Section("Contents", tuple(ov_blocks)))
+
+    n_v = n_u = 0
+    for it in shown:
+        if isinstance(it, Volume):
+            n_v += 1
+            sections.append(_volume_sections(n_v, it, tpl, layout, renderer, anonymize, source))
+        elif "ultrasound" in tpl.sections:
+            n_u += 1
+            sections.append(_ultrasound_section(n_u, it, tpl, layout, renderer, anonymize))
+
+    metadata = {
+        "creator": f"volumeviz {__version__}",
+        "subject": f"{heading} ({subtitle})",
+        "keywords": "volumeviz, DICOM, report",
+    }
+    report = Report(heading, tuple(sections), subtitle=subtitle, metadata=metadata)
+    if anonymize:
+        report = report.scrubbed(identifiers)
+    return report
+
+
+def write_report(
+    report: Report,
+    path: str | os.PathLike[str],
+    *,
+    layout: Layout | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``report`` as PDF or HTML, chosen by the suffix of ``path``."""
+    from volumeviz.report.html import write_html
+    from volumeviz.report.pdf import write_pdf
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".pdf":
+        return write_pdf(report, path, layout=layout, overwrite=overwrite)
+    if suffix in (".html", ".htm"):
+        return write_html(report, path, overwrite=overwrite)
+    raise UsageError(f"{path}: a report is written as .pdf or .html, not {suffix or 'nothing'!r}")
+
+
+# -- batch outputs -------------------------------------------------------------------------
+
+
+def _write_png(image: np.ndarray, path: Path, *, overwrite: bool) -> None:
+    from PIL import Image
+
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
+
+
+def make_render(
+    render: RenderSpec,
+    input_path: str,
+    output: Path,
+    load: Callable[[], Any],
+    *,
+    overwrite: bool = False,
+    renderer: Renderer | None = None,
+) -> None:
+    """Make one batch output: a screenshot PNG or a report, written atomically.
+
+    ``load`` returns the loaded input (called at most once per job by the caller's cache).
+    """
+    renderer = renderer or VolumevizRenderer()
+    item = load()
+    if render.kind == "screenshot":
+        size = tuple(render.option("size", (800, 600)))
+        if isinstance(item, UltrasoundImage):
+            img = renderer.ultrasound_frame(item, frame=0, size=(int(size[0]), int(size[1])))
+        else:
+            img = renderer.view3d(
+                item,
+                preset=render.option("preset", "bone"),
+                view=render.option("view", "anterior"),
+                size=(int(size[0]), int(size[1])),
+            )
+        _write_png(img, output, overwrite=overwrite)
+        return
+    if render.kind == "report":
+        tpl = BUILTIN_TEMPLATES["standard"].with_changes(
+            presets=render.option("presets"),
+            views=render.option("views"),
+            dpi=render.option("dpi"),
+            title=render.option("title"),
+        )
+        layout = Layout(dpi=tpl.dpi, page=tpl.page)
+        report = build_report(
+            [item],
+            template=tpl,
+            layout=layout,
+            anonymize=bool(render.option("anonymize", False)),
+            source=input_path,
+            renderer=renderer,
+        )
+        write_report(report, output, layout=layout, overwrite=overwrite)
+        return
+    raise UsageError(f"unknown render kind {render.kind!r}")
