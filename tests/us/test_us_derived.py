@@ -155,7 +155,7 @@ def test_spectral_in_hertz_with_frequency_flag(derive):
 
 
 def test_measurement_across_2d_and_doppler_is_refused(spectral):
-    with pytest.raises(MeasurementRefused, match="different regions.*region 0.*region 1"):
+    with pytest.raises(MeasurementRefused, match=r"different regions.*region 0.*region 1"):
         m.distance(spectral, (300, 200), (300, 400))
     with pytest.raises(MeasurementRefused, match="units differ"):
         m.distance(spectral, (300, 400), (500, 450))
