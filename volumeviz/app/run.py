@@ -1,0 +1,77 @@
+"""Start the window: ``volumeviz view PATH [--screenshot OUT.png]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from volumeviz.errors import VolumeVizError
+
+
+def _application() -> object:
+    from qtpy import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setOrganizationName("volumeviz")
+        app.setApplicationName("volumeviz-view")
+    return app
+
+
+def run_view(
+    path: str | Path | None,
+    *,
+    series: str | None = None,
+    screenshot: str | Path | None = None,
+    size: tuple[int, int] = (1100, 850),
+    timeout_s: float = 300.0,
+) -> int:
+    """Open the window on ``path``; with ``screenshot`` render, save the PNG and exit.
+
+    Returns the process exit code (0, or 1 when ``--screenshot`` could not load the data).
+    """
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        if sys.platform.startswith("linux"):
+            raise VolumeVizError(
+                "no display: the window needs an X server (run it under xvfb-run, or use "
+                "'volumeviz screenshot' for offscreen images)"
+            )
+    from qtpy import QtCore
+
+    from volumeviz.app.window import MainWindow
+
+    app = _application()
+    win = MainWindow()
+    win.resize(*size)
+    result: dict[str, object] = {"code": 0}
+    if screenshot is not None:
+        out = Path(screenshot)
+        win.show_error_dialogs = False
+
+        def _shoot(_obj: object) -> None:
+            try:
+                win.save_screenshot(out)
+            except VolumeVizError as exc:
+                result["error"] = exc
+                result["code"] = 1
+            win.close()
+
+        def _fail(message: str) -> None:
+            result["error"] = VolumeVizError(message)
+            result["code"] = 1
+            win.close()
+
+        # take the picture after Qt has laid the window out and painted once
+        win.volume_loaded.connect(lambda obj: QtCore.QTimer.singleShot(200, lambda: _shoot(obj)))
+        win.load_failed.connect(_fail)
+        QtCore.QTimer.singleShot(int(timeout_s * 1000), lambda: _fail("timed out"))
+    win.show()
+    if path is not None:
+        win.open_path(path, series=series)
+    app.exec()  # type: ignore[attr-defined]
+    err = result.get("error")
+    if isinstance(err, VolumeVizError):
+        raise err
+    return int(result["code"])  # type: ignore[call-overload]

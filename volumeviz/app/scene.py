@@ -1,0 +1,423 @@
+"""Glue between the window's :class:`ViewState` and the VTK scene in each QtInteractor.
+
+A :class:`SliceScene` fills one 2D plotter (axial, coronal or sagittal) and a
+:class:`VolumeScene` the 3D plotter. They only *update* what exists (camera focal point, window,
+slab, transfer function), so moving a slice costs one reslice of the visible plane and one
+render. Nothing here owns the data beyond the shared ``pv.ImageData``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyvista as pv
+from vtkmodules.vtkCommonDataModel import vtkPlane
+from vtkmodules.vtkRenderingCore import vtkImageProperty, vtkImageSlice
+from vtkmodules.vtkRenderingImage import vtkImageResliceMapper
+
+from volumeviz.app.state import PLANE_LPS_AXIS, ViewState
+from volumeviz.model.volume import Volume
+from volumeviz.ops import mpr
+from volumeviz.render import annotations as rannotations
+from volumeviz.render import cameras, convert
+from volumeviz.render import volume as rvolume
+from volumeviz.transfer import TransferFunction
+
+log = logging.getLogger(__name__)
+
+#: crosshair colours of the planes (the colour of a plane's line in the other views)
+PLANE_COLORS: dict[str, tuple[float, float, float]] = {
+    "axial": (0.2, 0.6, 1.0),
+    "coronal": (0.3, 0.9, 0.3),
+    "sagittal": (1.0, 0.4, 0.3),
+}
+_SLAB_TYPES = {"mip": "SetSlabTypeToMax", "minip": "SetSlabTypeToMin", "mean": "SetSlabTypeToMean"}
+
+
+def image_and_matrix(vol: Volume) -> tuple[pv.ImageData, npt.NDArray[np.float64]]:
+    """Return the volume as ``pv.ImageData`` (no copy) and the actor ``user_matrix`` to LPS."""
+    return convert.volume_to_grid(vol), convert.user_matrix(vol)
+
+
+def view_vectors(plane: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return the camera direction of projection and view-up (LPS unit vectors) of a 2D view.
+
+    The plane is the patient plane of :func:`volumeviz.ops.mpr.plane_axes` (the same plane and
+    image right/down as ``volumeviz screenshot --mpr``): the camera looks so that the image's
+    right is ``right`` and its top is ``-down`` (radiological convention).
+
+    Examples
+    --------
+    >>> dop, up = view_vectors("axial")  # seen from the feet, anterior up
+    >>> dop.tolist(), up.tolist()
+    ([0.0, 0.0, 1.0], [0.0, -1.0, 0.0])
+    """
+    right, down, _normal, _name = mpr.plane_axes(plane)
+    up = -down + 0.0
+    dop = np.cross(up, right) + 0.0
+    return dop / np.linalg.norm(dop), up
+
+
+class SliceScene:
+    """One 2D MPR view: a resliced image facing the camera at the crosshair, crosshair lines.
+
+    Parameters
+    ----------
+    plotter
+        The QtInteractor (any pyvista plotter) to fill.
+    plane
+        ``"axial"``, ``"coronal"`` or ``"sagittal"``.
+    """
+
+    def __init__(self, plotter: Any, plane: str) -> None:
+        self.plotter = plotter
+        self.plane = plane
+        self.vol: Volume | None = None
+        self._slice: Any = None
+        self._mapper: Any = None
+        self._lines: dict[str, pv.PolyData] = {}
+        self._letters: dict[str, str] = {}
+        self._dop, self._up = view_vectors(plane)
+
+    # -- build ---------------------------------------------------------------------------------
+    def set_volume(self, vol: Volume, grid: pv.ImageData, matrix: npt.NDArray[np.float64]) -> None:
+        """Put ``vol`` in the view (replacing what was there)."""
+        self.clear()
+        self.vol = vol
+        pl = self.plotter
+        pl.set_background("black")
+        mapper = vtkImageResliceMapper()
+        mapper.SetInputData(grid)
+        mapper.SliceFacesCameraOn()
+        mapper.SliceAtFocalPointOn()
+        mapper.ResampleToScreenPixelsOn()
+        prop = vtkImageProperty()
+        prop.SetInterpolationTypeToLinear()
+        image = vtkImageSlice()
+        image.SetMapper(mapper)
+        image.SetProperty(prop)
+        image.SetUserMatrix(convert.vtk_matrix(matrix))
+        pl.renderer.AddViewProp(image)
+        self._slice, self._mapper = image, mapper
+        self._dop, self._up = view_vectors(self.plane)
+        ext = float(np.linalg.norm(np.asarray(vol.size) * np.asarray(vol.spacing)))
+        for other in PLANE_LPS_AXIS:
+            if other == self.plane:
+                continue
+            line = pv.Line((0.0, 0.0, 0.0), (1.0, 0.0, 0.0))
+            pl.add_mesh(
+                line,
+                color=PLANE_COLORS[other],
+                line_width=1,
+                pickable=False,
+                reset_camera=False,
+                render=False,
+            )
+            self._lines[other] = line
+        self._extent = ext
+        self._add_letters()
+        self.reset_camera()
+
+    def _add_letters(self) -> None:
+        right, down, normal, name = mpr.plane_axes(self.plane)
+        assert self.vol is not None
+        # the letters depend only on the plane's right/down vectors: a 1-pixel Slice2D carries them
+        probe = mpr.Slice2D(
+            array=np.zeros((1, 1), np.float32),
+            spacing=(1.0, 1.0),
+            origin=self.vol.center_lps,
+            right=right,
+            down=down,
+            normal=normal,
+            center=self.vol.center_lps,
+            plane=name,
+            inside=np.ones((1, 1), bool),
+        )
+        self._letters = rannotations.add_edge_letters(
+            self.plotter, probe, font_size=10, tag=self.plane
+        )
+
+    def letters(self) -> dict[str, str]:
+        """Return the orientation letters shown at the left, right, top and bottom edges."""
+        return dict(self._letters)
+
+    def clear(self) -> None:
+        """Remove everything this view added."""
+        if self._slice is not None:
+            self.plotter.renderer.RemoveViewProp(self._slice)
+            self._mapper.RemoveAllInputs()
+        self.plotter.clear_actors()
+        self._slice = self._mapper = None
+        self._lines.clear()
+        self._letters.clear()
+        self.vol = None
+
+    # -- update --------------------------------------------------------------------------------
+    def reset_camera(self) -> None:
+        """Fit the whole plane in the view, keeping the slice at the crosshair."""
+        if self.vol is None:
+            return
+        cam = self.plotter.renderer.GetActiveCamera()
+        cam.SetParallelProjection(True)
+        centre = self.vol.center_lps
+        cam.SetFocalPoint(*centre)
+        cam.SetPosition(*(centre - self._dop * self._extent * 2))
+        cam.SetViewUp(*self._up)
+        half = 0.5 * max(np.asarray(self.vol.size) * np.asarray(self.vol.spacing))
+        cam.SetParallelScale(half * 1.05)
+        self.plotter.renderer.ResetCameraClippingRange()
+
+    def update(self, state: ViewState) -> None:
+        """Show the slice through ``state.cursor_lps`` with the state's window and slab."""
+        if self.vol is None or self._slice is None:
+            return
+        cam = self.plotter.renderer.GetActiveCamera()
+        cursor = np.asarray(state.cursor_lps, float)
+        fp = np.asarray(cam.GetFocalPoint(), float)
+        pos = np.asarray(cam.GetPosition(), float)
+        # move the focal point along the normal onto the cursor, keep the in-plane pan
+        shift = float((cursor - fp) @ self._dop)
+        cam.SetFocalPoint(*(fp + shift * self._dop))
+        cam.SetPosition(*(pos + shift * self._dop))
+        prop = self._slice.GetProperty()
+        width, level = state.window
+        prop.SetColorWindow(width)
+        prop.SetColorLevel(level)
+        if state.slab_mm > 0:
+            self._mapper.SetSlabThickness(state.slab_mm)
+            getattr(self._mapper, _SLAB_TYPES[state.slab_mode])()
+        else:
+            self._mapper.SetSlabThickness(0.0)
+        self._update_lines(cursor)
+        self.plotter.renderer.ResetCameraClippingRange()
+
+    def _update_lines(self, cursor: npt.NDArray[np.float64]) -> None:
+        assert self.vol is not None
+        for other, line in self._lines.items():
+            # the other plane cuts this one along (its normal x this normal)
+            dop_other, _ = view_vectors(other)
+            along = np.cross(dop_other, self._dop)
+            along /= np.linalg.norm(along)
+            # draw just in front of the slice (towards the camera) so it is never hidden
+            base = cursor - self._dop * 0.5
+            pts = np.array([base - along * self._extent, base + along * self._extent])
+            line.points = pts
+
+    # -- picking -------------------------------------------------------------------------------
+    def display_to_lps(self, x: float, y: float, state: ViewState) -> npt.NDArray[np.float64]:
+        """Return the LPS point on the slice under display pixel ``(x, y)`` (y up)."""
+        ren = self.plotter.renderer
+        ren.SetDisplayPoint(float(x), float(y), 0.0)
+        ren.DisplayToWorld()
+        w = np.asarray(ren.GetWorldPoint(), float)
+        p = w[:3] / w[3]
+        cursor = np.asarray(state.cursor_lps, float)
+        return p - float((p - cursor) @ self._dop) * self._dop
+
+    def lps_to_display(self, lps: npt.ArrayLike) -> tuple[float, float]:
+        """Return the display pixel (VTK origin: bottom left) of an LPS point."""
+        ren = self.plotter.renderer
+        p = np.asarray(lps, float)
+        ren.SetWorldPoint(float(p[0]), float(p[1]), float(p[2]), 1.0)
+        ren.WorldToDisplay()
+        x, y, _ = ren.GetDisplayPoint()
+        return float(x), float(y)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom the 2D view by ``factor`` (> 1 magnifies)."""
+        cam = self.plotter.renderer.GetActiveCamera()
+        cam.SetParallelScale(cam.GetParallelScale() / factor)
+
+
+class VolumeScene:
+    """The 3D view: the volume, plane outlines, cropping box, cameras and level of detail.
+
+    The volume is drawn by :func:`volumeviz.render.volume.add_volume`, the cameras by
+    :mod:`volumeviz.render.cameras`.
+
+    While the user rotates, the ray-cast mapper casts one ray per ``interactive_image_sample``
+    pixels (and samples rays more coarsely); the full-quality frame is rendered when the
+    interaction ends.
+    """
+
+    interactive_image_sample = 3.0
+    still_image_sample = 1.0
+
+    def __init__(self, plotter: Any) -> None:
+        self.plotter = plotter
+        self.vol: Volume | None = None
+        self.volume: Any = None
+        self.tf: TransferFunction | None = None
+        self._outlines: dict[str, pv.PolyData] = {}
+        self._observers: list[int] = []
+        self._crop_bounds: tuple[float, ...] | None = None
+        self._box: Any = None
+        self.on_crop_changed: Any = None  # callback(bounds) set by the window
+        self.interacting = False
+
+    @property
+    def mapper(self) -> Any:
+        """The volume's mapper (None when empty)."""
+        return None if self.volume is None else self.volume.GetMapper()
+
+    def set_volume(self, vol: Volume, tf: TransferFunction) -> None:
+        """Put ``vol`` in the 3D view with transfer function ``tf``."""
+        self.clear()
+        self.vol = vol
+        pl = self.plotter
+        pl.set_background("black")
+        self.volume = rvolume.add_volume(pl, vol, tf, interactive=True)
+        self.tf = tf
+        for plane in PLANE_LPS_AXIS:
+            poly = pv.PolyData(np.zeros((4, 3)), lines=[5, 0, 1, 2, 3, 0])
+            pl.add_mesh(
+                poly,
+                color=PLANE_COLORS[plane],
+                line_width=2,
+                pickable=False,
+                reset_camera=False,
+                render=False,
+            )
+            self._outlines[plane] = poly
+        rannotations.add_orientation_marker(pl)
+        iren = pl.iren.interactor
+        self._observers = [
+            iren.AddObserver("StartInteractionEvent", self._start_interaction),
+            iren.AddObserver("EndInteractionEvent", self._end_interaction),
+        ]
+        self.set_camera("anterior")
+
+    def clear(self) -> None:
+        """Remove the volume, outlines, box widget and the interaction observers."""
+        pl = self.plotter
+        if self._observers and pl.iren is not None:
+            for tag in self._observers:
+                pl.iren.interactor.RemoveObserver(tag)
+        self._observers = []
+        if self._box is not None:
+            pl.clear_box_widgets()
+            self._box = None
+        if self.volume is not None:
+            pl.renderer.RemoveVolume(self.volume)
+            self.volume.GetMapper().RemoveAllInputs()
+        if getattr(pl, "renderer", None) is not None:
+            if pl.renderer.axes_widget is not None:
+                pl.clear_orientation_widget() if hasattr(pl, "clear_orientation_widget") else None
+            pl.clear_actors()
+        self.volume = None
+        self._crop_bounds = None
+        self._outlines.clear()
+        self.vol = None
+
+    # -- level of detail -------------------------------------------------------------------------
+    def _start_interaction(self, *_: Any) -> None:
+        self.interacting = True
+        m = self.mapper
+        if m is not None and hasattr(m, "SetImageSampleDistance"):
+            m.SetImageSampleDistance(self.interactive_image_sample)
+
+    def _end_interaction(self, *_: Any) -> None:
+        self.interacting = False
+        m = self.mapper
+        if m is not None and hasattr(m, "SetImageSampleDistance"):
+            m.SetImageSampleDistance(self.still_image_sample)
+            self.plotter.render()
+
+    def set_interactive(self, on: bool) -> None:
+        """Switch the low-detail interactive mode on or off (as a mouse drag does)."""
+        if on:
+            self._start_interaction()
+        else:
+            self.interacting = False
+            m = self.mapper
+            if m is not None and hasattr(m, "SetImageSampleDistance"):
+                m.SetImageSampleDistance(self.still_image_sample)
+
+    # -- transfer function -----------------------------------------------------------------------
+    def set_transfer_function(self, tf: TransferFunction) -> None:
+        """Switch preset: a new volume property, or a new prop when the blend mode changes."""
+        if self.volume is None or self.vol is None:
+            return
+        if self.tf is not None and self.tf.blend == tf.blend:
+            self.volume.SetProperty(rvolume.volume_property(tf, self.vol))
+        else:
+            pl = self.plotter
+            pl.renderer.RemoveVolume(self.volume)
+            self.volume.GetMapper().RemoveAllInputs()
+            self.volume = rvolume.add_volume(pl, self.vol, tf, interactive=True)
+            self._apply_crop(self._crop_bounds)
+        self.tf = tf
+
+    # -- planes and cropping ---------------------------------------------------------------------
+    def update(self, state: ViewState) -> None:
+        """Move the plane outlines to the crosshair and apply the cropping box."""
+        if self.vol is None:
+            return
+        b = convert.grid_bounds_lps(self.vol)
+        lo, hi = b[0::2], b[1::2]
+        cursor = np.asarray(state.cursor_lps, float)
+        for plane, axis in PLANE_LPS_AXIS.items():
+            u, v = (a for a in range(3) if a != axis)
+            pts = np.empty((4, 3))
+            pts[:, axis] = cursor[axis]
+            pts[:, u] = [lo[u], hi[u], hi[u], lo[u]]
+            pts[:, v] = [lo[v], lo[v], hi[v], hi[v]]
+            self._outlines[plane].points = pts
+        bounds = state.crop_bounds if state.crop else None
+        self._show_box(state.crop, state.crop_bounds)
+        if bounds != self._crop_bounds:
+            self._apply_crop(bounds)
+
+    def _apply_crop(self, bounds: tuple[float, ...] | None) -> None:
+        """Cut the volume to an LPS box with six clipping planes (None: no cropping)."""
+        self._crop_bounds = bounds
+        m = self.mapper
+        if m is None:
+            return
+        m.RemoveAllClippingPlanes()
+        if bounds is None:
+            return
+        for axis in range(3):
+            for value, sign in ((bounds[2 * axis], 1.0), (bounds[2 * axis + 1], -1.0)):
+                plane = vtkPlane()
+                origin = [0.0, 0.0, 0.0]
+                normal = [0.0, 0.0, 0.0]
+                origin[axis] = float(value)
+                normal[axis] = sign
+                plane.SetOrigin(*origin)
+                plane.SetNormal(*normal)
+                m.AddClippingPlane(plane)
+
+    def _show_box(self, on: bool, bounds: tuple[float, ...] | None) -> None:
+        if self.vol is None:
+            return
+        if on and self._box is None:
+            start = bounds or tuple(float(x) for x in convert.grid_bounds_lps(self.vol))
+            self._box = self.plotter.add_box_widget(
+                self._box_moved,
+                bounds=start,
+                factor=1.0,
+                rotation_enabled=False,
+                outline_translation=True,
+                color="yellow",
+                interaction_event="end",
+            )
+        elif not on and self._box is not None:
+            self.plotter.clear_box_widgets()
+            self._box = None
+
+    def _box_moved(self, box: Any) -> None:
+        bounds = tuple(float(x) for x in box.bounds)
+        if self.on_crop_changed is not None:
+            self.on_crop_changed(bounds)
+
+    # -- camera --------------------------------------------------------------------------------
+    def set_camera(self, name: str) -> None:
+        """Look at the volume from an anatomical direction (anterior, left, superior ...)."""
+        if self.vol is None:
+            return
+        bounds = [float(x) for x in convert.grid_bounds_lps(self.vol)]
+        cameras.set_camera(self.plotter.renderer, bounds, name)

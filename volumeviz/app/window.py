@@ -1,0 +1,608 @@
+"""The interactive window: a 2x2 layout of axial, coronal, sagittal MPR and the 3D view.
+
+Everything the window shows is derived from one :class:`~volumeviz.app.state.ViewState`; every
+control changes that state through :meth:`MainWindow.set_state`, which then updates the scenes.
+Loading runs in a background thread (:mod:`volumeviz.app.loader`); errors go to a dialog and the
+window stays usable.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyvistaqt import QtInteractor
+from qtpy import QtCore, QtGui, QtWidgets
+
+from volumeviz.app.loader import Loader, LoadJob
+from volumeviz.app.recent import RecentFiles, open_settings
+from volumeviz.app.scene import SliceScene, VolumeScene, image_and_matrix
+from volumeviz.app.state import CAMERA_KEYS, PLANES, SLAB_MODES, VIEWS, ViewState, value_at
+from volumeviz.model.volume import Volume
+from volumeviz.transfer import list_presets, list_window_presets, load_preset
+
+log = logging.getLogger(__name__)
+
+#: window presets bound to the number keys 1..9, in this order
+WINDOW_KEYS = ("brain", "subdural", "stroke", "soft-tissue", "lung", "abdomen", "liver", "bone",
+               "angio")  # fmt: skip
+TITLES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal", "3d": "3D"}
+
+
+class ViewPanel(QtWidgets.QFrame):
+    """One cell of the 2x2 layout: a title bar with a maximise button over a QtInteractor."""
+
+    maximise_requested = QtCore.Signal(str)
+
+    def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(1, 1, 1, 1)
+        layout.setSpacing(0)
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 0, 0, 0)
+        self.title = QtWidgets.QLabel(TITLES[name])
+        self.info = QtWidgets.QLabel("")
+        self.button = QtWidgets.QToolButton()
+        self.button.setText("□")
+        self.button.setToolTip("Maximise / restore this view (or double-click it)")
+        self.button.setAutoRaise(True)
+        self.button.clicked.connect(lambda: self.maximise_requested.emit(self.name))
+        bar.addWidget(self.title)
+        bar.addStretch(1)
+        bar.addWidget(self.info)
+        bar.addWidget(self.button)
+        layout.addLayout(bar)
+        self.interactor = QtInteractor(self, auto_update=False)
+        layout.addWidget(self.interactor.interactor, 1)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The volumeviz viewer.
+
+    Parameters
+    ----------
+    settings_path
+        INI file for recent files (default: ``$VOLUMEVIZ_SETTINGS`` or the user's settings).
+    loader
+        Function run in the loading thread (tests inject failing or slow loaders).
+    """
+
+    state_changed = QtCore.Signal(object)
+    volume_loaded = QtCore.Signal(object)
+    load_failed = QtCore.Signal(str)
+
+    def __init__(
+        self,
+        settings_path: str | Path | None = None,
+        loader: Loader | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("volumeviz")
+        self.resize(1100, 850)
+        self.vol: Volume | None = None
+        self.ultrasound: Any = None
+        self.state: ViewState | None = None
+        self.path: Path | None = None
+        self.recent = RecentFiles(open_settings(settings_path))
+        self._loader = loader
+        self._job: LoadJob | None = None
+        self._drag: tuple[str, QtCore.QPointF, ViewState] | None = None
+        self.last_error: str | None = None
+        self.first_render_s: float | None = None
+        self._t0 = time.perf_counter()
+        self.show_error_dialogs = True
+
+        self.panels: dict[str, ViewPanel] = {}
+        grid_widget = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(grid_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        for n, name in enumerate(VIEWS):
+            panel = ViewPanel(name)
+            panel.maximise_requested.connect(self.toggle_maximise)
+            grid.addWidget(panel, n // 2, n % 2)
+            self.panels[name] = panel
+            panel.interactor.interactor.installEventFilter(self)
+        self.grid_widget = grid_widget
+        self.slices = {p: SliceScene(self.panels[p].interactor, p) for p in PLANES}
+        self.scene3d = VolumeScene(self.panels["3d"].interactor)
+        for p in PLANES:  # the 2D views take mouse input themselves (see eventFilter)
+            self.panels[p].interactor.iren.interactor.SetInteractorStyle(None)
+
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(grid_widget)
+        self.us_view: Any = None
+        self.setCentralWidget(self.stack)
+        self._build_actions()
+        self._build_toolbar()
+        self._build_statusbar()
+        self._set_controls_enabled(False)
+
+    # ------------------------------------------------------------------------------ UI build
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        m_file = mb.addMenu("&File")
+        self.act_open_dir = m_file.addAction("Open &folder…", self.open_folder_dialog)
+        self.act_open_dir.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        m_file.addAction("Open file / &DICOMDIR…", self.open_file_dialog)
+        self.recent_menu = m_file.addMenu("&Recent")
+        self._refresh_recent_menu()
+        m_file.addSeparator()
+        self.act_screenshot = m_file.addAction("Save &screenshot…", self.screenshot_dialog)
+        self.act_close = m_file.addAction("&Close series", self.close_series)
+        m_file.addSeparator()
+        m_file.addAction("&Quit", self.close).setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+
+        m_view = mb.addMenu("&View")
+        self.act_reset = m_view.addAction("&Reset view", self.reset_view)
+        self.act_reset.setShortcut("R")
+        for name in VIEWS:
+            m_view.addAction(
+                f"Maximise {TITLES[name]}", functools.partial(self.toggle_maximise, name)
+            )
+        m_view.addSeparator()
+        for letter, cam in CAMERA_KEYS.items():
+            act = m_view.addAction(
+                f"3D from {cam} ({letter})", functools.partial(self.set_camera, cam)
+            )
+            act.setShortcut(f"Shift+{letter}")
+
+        self.m_window = mb.addMenu("&Window/Level")
+        presets = list_window_presets()
+        for n, name in enumerate(WINDOW_KEYS, start=1):
+            wl = presets[name]
+            act = self.m_window.addAction(
+                f"{name} ({wl})", functools.partial(self.apply_window_preset, name)
+            )
+            act.setShortcut(str(n))
+        for name in presets:
+            if name not in WINDOW_KEYS:
+                self.m_window.addAction(
+                    f"{name} ({presets[name]})", functools.partial(self.apply_window_preset, name)
+                )
+        self.m_window.addAction("From the file", lambda: self.apply_window_preset("file"))
+
+        m_3d = mb.addMenu("&3D")
+        self.preset_group = QtGui.QActionGroup(self)
+        for name in list_presets():
+            act = m_3d.addAction(name, functools.partial(self.set_preset, name))
+            act.setCheckable(True)
+            self.preset_group.addAction(act)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Controls")
+        tb.setObjectName("controls")
+        tb.addWidget(QtWidgets.QLabel(" 3D "))
+        self.preset_combo = QtWidgets.QComboBox()
+        self.preset_combo.addItems(list_presets())
+        self.preset_combo.textActivated.connect(self.set_preset)
+        tb.addWidget(self.preset_combo)
+        tb.addWidget(QtWidgets.QLabel(" W/L "))
+        self.window_combo = QtWidgets.QComboBox()
+        self.window_combo.addItems(list(list_window_presets()))
+        self.window_combo.textActivated.connect(self.apply_window_preset)
+        tb.addWidget(self.window_combo)
+        tb.addWidget(QtWidgets.QLabel(" Slab "))
+        self.slab_spin = QtWidgets.QDoubleSpinBox()
+        self.slab_spin.setRange(0.0, 200.0)
+        self.slab_spin.setSuffix(" mm")
+        self.slab_spin.setSingleStep(1.0)
+        self.slab_spin.valueChanged.connect(lambda v: self._change(slab_mm=float(v)))
+        tb.addWidget(self.slab_spin)
+        self.slab_mode = QtWidgets.QComboBox()
+        self.slab_mode.addItems([m.upper() if m != "minip" else "MinIP" for m in SLAB_MODES])
+        self.slab_mode.currentIndexChanged.connect(
+            lambda i: self._change(slab_mode=SLAB_MODES[int(i)])
+        )
+        tb.addWidget(self.slab_mode)
+        self.crop_check = QtWidgets.QCheckBox("Crop")
+        self.crop_check.setToolTip("Cropping box in 3D: the box spanned by the crosshair")
+        self.crop_check.toggled.connect(self.set_crop)
+        tb.addWidget(self.crop_check)
+        tb.addSeparator()
+        self.camera_buttons: dict[str, QtWidgets.QToolButton] = {}
+        for letter, cam in CAMERA_KEYS.items():
+            b = QtWidgets.QToolButton()
+            b.setText(letter)
+            b.setToolTip(f"3D view from {cam}")
+            b.clicked.connect(lambda _=False, c=cam: self.set_camera(c))
+            tb.addWidget(b)
+            self.camera_buttons[letter] = b
+        reset = QtWidgets.QToolButton()
+        reset.setText("Reset")
+        reset.clicked.connect(self.reset_view)
+        tb.addWidget(reset)
+        self.toolbar = tb
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.position_label = QtWidgets.QLabel("")
+        self.position_label.setMinimumWidth(380)
+        sb.addWidget(self.position_label, 1)
+        self.window_label = QtWidgets.QLabel("")
+        sb.addPermanentWidget(self.window_label)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        sb.addPermanentWidget(self.progress)
+
+    def _set_controls_enabled(self, on: bool) -> None:
+        for w in (self.toolbar, self.m_window):
+            w.setEnabled(on)
+        self.act_screenshot.setEnabled(on)
+        self.act_close.setEnabled(on)
+
+    # ------------------------------------------------------------------------------ loading
+    def open_path(self, path: str | Path, series: str | None = None) -> LoadJob:
+        """Load ``path`` (folder, file or DICOMDIR) in the background; returns the job."""
+        if self._job is not None and self._job.is_running():
+            self._job.wait()
+        job = LoadJob(path, series=series, loader=self._loader, parent=self)
+        job.progress.connect(self._on_progress)
+        job.loaded.connect(lambda obj, p=Path(path): self._on_loaded(obj, p))
+        job.failed.connect(lambda msg, kind, p=Path(path): self._on_failed(msg, kind, p))
+        job.done.connect(self._on_job_done)
+        self._job = job
+        self.progress.setRange(0, 0)  # busy until the loader reports numbers
+        self.progress.setVisible(True)
+        self.statusBar().showMessage(f"loading {path} …")
+        job.start()
+        return job
+
+    def _on_progress(self, percent: int, text: str) -> None:
+        self.progress.setRange(0, 100)
+        self.progress.setValue(int(percent))
+        self.progress.setFormat(f"{text} %p%")
+
+    def _on_job_done(self) -> None:
+        self.progress.setVisible(False)
+
+    def _on_failed(self, message: str, kind: str, path: Path) -> None:
+        self.last_error = f"{path}: {message}"
+        self.statusBar().showMessage(f"could not open {path}", 10_000)
+        self.load_failed.emit(self.last_error)
+        if self.show_error_dialogs:
+            box = QtWidgets.QMessageBox(self)
+            box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+            box.setWindowTitle("volumeviz: cannot open")
+            box.setText(f"Could not open {path}")
+            box.setInformativeText(f"{kind}: {message}")
+            box.setObjectName("error_dialog")
+            box.open()  # window-modal, does not block the event loop
+            self.error_dialog = box
+
+    def _on_loaded(self, obj: Any, path: Path) -> None:
+        self.path = path
+        self.recent.add(path)
+        self._refresh_recent_menu()
+        if isinstance(obj, Volume):
+            self.set_volume(obj)
+        else:
+            self.set_ultrasound(obj)
+        self.statusBar().showMessage(f"opened {path}", 5_000)
+        self.volume_loaded.emit(obj)
+
+    # ------------------------------------------------------------------------------ volume
+    def set_volume(self, vol: Volume, state: ViewState | None = None) -> None:
+        """Show ``vol`` in the four views (replacing what was shown)."""
+        self.close_series()
+        self.vol = vol
+        self.stack.setCurrentWidget(self.grid_widget)
+        st = state or ViewState.for_volume(vol)
+        if st.preset not in list_presets():
+            st = st.replace(preset="ct-bone" if vol.modality == "CT" else "mr-default")
+        grid, matrix = image_and_matrix(vol)
+        for scene in self.slices.values():
+            scene.set_volume(vol, grid, matrix)
+        self.scene3d.set_volume(vol, load_preset(st.preset))
+        self.scene3d.on_crop_changed = self._on_crop_box
+        self.state = None
+        self._set_controls_enabled(True)
+        self.setWindowTitle(f"volumeviz — {vol.meta.series_description or self.path or ''}")
+        self.set_state(st)
+        if self.first_render_s is None:
+            self.first_render_s = time.perf_counter() - self._t0
+
+    def close_series(self) -> None:
+        """Forget the loaded data and empty every view (the window stays open)."""
+        for scene in self.slices.values():
+            scene.clear()
+        self.scene3d.clear()
+        if self.us_view is not None:
+            self.us_view.clear()
+        self.vol = None
+        self.ultrasound = None
+        self.state = None
+        self._set_controls_enabled(False)
+        self.position_label.setText("")
+        for panel in self.panels.values():
+            panel.info.setText("")
+            panel.interactor.render()
+        gc.collect()
+
+    def set_state(self, state: ViewState) -> None:
+        """Make ``state`` current and update every view that depends on what changed."""
+        if self.vol is None:
+            return
+        old, self.state = self.state, state
+        if old is None or old.preset != state.preset:
+            self.scene3d.set_transfer_function(load_preset(state.preset))
+            self._sync_preset_controls(state.preset)
+        changed_2d = (
+            old is None
+            or old.cursor_lps != state.cursor_lps
+            or old.window != state.window
+            or old.slab_mm != state.slab_mm
+            or old.slab_mode != state.slab_mode
+        )
+        idx = state.slice_indices(self.vol)
+        if changed_2d:
+            for plane, scene in self.slices.items():
+                scene.update(state)
+                n = self.vol.size[_axis(self.vol, plane)]
+                self.panels[plane].info.setText(f"{idx[plane] + 1}/{n} ")
+                self.panels[plane].interactor.render()
+        self.scene3d.update(state)
+        self.panels["3d"].interactor.render()
+        if old is None or old.maximised != state.maximised:
+            self._apply_layout(state.maximised)
+        w, lvl = state.window
+        name = f" {state.window_preset}" if state.window_preset else ""
+        self.window_combo.blockSignals(True)
+        self.window_combo.setCurrentIndex(self.window_combo.findText(state.window_preset or ""))
+        self.window_combo.blockSignals(False)
+        self.window_label.setText(f"W {w:g} / L {lvl:g}{name}  |  3D {state.preset} ")
+        self._show_position(np.asarray(state.cursor_lps), "cursor")
+        self.state_changed.emit(state)
+
+    def _change(self, **changes: Any) -> None:
+        if self.state is not None:
+            self.set_state(self.state.replace(**changes))
+
+    def _sync_preset_controls(self, preset: str) -> None:
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentText(preset)
+        self.preset_combo.blockSignals(False)
+        for act in self.preset_group.actions():
+            act.setChecked(act.text() == preset)
+
+    # ------------------------------------------------------------------------------ controls
+    def apply_window_preset(self, name: str) -> None:
+        """Apply a window/level preset by name (``"lung"``) or ``"file"`` (the series' own)."""
+        if self.state is None or self.vol is None:
+            return
+        if name == "file":
+            if not self.vol.meta.windows:
+                self.statusBar().showMessage("this series has no window of its own", 5000)
+                return
+            w = self.vol.meta.windows[0]
+            self.set_state(self.state.with_window(w.width, w.center, "file"))
+            return
+        wl = list_window_presets()[name]
+        self.set_state(self.state.with_window(wl.width, wl.center, name))
+
+    def set_preset(self, name: str) -> None:
+        """Switch the 3D transfer-function preset."""
+        self._change(preset=name)
+
+    def set_crop(self, on: bool) -> None:
+        """Show or hide the 3D cropping box (drag its faces; the volume is cut on release)."""
+        if self.state is None or self.vol is None:
+            return
+        self._change(crop=bool(on))
+
+    def _on_crop_box(self, bounds: tuple[float, ...]) -> None:
+        self._change(crop=True, crop_bounds=bounds)
+
+    def set_camera(self, name: str) -> None:
+        """Look at the 3D view from an anatomical direction."""
+        if self.state is None:
+            return
+        self.scene3d.set_camera(name)
+        self._change(camera=name)
+        self.panels["3d"].interactor.render()
+
+    def reset_view(self) -> None:
+        """Centre the crosshair, fit every view, restore the 2x2 layout."""
+        if self.vol is None or self.state is None:
+            return
+        for scene in self.slices.values():
+            scene.reset_camera()
+        self.scene3d.set_camera("anterior")
+        fresh = ViewState.for_volume(self.vol)
+        self.set_state(
+            self.state.replace(cursor_lps=fresh.cursor_lps, maximised=None, camera="anterior")
+        )
+
+    def toggle_maximise(self, name: str) -> None:
+        """Maximise view ``name`` or, if it already is, go back to the 2x2 layout."""
+        if self.state is None:
+            self._apply_layout(None)
+            return
+        self._change(maximised=None if self.state.maximised == name else name)
+
+    def _apply_layout(self, maximised: str | None) -> None:
+        for name, panel in self.panels.items():
+            panel.setVisible(maximised is None or name == maximised)
+
+    # ------------------------------------------------------------------------------ mouse
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """Route mouse input of the 2D views to the crosshair, slices and window/level."""
+        name = self._panel_of(obj)
+        if name is None:
+            return False
+        et = event.type()
+        if et == QtCore.QEvent.Type.MouseButtonDblClick:
+            self.toggle_maximise(name)
+            return True
+        if name == "3d" or self.vol is None or self.state is None:
+            return False
+        if et == QtCore.QEvent.Type.Wheel:
+            assert isinstance(event, QtGui.QWheelEvent)
+            steps = event.angleDelta().y() // 120 or (1 if event.angleDelta().y() > 0 else -1)
+            if event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier:
+                self.slices[name].zoom(1.1**steps)
+                self.panels[name].interactor.render()
+            else:
+                self.set_state(self.state.stepped(self.vol, name, int(steps)))
+            return True
+        if et == QtCore.QEvent.Type.MouseButtonPress:
+            assert isinstance(event, QtGui.QMouseEvent)
+            if event.button() == QtCore.Qt.MouseButton.LeftButton:
+                self.click_view(name, event.position().x(), event.position().y())
+                self._drag = (name, event.position(), self.state)
+                return True
+            if event.button() == QtCore.Qt.MouseButton.RightButton:
+                self._drag = ("wl:" + name, event.position(), self.state)
+                return True
+        if et == QtCore.QEvent.Type.MouseMove:
+            assert isinstance(event, QtGui.QMouseEvent)
+            pos = event.position()
+            if self._drag is not None:
+                what, start, st0 = self._drag
+                if what.startswith("wl:"):
+                    d = pos - start
+                    self.set_state(st0.dragged_window(d.x(), -d.y()))
+                else:
+                    self.click_view(name, pos.x(), pos.y())
+            else:
+                lps = self._widget_to_lps(name, pos.x(), pos.y())
+                self._show_position(lps, "mouse")
+            return True
+        if et == QtCore.QEvent.Type.MouseButtonRelease:
+            self._drag = None
+            return True
+        return False
+
+    def _panel_of(self, obj: QtCore.QObject) -> str | None:
+        for name, panel in self.panels.items():
+            if obj is panel.interactor.interactor:
+                return name
+        return None
+
+    def _widget_to_lps(self, name: str, x: float, y: float) -> np.ndarray:
+        assert self.state is not None
+        widget = self.panels[name].interactor.interactor
+        ratio = widget.devicePixelRatioF()
+        dx, dy = x * ratio, (widget.height() - 1 - y) * ratio
+        return self.slices[name].display_to_lps(dx, dy, self.state)
+
+    def lps_to_widget(self, name: str, lps: Any) -> QtCore.QPoint:
+        """Return the widget pixel (Qt: origin top-left) of an LPS point in 2D view ``name``."""
+        widget = self.panels[name].interactor.interactor
+        ratio = widget.devicePixelRatioF()
+        dx, dy = self.slices[name].lps_to_display(lps)
+        return QtCore.QPoint(round(dx / ratio), round(widget.height() - 1 - dy / ratio))
+
+    def click_view(self, name: str, x: float, y: float) -> None:
+        """Handle a left click at widget pixel ``(x, y)`` of a 2D view: move the crosshair."""
+        if self.vol is None or self.state is None:
+            return
+        self.set_state(self.state.moved_to(self.vol, self._widget_to_lps(name, x, y)))
+
+    def _show_position(self, lps: np.ndarray, what: str) -> None:
+        if self.vol is None:
+            return
+        v = value_at(self.vol, lps)
+        units = self.vol.units or ""
+        value = "outside" if v is None else f"{v:g} {units}".strip()
+        x, y, z = (float(c) for c in lps)
+        self.position_label.setText(f"{what}: L {x:.1f}  P {y:.1f}  S {z:.1f} mm   {value}")
+
+    # ------------------------------------------------------------------------------ recent
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for p in paths:
+            self.recent_menu.addAction(p, functools.partial(self.open_path, p))
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear", self._clear_recent)
+        self.recent_menu.setEnabled(bool(paths))
+
+    def _clear_recent(self) -> None:
+        self.recent.clear()
+        self._refresh_recent_menu()
+
+    # ------------------------------------------------------------------------------ dialogs
+    def open_folder_dialog(self) -> None:
+        """Ask for a folder, then let the user pick a series from it."""
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        if folder:
+            self.browse(folder)
+
+    def open_file_dialog(self) -> None:
+        """Ask for a DICOMDIR or a single (ultrasound) file."""
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open DICOMDIR or file")
+        if path:
+            if Path(path).name.upper() == "DICOMDIR":
+                self.browse(path)
+            else:
+                self.open_path(path)
+
+    def browse(self, path: str | Path) -> None:
+        """Scan ``path`` and show the series browser; open the series the user picks."""
+        from volumeviz.app.browser import SeriesBrowser
+
+        dlg = SeriesBrowser(Path(path), parent=self)
+        dlg.series_chosen.connect(lambda key: self.open_path(path, series=key))
+        dlg.failed.connect(lambda msg: self._on_failed(msg, "scan", Path(path)))
+        dlg.open()
+        dlg.start_scan()
+        self.browser = dlg
+
+    def screenshot_dialog(self) -> None:
+        """Ask for a PNG file name and save the current layout there."""
+        out, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save screenshot", "", "PNG (*.png)")
+        if out:
+            self.save_screenshot(out)
+
+    def save_screenshot(self, out: str | Path) -> Path:
+        """Save the visible layout (all views as laid out) to a PNG; returns the path."""
+        from volumeviz.app.snapshot import save_layout_png
+
+        return save_layout_png(self, Path(out))
+
+    # ------------------------------------------------------------------------------ ultrasound
+    def set_ultrasound(self, image: Any) -> None:
+        """Show an ultrasound image in the 2D cine view."""
+        from volumeviz.app.cine import CineView
+
+        self.close_series()
+        if self.us_view is None:
+            self.us_view = CineView(self)
+            self.stack.addWidget(self.us_view)
+        self.ultrasound = image
+        self.us_view.set_image(image)
+        self.stack.setCurrentWidget(self.us_view)
+        self.act_screenshot.setEnabled(True)
+        self.act_close.setEnabled(True)
+        if self.first_render_s is None:
+            self.first_render_s = time.perf_counter() - self._t0
+
+    # ------------------------------------------------------------------------------ closing
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Wait for a running load, then release every VTK object."""
+        if self._job is not None and self._job.is_running():
+            self._job.wait()
+        self.close_series()
+        for panel in self.panels.values():
+            panel.interactor.close()
+        if self.us_view is not None:
+            self.us_view.close_plotter()
+        super().closeEvent(event)
+
+
+def _axis(vol: Volume, plane: str) -> int:
+    from volumeviz.app.state import plane_axes
+
+    return plane_axes(vol)[plane]

@@ -1,0 +1,58 @@
+"""``volumeviz view PATH``: the interactive window (Qt is imported only when the command runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from volumeviz.errors import NoSeriesError, UsageError
+
+
+def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give WIDTHxHEIGHT, e.g. 1100x850") from None
+    if w < 200 or h < 200:
+        raise click.BadParameter(f"{value!r}: the window needs at least 200x200 pixels")
+    return (w, h)
+
+
+@click.command("view", short_help="Open the interactive 3D window.")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--series", help="Series number or UID to open (default: the largest).")
+@click.option(
+    "--screenshot",
+    "screenshot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Open the real window, render, save the layout to this PNG and exit.",
+)
+@click.option(
+    "--size", default="1100x850", callback=_size, show_default=True, help="Window size WxH."
+)
+def view(
+    path: Path | None, series: str | None, screenshot: Path | None, size: tuple[int, int]
+) -> None:
+    """Open PATH (a DICOM folder, DICOMDIR or ultrasound file) in the interactive window.
+
+    Axial, coronal and sagittal MPR and the 3D view in a 2x2 layout with a linked crosshair.
+    With --screenshot the window renders once, saves OUT.png and exits (for docs and tests).
+    """
+    if path is not None and not path.exists():
+        raise NoSeriesError(f"{path}: no such file or folder (it does not exist)")
+    if screenshot is not None:
+        if path is None:
+            raise UsageError("--screenshot needs a PATH to open")
+        if not screenshot.parent.is_dir():
+            raise UsageError(f"{screenshot}: folder {screenshot.parent} does not exist")
+    from volumeviz._optional import import_optional
+
+    import_optional("pyvistaqt", feature="the interactive window", extra="gui")
+    from volumeviz.app.run import run_view
+
+    code = run_view(path, series=series, screenshot=screenshot, size=size)
+    if screenshot is not None and code == 0:
+        click.echo(str(screenshot))
+    if code:
+        raise SystemExit(code)
