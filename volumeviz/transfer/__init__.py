@@ -7,6 +7,7 @@
 
 from volumeviz.transfer.functions import (
     BLEND_MODES,
+    PresetWarning,
     Shading,
     TransferFunction,
     WindowLevel,
@@ -26,6 +27,7 @@ from volumeviz.transfer.library import (
 
 __all__ = [
     "BLEND_MODES",
+    "PresetWarning",
     "Shading",
     "TransferFunction",
     "WindowLevel",

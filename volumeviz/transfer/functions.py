@@ -17,6 +17,11 @@ import numpy.typing as npt
 
 from volumeviz.errors import PresetError
 
+
+class PresetWarning(UserWarning):
+    """A preset that does not fit the data (CT preset on MR, data range misses the preset)."""
+
+
 #: blend modes a preset may ask for (VTK: composite, maximum, minimum, average intensity)
 BLEND_MODES = ("composite", "mip", "minip", "average")
 
