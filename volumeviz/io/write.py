@@ -1,0 +1,546 @@
+"""Write DICOM: a Volume as a CT or MR image series, a screenshot as a Secondary Capture.
+
+Both produce Part 10 files (Explicit VR Little Endian) that ``dciodvfy`` accepts without errors:
+every type 1 attribute of the IOD present and valid, every type 2 attribute present (empty when
+unknown). Each file is written through :func:`volumeviz._atomic.atomic_path`, never over an
+existing file and never over one of the Volume's source files.
+
+Geometry (PS3.3 C.7.6.2): Image Orientation (Patient) is ``direction[:, 0]`` then
+``direction[:, 1]``; the Image Position (Patient) of slice ``k`` is ``index_to_lps([0, 0, k])``;
+Pixel Spacing is ``(dj, di)`` (row spacing first); Slice Thickness and Spacing Between Slices are
+``dk``. Values are rescaled to signed 16-bit stored values with the smallest Rescale Slope that
+fits (slope 1, intercept 0 when the values are integers within int16).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from volumeviz._atomic import atomic_path
+from volumeviz.errors import DicomReadError, OutputError, WriteError
+from volumeviz.model.volume import Volume, VolumeMeta
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+_SOP_CLASS = {"CT": CT_IMAGE_STORAGE, "MR": MR_IMAGE_STORAGE}
+
+#: copied from ``like`` (a dataset) when present: patient, study and equipment context
+_CONTEXT_KEYWORDS = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
+    "StudyInstanceUID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber",
+    "ReferringPhysicianName", "StudyDescription", "FrameOfReferenceUID",
+    "PositionReferenceIndicator", "Manufacturer", "InstitutionName", "BodyPartExamined",
+    "PatientPosition", "SpecificCharacterSet",
+)  # fmt: skip
+
+#: MR Image module attributes copied from ``like`` (type 1/2 ones get defaults otherwise)
+_MR_KEYWORDS = (
+    "ScanningSequence", "SequenceVariant", "ScanOptions", "MRAcquisitionType",
+    "RepetitionTime", "EchoTime", "EchoTrainLength", "InversionTime", "MagneticFieldStrength",
+    "ImagingFrequency", "ImagedNucleus", "SequenceName", "FlipAngle",
+)  # fmt: skip
+
+_INT16 = (-32768, 32767)
+
+
+def _ds_str(value: float) -> str:
+    """Format a number as a DICOM DS (at most 16 characters)."""
+    from pydicom.valuerep import format_number_as_ds
+
+    return str(format_number_as_ds(float(value)))
+
+
+def rescale_for_int16(
+    array: npt.NDArray[Any],
+) -> tuple[float, float]:
+    """Choose Rescale Slope and Intercept so ``array`` fits signed 16-bit stored values.
+
+    Integer data within int16 keep slope 1, intercept 0 (HU stored as HU). Anything else gets
+    the smallest slope spreading its range over the int16 range. The values returned are
+    exactly what the DS strings will hold.
+
+    Examples
+    --------
+    >>> rescale_for_int16(np.array([-1024, 3071], np.int16))
+    (1.0, 0.0)
+    >>> s, b = rescale_for_int16(np.array([0.0, 0.5], np.float32)); 0 < s < 1e-4
+    True
+    """
+    if array.size == 0:
+        raise WriteError("cannot write an empty volume")
+    lo = float(np.min(array))
+    hi = float(np.max(array))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise WriteError("the volume holds NaN or infinite values; DICOM cannot store them")
+    integral = array.dtype.kind in "iub" or bool(np.all(np.mod(array, 1) == 0))
+    if integral and lo >= _INT16[0] and hi <= _INT16[1]:
+        return 1.0, 0.0
+    span = hi - lo
+    slope = float(_ds_str(span / 65534.0)) if span > 0 else 1.0
+    while (hi - lo) / slope > 65534.0:  # DS rounding may have shrunk the slope
+        slope = float(_ds_str(slope * (1 + 1e-6)))
+    intercept = float(_ds_str(lo + 32767.0 * slope))
+    return slope, intercept
+
+
+def _stored(array: npt.NDArray[Any], slope: float, intercept: float) -> npt.NDArray[np.int16]:
+    """One slice (or volume) to int16 stored values (float32 arithmetic, per slice)."""
+    if slope == 1.0 and intercept == 0.0:
+        return array.astype(np.int16)
+    values = (array.astype(np.float32) - np.float32(intercept)) / np.float32(slope)
+    return np.clip(np.rint(values), *_INT16).astype(np.int16)
+
+
+def _read_like(like: Any) -> Any:
+    """``like`` as a pydicom Dataset (header only), or None."""
+    if like is None or isinstance(like, Volume | VolumeMeta):
+        return None
+    if isinstance(like, str | os.PathLike):
+        from pydicom import dcmread
+        from pydicom.errors import InvalidDicomError
+
+        try:
+            return dcmread(like, stop_before_pixels=True)
+        except (InvalidDicomError, OSError, ValueError) as exc:
+            raise DicomReadError(f"{like}: cannot be read as the 'like' template: {exc}") from exc
+    if hasattr(like, "dir") and hasattr(like, "get"):
+        return like
+    raise WriteError(f"like= must be a Volume, VolumeMeta, Dataset or path, not {type(like)}")
+
+
+def _meta_of(like: Any) -> VolumeMeta | None:
+    if isinstance(like, Volume):
+        return like.meta
+    if isinstance(like, VolumeMeta):
+        return like
+    return None
+
+
+def _now() -> tuple[str, str]:
+    now = _dt.datetime.now()
+    return now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+
+
+def _needs_utf8(ds: Any) -> bool:
+    for elem in ds:
+        if elem.VR in ("PN", "LO", "SH", "ST", "LT", "UT") and elem.value is not None:
+            if not str(elem.value).isascii():
+                return True
+    return False
+
+
+def _base_dataset(meta: VolumeMeta, template: Any, sop_class: str, modality: str) -> Any:
+    """Patient, study, series, frame of reference, equipment and SOP common attributes."""
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    ds = Dataset()
+    date, time = _now()
+    ds.SOPClassUID = sop_class
+    ds.InstanceCreationDate = date
+    ds.InstanceCreationTime = time
+    # Patient (type 2)
+    ds.PatientName = meta.patient_name
+    ds.PatientID = meta.patient_id
+    ds.PatientBirthDate = meta.patient_birth_date
+    ds.PatientSex = meta.patient_sex if meta.patient_sex in ("M", "F", "O") else ""
+    if meta.patient_age:
+        ds.PatientAge = meta.patient_age
+    # General Study
+    ds.StudyInstanceUID = meta.study_uid or generate_uid()
+    ds.StudyDate = meta.study_date
+    ds.StudyTime = meta.study_time
+    ds.ReferringPhysicianName = meta.referring_physician
+    ds.StudyID = meta.study_id
+    ds.AccessionNumber = meta.accession_number
+    if meta.study_description:
+        ds.StudyDescription = meta.study_description
+    # General Series
+    ds.Modality = modality
+    ds.SeriesInstanceUID = generate_uid()
+    ds.SeriesDate = date
+    ds.SeriesTime = time
+    ds.Laterality = ""  # type 2C: a paired body part may have been imaged
+    # General Equipment (type 2): this software made the pixels
+    ds.Manufacturer = meta.manufacturer
+    if meta.institution:
+        ds.InstitutionName = meta.institution
+    ds.SoftwareVersions = _software()
+    if template is not None:
+        for keyword in _CONTEXT_KEYWORDS:
+            if keyword in template and template.get(keyword) not in (None, ""):
+                setattr(ds, keyword, template.get(keyword))
+    if sop_class == SC_IMAGE_STORAGE and "FrameOfReferenceUID" in ds:
+        del ds.FrameOfReferenceUID  # a screenshot has no patient frame of reference
+    if _needs_utf8(ds):
+        ds.SpecificCharacterSet = "ISO_IR 192"
+    return ds
+
+
+def _software() -> str:
+    from volumeviz import __version__
+
+    return f"volumeviz {__version__}"
+
+
+def _file_meta(ds: Any) -> Any:
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+
+    fm = FileMetaDataset()
+    fm.MediaStorageSOPClassUID = ds.SOPClassUID
+    fm.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    fm.TransferSyntaxUID = ExplicitVRLittleEndian
+    fm.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    fm.ImplementationVersionName = "VOLUMEVIZ"
+    return fm
+
+
+def _save(ds: Any, target: Path, protected: set[Path], *, overwrite: bool = False) -> None:
+    from pydicom import dcmwrite
+
+    if target.resolve() in protected:
+        raise OutputError(f"{target}: is one of the input files; refusing to overwrite it")
+    ds.file_meta = _file_meta(ds)
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        try:
+            dcmwrite(tmp, ds, enforce_file_format=True)
+        except (ValueError, TypeError) as exc:
+            raise WriteError(f"{target}: cannot be written as DICOM: {exc}") from exc
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
+
+
+def _prepare_outdir(outdir: Path) -> None:
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{outdir}: output folder cannot be created: {exc.strerror or exc}"
+        ) from exc
+    if not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder")
+
+
+def _protected(meta: VolumeMeta) -> set[Path]:
+    out = set()
+    for f in meta.source_files:
+        try:
+            out.add(Path(f).resolve())
+        except OSError:
+            continue
+    return out
+
+
+def write_series(
+    volume: Volume,
+    outdir: str | os.PathLike[str],
+    *,
+    like: Any = None,
+    modality: str | None = None,
+    series_description: str | None = None,
+    series_number: int | None = None,
+) -> list[Path]:
+    """Write a Volume as a CT or MR image series, one file per slice (``IM00001.dcm`` ...).
+
+    Parameters
+    ----------
+    volume
+        The volume; its geometry gives IPP/IOP/Pixel Spacing, its ``meta`` the patient, study,
+        Frame of Reference and windows.
+    outdir
+        Folder to write into (created if missing). Existing files are never overwritten.
+    like
+        A Dataset, a DICOM file, or a Volume/VolumeMeta whose patient, study, Frame of Reference
+        and equipment attributes (and MR acquisition attributes) are copied.
+    modality
+        ``"CT"`` or ``"MR"``; default the volume's own modality.
+    series_description, series_number
+        For the new series; default the source's description with ``" (volumeviz)"`` appended,
+        and the source's number + 1000.
+
+    Returns
+    -------
+    list of Path
+        The files written, in slice order (k = 0 first).
+
+    Raises
+    ------
+    WriteError
+        Modality other than CT/MR, empty or non-finite data.
+    OutputError
+        The folder cannot be created, or a target file exists or is an input.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from volumeviz.model import phantom
+    >>> vol = phantom.asymmetric(8)
+    >>> files = write_series(vol, tempfile.mkdtemp(), modality="CT")
+    >>> len(files), files[0].name
+    (8, 'IM00001.dcm')
+    """
+    from pydicom.uid import generate_uid
+
+    meta = _meta_of(like) or volume.meta
+    template = _read_like(like)
+    mod = (modality or volume.meta.modality or meta.modality or "").upper()
+    if mod not in _SOP_CLASS:
+        raise WriteError(
+            f"cannot write modality {mod or '(none)'!r} as an image series; pass modality='CT' "
+            "or modality='MR'"
+        )
+    outdir = Path(outdir)
+    nk, nj, ni = volume.array.shape
+    if min(nk, nj, ni) == 0:
+        raise WriteError(f"cannot write an empty volume of shape {volume.array.shape}")
+    slope, intercept = rescale_for_int16(volume.array)
+    names = [outdir / f"IM{k + 1:05d}.dcm" for k in range(nk)]
+    protected = _protected(volume.meta)
+    clash = [p for p in names if p.exists() or p.resolve() in protected]
+    if clash:
+        raise OutputError(f"{clash[0]}: exists; choose an empty output folder")
+    _prepare_outdir(outdir)
+
+    base = _base_dataset(meta, template, _SOP_CLASS[mod], mod)
+    base.FrameOfReferenceUID = (
+        (template.get("FrameOfReferenceUID") if template is not None else None)
+        or meta.frame_of_reference_uid
+        or generate_uid()
+    )
+    if "PositionReferenceIndicator" not in base:
+        base.PositionReferenceIndicator = ""
+    if "PatientPosition" not in base:
+        base.PatientPosition = meta.patient_position
+    source_number = volume.meta.series_number
+    base.SeriesNumber = (
+        series_number
+        if series_number is not None
+        else (source_number + 1000 if source_number is not None else 1000)
+    )
+    desc = series_description
+    if desc is None:
+        desc = f"{volume.meta.series_description} (volumeviz)".strip()
+    base.SeriesDescription = desc[:64]
+    # General Image / Image Plane / Image Pixel
+    base.ImageType = ["DERIVED", "SECONDARY", "AXIAL" if mod == "CT" else "OTHER"]
+    base.DerivationDescription = "written by volumeviz from a reconstructed volume"
+    base.ContentDate, base.ContentTime = _now()
+    base.AcquisitionNumber = 1 if mod == "CT" else ""
+    row_dir = volume.direction[:, 0]
+    col_dir = volume.direction[:, 1]
+    base.ImageOrientationPatient = [_ds_str(v) for v in (*row_dir, *col_dir)]
+    di, dj, dk = volume.spacing
+    base.PixelSpacing = [_ds_str(dj), _ds_str(di)]
+    base.SliceThickness = _ds_str(dk)
+    base.SamplesPerPixel = 1
+    base.PhotometricInterpretation = "MONOCHROME2"
+    base.Rows = nj
+    base.Columns = ni
+    base.BitsAllocated = 16
+    base.BitsStored = 16
+    base.HighBit = 15
+    base.PixelRepresentation = 1
+    base.RescaleIntercept = _ds_str(intercept)
+    base.RescaleSlope = _ds_str(slope)
+    if mod == "CT":
+        base.RescaleType = "HU" if volume.units in ("HU", "") else "US"
+        base.KVP = template.get("KVP", "") if template is not None else ""
+    else:
+        _mr_attributes(base, template, dk)
+    windows = volume.meta.windows
+    if windows:
+        base.WindowCenter = [_ds_str(w.center) for w in windows]
+        base.WindowWidth = [_ds_str(max(w.width, 1.0)) for w in windows]
+        base.WindowCenterWidthExplanation = [
+            (w.explanation or f"window {i + 1}")[:64] for i, w in enumerate(windows)
+        ]
+    normal = np.cross(row_dir, col_dir)
+    written: list[Path] = []
+    for k in range(nk):
+        ds = base.copy()
+        ds.SOPInstanceUID = generate_uid()
+        ds.InstanceNumber = k + 1
+        position = volume.index_to_lps([0, 0, k])
+        ds.ImagePositionPatient = [_ds_str(v) for v in position]
+        ds.SliceLocation = _ds_str(float(np.dot(position, normal)))
+        stored = _stored(volume.array[k], slope, intercept)
+        ds.SmallestImagePixelValue = int(stored.min())
+        ds.LargestImagePixelValue = int(stored.max())
+        ds["SmallestImagePixelValue"].VR = "SS"
+        ds["LargestImagePixelValue"].VR = "SS"
+        ds.PixelData = np.ascontiguousarray(stored).astype("<i2").tobytes()
+        ds["PixelData"].VR = "OW"
+        _save(ds, names[k], protected)
+        written.append(names[k])
+    return written
+
+
+def _mr_attributes(ds: Any, template: Any, dk: float) -> None:
+    """MR Image module: copy the acquisition attributes, or give valid defaults."""
+    if template is not None:
+        for keyword in _MR_KEYWORDS:
+            if keyword in template and template.get(keyword) not in (None, ""):
+                setattr(ds, keyword, template.get(keyword))
+    defaults: dict[str, Any] = {
+        "ScanningSequence": "RM",  # research mode: the pixels were computed, not acquired
+        "SequenceVariant": "NONE",
+        "ScanOptions": "",
+        "MRAcquisitionType": "",
+        "EchoTime": "",
+        "EchoTrainLength": "",
+        "RepetitionTime": "",
+    }
+    for keyword, value in defaults.items():
+        if keyword not in ds:
+            setattr(ds, keyword, value)
+    ds.SpacingBetweenSlices = _ds_str(dk)
+
+
+def _source_references(like: Any, template: Any) -> list[tuple[str, str, str]]:
+    """``(series UID, SOP class, SOP instance)`` of the images the capture was made from."""
+    from pydicom import dcmread
+
+    if template is not None:
+        if "SOPInstanceUID" in template and "SOPClassUID" in template:
+            return [
+                (
+                    str(template.get("SeriesInstanceUID", "")),
+                    str(template.SOPClassUID),
+                    str(template.SOPInstanceUID),
+                )
+            ]
+        return []
+    meta = _meta_of(like)
+    if meta is None:
+        return []
+    refs = []
+    for f in meta.source_files:
+        try:
+            h = dcmread(
+                f,
+                stop_before_pixels=True,
+                specific_tags=["SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID"],
+            )
+        except Exception:  # a vanished source only loses its reference, not the capture
+            continue
+        if "SOPInstanceUID" in h and "SOPClassUID" in h:
+            series_uid = str(h.get("SeriesInstanceUID", "") or meta.series_uid)
+            refs.append((series_uid, str(h.SOPClassUID), str(h.SOPInstanceUID)))
+    return refs
+
+
+def write_secondary_capture(
+    image_rgb: npt.NDArray[Any],
+    path: str | os.PathLike[str],
+    *,
+    like: Any = None,
+    series_description: str = "volumeviz screenshot",
+    overwrite: bool = False,
+) -> Path:
+    """Write a rendered picture as a Secondary Capture Image that references its source.
+
+    Parameters
+    ----------
+    image_rgb
+        ``(rows, cols, 3)`` uint8 RGB (or ``(rows, cols)`` uint8 grey).
+    path
+        The file to write.
+    like
+        The source: a Volume/VolumeMeta (its study, patient and the SOP instances of its
+        ``source_files``), a Dataset, or a DICOM file. The capture joins the source's study in
+        a new series and lists the source images in Source Image Sequence (0008,2112) and
+        Referenced Series Sequence (0008,1115).
+    series_description
+        For the new series.
+    overwrite
+        Replace an existing ``path`` (never one of the source files).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    img = np.asarray(image_rgb)
+    if img.dtype != np.uint8:
+        raise WriteError(f"a secondary capture needs uint8 pixels, got {img.dtype}")
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise WriteError(
+            f"a secondary capture needs (rows, cols, 3) or (rows, cols), got {img.shape}"
+        )
+    if min(img.shape[:2]) == 0:
+        raise WriteError(f"cannot write an empty picture of shape {img.shape}")
+    target = Path(path)
+    meta = _meta_of(like) or VolumeMeta()
+    template = _read_like(like)
+    modality = meta.modality or (template.get("Modality", "") if template is not None else "")
+    ds = _base_dataset(meta, template, SC_IMAGE_STORAGE, "OT")
+    if modality:
+        ds.Modality = modality  # the source's modality, as PACS group by it
+    ds.SeriesNumber = 9000 + (meta.series_number or 0) % 1000
+    ds.SeriesDescription = series_description[:64]
+    ds.ConversionType = "WSD"  # workstation
+    ds.SecondaryCaptureDeviceManufacturer = "volumeviz"
+    ds.SecondaryCaptureDeviceSoftwareVersions = _software()
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.DerivationDescription = "rendered by volumeviz"
+    ds.InstanceNumber = 1
+    ds.ContentDate, ds.ContentTime = _now()
+    ds.PatientOrientation = ""
+    ds.BurnedInAnnotation = "YES"
+    ds.SOPInstanceUID = generate_uid()
+    refs = _source_references(like, template)
+    if refs:
+        items = []
+        for _, sop_class, sop_instance in refs:
+            item = Dataset()
+            item.ReferencedSOPClassUID = sop_class
+            item.ReferencedSOPInstanceUID = sop_instance
+            items.append(item)
+        ds.SourceImageSequence = items
+        by_series: dict[str, list[Dataset]] = {}
+        for (series_uid, _, _), item in zip(refs, items, strict=True):
+            ref = Dataset()
+            ref.ReferencedSOPClassUID = item.ReferencedSOPClassUID
+            ref.ReferencedSOPInstanceUID = item.ReferencedSOPInstanceUID
+            by_series.setdefault(series_uid, []).append(ref)
+        series_items = []
+        for series_uid, instances in by_series.items():
+            if not series_uid:
+                continue
+            s_item = Dataset()
+            s_item.SeriesInstanceUID = series_uid
+            s_item.ReferencedInstanceSequence = instances
+            series_items.append(s_item)
+        if series_items:
+            ds.ReferencedSeriesSequence = series_items
+    ds.Rows, ds.Columns = int(img.shape[0]), int(img.shape[1])
+    if img.ndim == 3:
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
+    else:
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 8
+    ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    data = np.ascontiguousarray(img).tobytes()
+    ds.PixelData = data + (b"\x00" if len(data) % 2 else b"")
+    ds["PixelData"].VR = "OB"
+    protected = _protected(meta)
+    if template is not None and getattr(template, "filename", None):
+        protected.add(Path(str(template.filename)).resolve())
+    _save(ds, target, protected, overwrite=overwrite)
+    return target
