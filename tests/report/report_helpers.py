@@ -33,12 +33,18 @@ class StandInRenderer:
         self.calls.append(("view3d", vol, {"preset": preset, "view": view, "size": size}))
         return self._img(size, len(self.calls))
 
+    def quad(self, vol: Volume, *, preset: str, size: tuple[int, int]) -> np.ndarray:
+        self.calls.append(("quad", vol, {"preset": preset, "size": size}))
+        return self._img(size, len(self.calls))
+
     def mpr(self, vol: Volume, *, plane: str, point, size: tuple[int, int]) -> np.ndarray:
         self.calls.append(("mpr", vol, {"plane": plane, "point": point, "size": size}))
         return self._img(size, len(self.calls))
 
-    def ultrasound_frame(self, image, *, frame: int, size: tuple[int, int]) -> np.ndarray:
-        self.calls.append(("us", image, {"frame": frame, "size": size}))
+    def ultrasound_frame(
+        self, image, *, frame: int, size: tuple[int, int], anonymize: bool
+    ) -> np.ndarray:
+        self.calls.append(("us", image, {"frame": frame, "size": size, "anonymize": anonymize}))
         return self._img(size, len(self.calls))
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from volumeviz import __version__
 from volumeviz._atomic import atomic_path
-from volumeviz.errors import NoSeriesError, UsageError
+from volumeviz.errors import NoSeriesError, OutputError, UsageError
 from volumeviz.model.ultrasound import UltrasoundImage
 from volumeviz.model.volume import Volume
 from volumeviz.report.document import (
@@ -190,49 +190,70 @@ class Renderer(Protocol):
         """Render a 3D view of ``vol`` as RGB uint8 ``(h, w, 3)``."""
         ...
 
+    def quad(self, vol: Volume, *, preset: str, size: tuple[int, int]) -> np.ndarray:
+        """Render the MPR quad (axial, coronal, sagittal through the centre, and 3D)."""
+        ...
+
     def mpr(
         self, vol: Volume, *, plane: str, point: Sequence[float] | None, size: tuple[int, int]
     ) -> np.ndarray:
-        """Render one MPR slice (with orientation letters) as RGB uint8."""
+        """Render one MPR slice (with orientation letters) through LPS ``point``."""
         ...
 
     def ultrasound_frame(
-        self, image: UltrasoundImage, *, frame: int, size: tuple[int, int]
+        self, image: UltrasoundImage, *, frame: int, size: tuple[int, int], anonymize: bool
     ) -> np.ndarray:
-        """Render one ultrasound frame with its scale bar as RGB uint8."""
+        """Render one ultrasound frame with its scale bar (masked outside the regions)."""
         ...
 
 
 class VolumevizRenderer:
-    """The report's pictures, drawn by :mod:`volumeviz.render` (offscreen)."""
+    """The report's pictures, drawn offscreen by :mod:`volumeviz.render`.
+
+    Preset misfit warnings raised while rendering are collected in :attr:`notes` (the report
+    prints them) instead of being lost on stderr.
+    """
+
+    def __init__(self, *, anonymize: bool = False) -> None:
+        self.anonymize = anonymize
+        self.notes: list[str] = []
+
+    def _shot(self, vol: Volume, **kwargs: Any) -> np.ndarray:
+        import warnings
+
+        from volumeviz.render.screenshot import screenshot
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            img = screenshot(vol, anonymize=self.anonymize, **kwargs)
+        for w in caught:
+            text = str(w.message)
+            if text not in self.notes:
+                self.notes.append(text)
+        return np.asarray(img)
 
     def view3d(self, vol: Volume, *, preset: str, view: str, size: tuple[int, int]) -> np.ndarray:
         """Render a 3D view with :func:`volumeviz.render.screenshot.screenshot`."""
-        from volumeviz.render.screenshot import screenshot
+        return self._shot(vol, preset=preset, view=view, size=size)
 
-        return np.asarray(screenshot(vol, preset=preset, view=view, size=size))
+    def quad(self, vol: Volume, *, preset: str, size: tuple[int, int]) -> np.ndarray:
+        """Render the quad with ``screenshot(..., mpr="quad")``."""
+        return self._shot(vol, preset=preset, mpr="quad", size=size)
 
     def mpr(
         self, vol: Volume, *, plane: str, point: Sequence[float] | None, size: tuple[int, int]
     ) -> np.ndarray:
-        """Render an MPR slice with :func:`volumeviz.render.screenshot.screenshot`."""
-        from volumeviz.render.screenshot import screenshot
-
-        kwargs: dict[str, Any] = {"mpr": plane, "size": size}
-        if point is not None:
-            kwargs["slice"] = ",".join(f"{c:.3f}" for c in point)
-        return np.asarray(screenshot(vol, **kwargs))
+        """Render an MPR slice with ``screenshot(..., mpr=plane, slice=point)``."""
+        where = None if point is None else tuple(float(c) for c in point)
+        return self._shot(vol, mpr=plane, slice=where, size=size)
 
     def ultrasound_frame(
-        self, image: UltrasoundImage, *, frame: int, size: tuple[int, int]
+        self, image: UltrasoundImage, *, frame: int, size: tuple[int, int], anonymize: bool
     ) -> np.ndarray:
-        """Render an ultrasound frame with scale bars and region outlines, fitted to ``size``.
+        """Render a frame with :func:`volumeviz.render.ultrasound.render_frame`."""
+        from volumeviz.render.ultrasound import render_frame
 
-        Uses :func:`volumeviz.render.ultrasound.annotate_frame` and ``fit_to_size``.
-        """
-        from volumeviz.render.ultrasound import annotate_frame, fit_to_size
-
-        return np.asarray(fit_to_size(annotate_frame(image.frame(frame), image), size))
+        return np.asarray(render_frame(image, frame, anonymize=anonymize, size=size))
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -318,10 +339,25 @@ def _identifiers(items: Iterable[Volume | UltrasoundImage]) -> list[str]:
     return out
 
 
-def _anonymized(item: Volume | UltrasoundImage) -> Volume | UltrasoundImage:
+def _anonymized(
+    item: Volume | UltrasoundImage, identifiers: Sequence[str] = ()
+) -> Volume | UltrasoundImage:
+    """Return ``item`` with identity fields blanked and identifiers scrubbed from other text.
+
+    The images are rendered from this copy, so their annotations carry no identity either.
+    """
+    from volumeviz.report.document import scrub_text
+
+    meta: Any = item.meta.anonymized()
+    changes = {
+        f.name: scrub_text(getattr(meta, f.name), identifiers)
+        for f in dataclasses.fields(meta)
+        if isinstance(getattr(meta, f.name), str) and f.name != "patient_name"
+    }
+    meta = dataclasses.replace(meta, **changes)
     if isinstance(item, Volume):
-        return item.replace(meta=item.meta.anonymized())
-    return dataclasses.replace(item, meta=item.meta.anonymized(), source="ultrasound")
+        return item.replace(meta=meta)
+    return dataclasses.replace(item, meta=meta, source="ultrasound")
 
 
 def _series_title(n: int, vol: Volume) -> str:
@@ -417,23 +453,16 @@ def _volume_sections(
         ]
         blocks.append(FigureGrid(tuple(figs), columns=2, caption="3D views"))
     if "mpr" in tpl.sections:
-        size = layout.cell_px(2, 1.0)
-        figs = [
-            Figure(
-                renderer.mpr(vol, plane=plane, point=None, size=size),
-                f"{plane} through the centre",
+        size = layout.cell_px(1, 1.0)
+        preset = tpl.presets[0] if tpl.presets else "bone"
+        quad = renderer.quad(vol, preset=preset, size=size)
+        blocks.append(
+            FigureGrid(
+                (Figure(quad, f"axial, coronal, sagittal through the centre; 3D {preset}"),),
+                columns=1,
+                caption="MPR quad",
             )
-            for plane in PLANES
-        ]
-        if tpl.presets:
-            preset = tpl.presets[0]
-            figs.append(
-                Figure(
-                    renderer.view3d(vol, preset=preset, view="anterior", size=size),
-                    f"3D, preset {preset}",
-                )
-            )
-        blocks.append(FigureGrid(tuple(figs), columns=2, caption="MPR quad"))
+        )
     if "key_slices" in tpl.sections and tpl.key_slices > 0:
         cols = min(4, tpl.key_slices)
         size = layout.cell_px(cols, 1.0)
@@ -445,6 +474,10 @@ def _volume_sections(
             for p in _key_points(vol, tpl.key_slices)
         ]
         blocks.append(FigureGrid(tuple(figs), columns=cols, caption="Key slices (axial)"))
+    notes = getattr(renderer, "notes", None)
+    if notes:
+        blocks.append(Paragraph("Rendering notes: " + " ".join(notes)))
+        notes.clear()
     return Section(_series_title(n, vol), tuple(blocks))
 
 
@@ -523,12 +556,12 @@ def _ultrasound_section(
         rows.append(("Source", image.source))
     blocks: list[Block] = [Table(tuple(rows), header=("Field", "Value")), _region_table(image)]
     frames = _frame_indices(image.n_frames, tpl.us_frames)
-    if frames and anonymize and m.burned_in_annotation.upper() != "NO":
+    if frames and anonymize and not image.regions and m.burned_in_annotation.upper() != "NO":
         blocks.append(
             Paragraph(
-                "Frames left out: the report is anonymised and the file does not state "
-                "(0028,0301) Burned In Annotation = NO, so its pixels may show the patient's "
-                "identity."
+                "Frames left out: the report is anonymised, the file has no calibration regions "
+                "to keep and does not state (0028,0301) Burned In Annotation = NO, so its pixels "
+                "may show the patient's identity."
             )
         )
     elif frames:
@@ -536,10 +569,16 @@ def _ultrasound_section(
         aspect = image.rows / max(1, image.columns)
         size = layout.cell_px(cols, aspect)
         figs = tuple(
-            Figure(renderer.ultrasound_frame(image, frame=f, size=size), f"frame {f}")
+            Figure(
+                renderer.ultrasound_frame(image, frame=f, size=size, anonymize=anonymize),
+                f"frame {f}",
+            )
             for f in frames
         )
-        blocks.append(FigureGrid(figs, columns=cols, caption="Frames (with scale bar)"))
+        caption = "Frames with scale bars" + (
+            " (outside the regions blacked out)" if anonymize else ""
+        )
+        blocks.append(FigureGrid(figs, columns=cols, caption=caption))
     return Section(f"Ultrasound {n}", tuple(blocks))
 
 
@@ -580,9 +619,9 @@ def build_report(
         raise UsageError("nothing to report: no series given")
     tpl = template or BUILTIN_TEMPLATES["standard"]
     layout = layout or Layout(dpi=tpl.dpi, page=tpl.page)
-    renderer = renderer or VolumevizRenderer()
+    renderer = renderer or VolumevizRenderer(anonymize=anonymize)
     identifiers = _identifiers(items)
-    shown = [_anonymized(it) if anonymize else it for it in items]
+    shown = [_anonymized(it, identifiers) if anonymize else it for it in items]
 
     first = next((it for it in shown if isinstance(it, Volume)), None)
     study = first.meta.study_description if first is not None else ""
@@ -686,20 +725,26 @@ def make_render(
 
     ``load`` returns the loaded input (called at most once per job by the caller's cache).
     """
-    renderer = renderer or VolumevizRenderer()
     item = load()
     if render.kind == "screenshot":
-        size = tuple(render.option("size", (800, 600)))
+        size = tuple(int(v) for v in render.option("size", (800, 600)))
         if isinstance(item, UltrasoundImage):
-            img = renderer.ultrasound_frame(item, frame=0, size=(int(size[0]), int(size[1])))
-        else:
-            img = renderer.view3d(
-                item,
-                preset=render.option("preset", "bone"),
-                view=render.option("view", "anterior"),
-                size=(int(size[0]), int(size[1])),
-            )
-        _write_png(img, output, overwrite=overwrite)
+            from volumeviz.render.ultrasound import render_frame
+
+            img = render_frame(item, 0, size=size)
+            _write_png(img, output, overwrite=overwrite)
+            return
+        from volumeviz.render.screenshot import ViewState, png_metadata, render_image, write_png
+
+        state = ViewState(
+            preset=render.option("preset", "bone"),
+            view=render.option("view", "anterior"),
+            size=(size[0], size[1]),
+        )
+        img, info = render_image(item, state)
+        if output.exists() and not overwrite:  # made meanwhile by someone else: keep theirs
+            raise OutputError(f"{output}: exists; pass --force to overwrite")
+        write_png(output, img, png_metadata(item, state, info))
         return
     if render.kind == "report":
         tpl = BUILTIN_TEMPLATES["standard"].with_changes(
@@ -720,3 +765,35 @@ def make_render(
         write_report(report, output, layout=layout, overwrite=overwrite)
         return
     raise UsageError(f"unknown render kind {render.kind!r}")
+
+
+def write_secondary_capture_series(
+    report: Report,
+    items: Sequence[Volume | UltrasoundImage],
+    folder: str | os.PathLike[str],
+    *,
+    anonymize: bool = False,
+) -> list[Path]:
+    """Write every image of ``report`` as one DICOM Secondary Capture series in ``folder``.
+
+    The DICOM writer (:func:`volumeviz.io.write.write_secondary_capture`) does the writing;
+    the first Volume (anonymised if asked) gives the patient and study fields.
+    """
+    try:
+        from volumeviz.io.write import write_secondary_capture
+    except ImportError as exc:
+        raise UsageError(
+            "--secondary-capture needs the DICOM writer (volumeviz.io.write), not in this build"
+        ) from exc
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    like: Any = next((it for it in items if isinstance(it, Volume)), None)
+    if like is not None and anonymize:
+        like = _anonymized(like, _identifiers(items))
+    paths = []
+    for n, fig in enumerate(report.figures(), start=1):
+        target = out / f"SC{n:04d}.dcm"
+        if target.exists():
+            raise OutputError(f"{target}: exists; choose an empty folder")
+        paths.append(Path(write_secondary_capture(fig.image, target, like=like)))
+    return paths

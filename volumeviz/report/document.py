@@ -49,6 +49,7 @@ __all__ = [
     "Section",
     "Table",
     "as_rgb8",
+    "scrub_text",
 ]
 
 
@@ -239,6 +240,18 @@ class Report:
             subtitle=s(self.subtitle),
             metadata={k: s(v) for k, v in self.metadata.items()},
         )
+
+
+def scrub_text(text: str, identifiers: Iterable[str], replacement: str = "[removed]") -> str:
+    """Replace each identifier in ``text`` as :meth:`Report.scrubbed` does.
+
+    Examples
+    --------
+    >>> scrub_text("CT of Doe John", ["DOE^JOHN"])
+    'CT of [removed]'
+    """
+    pattern = _identifier_pattern(identifiers)
+    return text if pattern is None else pattern.sub(replacement, text)
 
 
 def _identifier_pattern(identifiers: Iterable[str]) -> re.Pattern[str] | None:

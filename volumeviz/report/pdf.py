@@ -174,14 +174,17 @@ def _table(pdf: Any, block: Table) -> None:
 
 
 def _grid(pdf: Any, block: FigureGrid, layout: Layout, image_module: Any) -> None:
-    if block.caption:
-        _need(pdf, 12)
-        pdf.set_font("Helvetica", style="I", size=9)
-        pdf.multi_cell(0, 5, latin1(block.caption), new_x="LMARGIN", new_y="NEXT")
     cols = block.columns
     cell_w = layout.cell_width_mm(cols)
     figs = list(block.figures)
     caption_h = 5.0 if any(f.caption for f in figs) else 0.0
+    if block.caption:
+        # keep the grid's caption on the page of its first row
+        first_h = max((cell_w * f.aspect for f in figs[:cols]), default=0.0)
+        max_h = pdf.page_break_trigger - pdf.t_margin - caption_h - 8
+        _need(pdf, 6 + min(first_h, max_h) + caption_h)
+        pdf.set_font("Helvetica", style="I", size=9)
+        pdf.multi_cell(0, 5, latin1(block.caption), new_x="LMARGIN", new_y="NEXT")
     for start in range(0, len(figs), cols):
         row = figs[start : start + cols]
         row_h = max(cell_w * f.aspect for f in row)

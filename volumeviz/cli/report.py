@@ -1,0 +1,180 @@
+"""``volumeviz report`` (a PDF/HTML report of a series or study) and ``volumeviz batch`` (a spec).
+
+Both are thin: parse, call :mod:`volumeviz.report`, print. Expected errors are one line and exit
+1 (the data) or 2 (the usage, including a malformed spec or an output that already exists).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from volumeviz.errors import OutputError, UsageError
+
+_VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
+
+
+@click.command("report")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The report file: .pdf (print) or .html (self-contained, images embedded).",
+)
+@click.option(
+    "--template",
+    default=None,
+    help="'standard' (default), 'brief', or a .toml/.yaml template file.",
+)
+@click.option("--anonymize", is_flag=True, help="Remove patient identity from text and metadata.")
+@click.option("--series", default=None, help="Report only this series (number, UID or key).")
+@click.option(
+    "--preset", "presets", multiple=True, help="3D preset (repeat for several; default: template)."
+)
+@click.option(
+    "--view",
+    "views",
+    multiple=True,
+    type=click.Choice(_VIEWS),
+    help="3D view (repeat for several; default: anterior).",
+)
+@click.option("--dpi", type=click.IntRange(36, 1200), default=None, help="Print resolution.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--force", is_flag=True, help="Overwrite the output if it exists.")
+@click.option(
+    "--secondary-capture",
+    "sc_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report's images as a DICOM Secondary Capture series in this folder.",
+)
+def report(
+    path: Path,
+    output: Path,
+    template: str | None,
+    anonymize: bool,
+    series: str | None,
+    presets: tuple[str, ...],
+    views: tuple[str, ...],
+    dpi: int | None,
+    title: str | None,
+    force: bool,
+    sc_dir: Path | None,
+) -> None:
+    """Build a PDF or HTML report of the series (or whole study) at PATH."""
+    from volumeviz.report.build import (
+        build_report,
+        load_study,
+        load_template,
+        write_report,
+        write_secondary_capture_series,
+    )
+    from volumeviz.report.document import Layout
+
+    suffix = output.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise UsageError(f"{output}: the report is written as .pdf or .html, not {suffix!r}")
+    if output.exists() and not force:
+        raise OutputError(f"{output}: exists; pass --force to overwrite")
+    if not output.parent.is_dir():
+        raise OutputError(f"{output}: output folder {output.parent} does not exist")
+    tpl = load_template(template).with_changes(
+        presets=presets or None, views=views or None, dpi=dpi, title=title
+    )
+    if presets:
+        from volumeviz.transfer import load_preset
+
+        for p in presets:
+            load_preset(p)  # unknown name: PresetError (exit 2) before anything is loaded
+    items, problems = load_study(path, series=series)
+    layout = Layout(dpi=tpl.dpi, page=tpl.page)
+    doc = build_report(
+        items,
+        template=tpl,
+        layout=layout,
+        anonymize=anonymize,
+        source=str(path),
+        problems=problems,
+    )
+    out = write_report(doc, output, layout=layout, overwrite=force)
+    click.echo(str(out))
+    if sc_dir is not None:
+        for f in write_secondary_capture_series(doc, items, sc_dir, anonymize=anonymize):
+            click.echo(str(f))
+
+
+@click.command("batch")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option(
+    "-j", "--workers", type=click.IntRange(1, 256), default=None, help="Local processes."
+)
+@click.option("--sequential", is_flag=True, help="Run in this process, one input at a time.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on an existing Dask distributed scheduler (e.g. tcp://10.0.0.5:8786).",
+)
+@click.option("--force", is_flag=True, help="Re-make outputs that already exist.")
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Summary file (.csv or .json; both are written). Default: OUTPUT/batch-summary.csv.",
+)
+@click.option("--dry-run", is_flag=True, help="Check the spec and list the jobs; render nothing.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def batch(
+    spec_path: Path,
+    workers: int | None,
+    sequential: bool,
+    scheduler: str | None,
+    force: bool,
+    summary: Path | None,
+    dry_run: bool,
+    no_progress: bool,
+) -> None:
+    """Render every input of a TOML/YAML SPEC; failures are reported, not fatal.
+
+    Exits 1 if any output failed (the summary says which and why), 0 otherwise.
+    """
+    from volumeviz.report.batch import run_batch, write_summary
+    from volumeviz.report.spec import load_spec, plan_jobs
+
+    if sequential and scheduler:
+        raise UsageError("--sequential and --scheduler exclude each other")
+    spec = load_spec(spec_path)
+    jobs = plan_jobs(spec)
+    if force:
+        jobs = [dataclasses.replace(j, overwrite=True) for j in jobs]
+    if dry_run:
+        for job in jobs:
+            for out in job.outputs:
+                state = "exists" if Path(out).exists() else "to make"
+                click.echo(f"{job.path}\t{out}\t{state}")
+        return
+    try:
+        spec.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{spec.output_dir}: cannot create the output folder: {exc}") from exc
+    executor = "dask" if scheduler else ("sequential" if sequential else "processes")
+    result = run_batch(
+        jobs,
+        executor=executor,
+        workers=workers or spec.workers,
+        scheduler=scheduler,
+        progress=not no_progress,
+    )
+    target = summary or spec.summary or spec.output_dir / "batch-summary.csv"
+    written = write_summary(result, target)
+    click.echo(result.line())
+    for r in result.results:
+        if r.status == "failed":
+            click.echo(f"failed: {r.input} -> {Path(r.output).name}: {r.error}", err=True)
+    click.echo(f"summary: {', '.join(str(p) for p in written)}")
+    if not result.ok:
+        raise SystemExit(1)
