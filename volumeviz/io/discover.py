@@ -88,6 +88,7 @@ HEADER_TAGS = [
     "RescaleType",
     "WindowCenterWidthExplanation",
     "DiffusionBValue",
+    "GridFrameOffsetVector",
     "DimensionIndexSequence",
     "SharedFunctionalGroupsSequence",
     "PerFrameFunctionalGroupsSequence",
@@ -290,7 +291,7 @@ def _check_pixels(ds: Dataset, path: Path, rows: int, cols: int, frames: int) ->
             )
         need = (voxels * bits + 7) // 8
         if ts != "1.2.840.10008.1.2.1.99":
-            if length < need:
+            if length < need or length > need + 1:
                 raise _Reject(
                     f"{label}: (7FE0,0010) Pixel Data has {length} bytes but (0028,0010) "
                     f"Rows={rows} x (0028,0011) Columns={cols} x {frames} frame(s) x "
@@ -345,19 +346,24 @@ def _slices_from(ds: Dataset, p: Path) -> tuple[list[SliceRef], dict[str, Any]]:
             "read (file truncated or corrupt)"
         )
     if not has_pixels and "Rows" not in ds:
-        kind = sop or "unknown SOP class"
-        try:
-            kind = f"{pydicom.uid.UID(sop).name}" if sop else kind
-        except Exception:  # pragma: no cover - unusual UID strings
-            pass
+        kind = _sop_name(sop or meta_sop) if (sop or meta_sop) else "unknown SOP class"
+        if "Image Storage" in kind:
+            raise _Reject(
+                f"{label}: a {kind} object with no (0028,0010) Rows and no (7FE0,0010) Pixel "
+                "Data (file truncated?)",
+                _str(ds, "SeriesInstanceUID"),
+            )
         raise _Skip(f"{label}: skipped: not an image ({kind})")
     rows = _int(ds.get("Rows"))
     cols = _int(ds.get("Columns"))
     if rows is None or cols is None:
         raise _Reject(f"{label}: no (0028,0010) Rows / (0028,0011) Columns; not a usable image")
-    frames = _int(ds.get("NumberOfFrames")) or 1
-    if frames < 1:
-        raise _Reject(f"{label}: (0028,0008) Number of Frames={frames}")
+    nof = ds.get("NumberOfFrames")
+    frames = _int(nof) if nof not in (None, "") else 1
+    if frames is None or frames < 1:
+        raise _Reject(
+            f"{label}: (0028,0008) Number of Frames {str(nof)!r} is not a positive integer"
+        )
     try:
         ts = _check_pixels(ds, p, rows, cols, frames)
     except _Reject as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 from pydicom.dataset import Dataset
 
 from volumeviz.model.series import SliceRef
@@ -71,7 +72,30 @@ def frame_slices(ds: Dataset, base: SliceRef) -> list[SliceRef]:
             if fip
             else base.split_key
         )
-        return [dataclasses.replace(base, frame=f, split_key=legacy_key) for f in range(n)]
+        offsets = ds.get("GridFrameOffsetVector")
+        normal = base.normal
+        if base.ipp is not None and normal is not None and offsets is not None:
+            try:
+                offs = [float(v) for v in offsets]
+            except (TypeError, ValueError):
+                offs = []
+            if len(offs) == n:  # RT Dose style: frame f at IPP + offset_f * normal
+                origin = np.asarray(base.ipp, float)
+                return [
+                    dataclasses.replace(
+                        base,
+                        frame=f,
+                        ipp=tuple(float(v) for v in origin + offs[f] * normal),  # type: ignore[arg-type]
+                        split_key=legacy_key,
+                    )
+                    for f in range(n)
+                ]
+        # one (0020,0032) cannot place several frames: keep them in file order, unplaced
+        one_ipp = base.ipp if n == 1 else None
+        return [
+            dataclasses.replace(base, frame=f, ipp=one_ipp, split_key=legacy_key)
+            for f in range(n)
+        ]
 
     labels: dict[int, str] = {}
     spatial: set[int] = set()

@@ -55,6 +55,13 @@ def _orientation_groups(slices: list[SliceRef]) -> list[list[SliceRef]]:
                     break
         else:
             groups.append((n, [s]))
+    placed = [m for ref, m in groups if ref is not None]
+    unplaced = [m for ref, m in groups if ref is None]
+    if placed and unplaced:
+        # slices without (0020,0037) belong to the series: keep them with the largest group,
+        # so that planning refuses the series naming them (never split them off silently)
+        max(placed, key=len).extend(unplaced[0])
+        return placed
     return [m for _, m in groups]
 
 
