@@ -60,18 +60,15 @@ def parse_frames(spec: str, n_frames: int, source: str = "") -> list[int]:
     for part in spec.split(","):
         part = part.strip()
         try:
-            if "-" in part[1:]:
-                a, b = part.split("-", 1)
-                lo, hi = int(a), int(b)
-                if hi < lo:
-                    raise UsageError(f"--frames {spec!r}: range {part!r} runs backwards")
-                out.extend(range(lo, hi + 1))
-            else:
-                out.append(int(part))
+            lo_s, _, hi_s = part.partition("-") if "-" in part[1:] else (part, "", part)
+            lo, hi = int(lo_s), int(hi_s)
         except ValueError:
             raise UsageError(
                 f"--frames {spec!r}: {part!r} is not a frame number or range (e.g. 0,5,10-20)"
             ) from None
+        if hi < lo:
+            raise UsageError(f"--frames {spec!r}: range {part!r} runs backwards")
+        out.extend(range(lo, hi + 1))
     bad = [i for i in out if not 0 <= i < n_frames]
     if bad:
         raise UsageError(
