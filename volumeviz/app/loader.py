@@ -46,8 +46,10 @@ def load_path(path: Path, series: str | None, report: Callable[[int, str], None]
     else:
         from volumeviz.io.volume import load_series
 
-        report(20, "reading series")
-        result = load_series(path, series=series)
+        def headers(done: int, total: int) -> None:
+            report(5 + int(75 * done / max(total, 1)), f"headers {done}/{total}")
+
+        result = load_series(path, series=series, progress=headers)
     report(100, "loaded")
     return result
 

@@ -441,6 +441,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if name is None:
             return False
         et = event.type()
+        if et in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease):
+            # VTK's key bindings ('q' closes the render window, 'w' wireframe ...) are not ours;
+            # the window's own shortcuts (1-9, Shift+A ...) have been handled before this point
+            return True
         if et == QtCore.QEvent.Type.MouseButtonDblClick:
             self.toggle_maximise(name)
             return True

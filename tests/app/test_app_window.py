@@ -1,0 +1,275 @@
+"""The real window under Xvfb: crosshair linking, window/level, presets, loading, errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def _qt() -> Any:
+    from qtpy import QtCore, QtGui, QtWidgets
+
+    return QtCore, QtGui, QtWidgets
+
+
+def _view_pixel(win: Any, view: str, lps: Any) -> np.ndarray:
+    """RGB the view shows at an LPS point (rendered by the real window)."""
+    pos = win.lps_to_widget(view, lps)
+    pl = win.panels[view].interactor
+    pl.render()
+    img = pl.screenshot(None, return_img=True)
+    return np.asarray(img[pos.y(), pos.x(), :3], int)
+
+
+def _send_mouse(widget: Any, kind: str, pos: Any, button: Any, buttons: Any) -> None:
+    QtCore, QtGui, QtWidgets = _qt()
+    types = {
+        "press": QtCore.QEvent.Type.MouseButtonPress,
+        "move": QtCore.QEvent.Type.MouseMove,
+        "release": QtCore.QEvent.Type.MouseButtonRelease,
+    }
+    p = QtCore.QPointF(pos)
+    ev = QtGui.QMouseEvent(
+        types[kind],
+        p,
+        widget.mapToGlobal(p),
+        button,
+        buttons,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
+    QtWidgets.QApplication.sendEvent(widget, ev)
+
+
+def test_click_in_axial_moves_coronal_and_sagittal(win: Any, qtbot: Any, phantom64: Any) -> None:
+    QtCore, _, _ = _qt()
+    win.set_volume(phantom64)
+    vol = phantom64
+    before = win.state.slice_indices(vol)
+    i0, i1, j0, j1, _k0, _k1 = vol.meta.extra["marker_box"]
+    target_ijk = np.array([(i0 + i1 - 1) // 2, (j0 + j1 - 1) // 2, before["axial"]], float)
+    target = vol.index_to_lps(target_ijk)
+    axial = win.panels["axial"].interactor
+    pos = win.lps_to_widget("axial", target)
+    # radiological axial view: the marker (patient left, anterior) is right of centre and up
+    assert pos.x() > axial.width() / 2
+    assert pos.y() < axial.height() / 2
+    qtbot.mouseClick(axial, QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    after = win.state.slice_indices(vol)
+    assert after["sagittal"] == int(target_ijk[0])
+    assert after["coronal"] == int(target_ijk[1])
+    assert after["axial"] == before["axial"]  # clicking in a plane never changes its own slice
+    assert np.allclose(win.state.cursor_lps, target, atol=0.51)
+    # the coronal and sagittal views now cut through the marker: it is bright where they show it
+    win.set_state(win.state.moved_to(vol, vol.meta.extra["marker_lps"]))
+    near_marker = np.asarray(vol.meta.extra["marker_lps"]) + 3.0  # off the crosshair lines
+    for view in ("coronal", "sagittal"):
+        assert _view_pixel(win, view, near_marker).tolist() == [255, 255, 255], view
+    # the status bar shows the position and the HU under the crosshair
+    assert "1000 HU" in win.position_label.text()
+
+
+def test_scroll_wheel_and_right_drag(win: Any, phantom64: Any) -> None:
+    QtCore, QtGui, QtWidgets = _qt()
+    win.set_volume(phantom64)
+    widget = win.panels["coronal"].interactor
+    start = win.state.slice_indices(phantom64)["coronal"]
+    centre = QtCore.QPointF(widget.width() / 2, widget.height() / 2)
+    for _ in range(3):
+        wheel = QtGui.QWheelEvent(
+            centre,
+            widget.mapToGlobal(centre),
+            QtCore.QPoint(0, 0),
+            QtCore.QPoint(0, 120),
+            QtCore.Qt.MouseButton.NoButton,
+            QtCore.Qt.KeyboardModifier.NoModifier,
+            QtCore.Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QtWidgets.QApplication.sendEvent(widget, wheel)
+    assert win.state.slice_indices(phantom64)["coronal"] == start + 3
+    w0, l0 = win.state.window
+    right = QtCore.Qt.MouseButton.RightButton
+    _send_mouse(widget, "press", centre, right, right)
+    _send_mouse(
+        widget, "move", centre + QtCore.QPointF(40, -20), QtCore.Qt.MouseButton.NoButton, right
+    )
+    _send_mouse(
+        widget, "release", centre + QtCore.QPointF(40, -20), right, QtCore.Qt.MouseButton.NoButton
+    )
+    assert win.state.window == (w0 + 80, l0 + 40)
+    prop = win.slices["coronal"]._slice.GetProperty()
+    assert (prop.GetColorWindow(), prop.GetColorLevel()) == (w0 + 80, l0 + 40)
+
+
+def test_window_presets_change_the_displayed_range(win: Any, qtbot: Any, phantom64: Any) -> None:
+    QtCore, _, _ = _qt()
+    win.set_volume(phantom64)
+    tissue = np.asarray(win.state.cursor_lps) + np.array([-12.0, 9.0, 0.0])  # 40 HU, off the lines
+    grey = {}
+    for name, (width, level) in {
+        "brain": (100, 50),
+        "soft-tissue": (400, 40),
+        "lung": (1400, -500),
+    }.items():
+        win.apply_window_preset(name)
+        assert win.state.window == (width, level)
+        for plane in ("axial", "coronal", "sagittal"):
+            prop = win.slices[plane]._slice.GetProperty()
+            assert (prop.GetColorWindow(), prop.GetColorLevel()) == (width, level)
+        grey[name] = _view_pixel(win, "axial", tissue).mean()
+    # 40 HU: 40% of the brain window, the middle of soft tissue, 89% of the lung window
+    assert grey["brain"] == pytest.approx(0.40 * 255, abs=12)
+    assert grey["soft-tissue"] == pytest.approx(0.50 * 255, abs=12)
+    assert grey["lung"] == pytest.approx(0.886 * 255, abs=12)
+    # number keys choose presets too (1 = brain, 5 = lung)
+    win.raise_()
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+    qtbot.keyClick(win.panels["axial"].interactor, QtCore.Qt.Key.Key_1)
+    assert win.state.window_preset == "brain"
+    assert win.state.window == (100, 50)
+    qtbot.keyClick(win.panels["axial"].interactor, QtCore.Qt.Key.Key_5)
+    assert win.state.window_preset == "lung"
+
+
+def test_preset_switch_changes_the_3d_transfer_function(win: Any, phantom64: Any) -> None:
+    from volumeviz.transfer import load_preset
+
+    win.set_volume(phantom64)
+    assert win.state.preset == "ct-bone"
+    hu = np.array([-900.0, -400.0, 40.0, 300.0, 1000.0])
+
+    def opacity() -> np.ndarray:
+        fn = win.scene3d.volume.GetProperty().GetScalarOpacity()
+        return np.array([fn.GetValue(v) for v in hu])
+
+    bone = opacity()
+    assert np.allclose(bone, load_preset("ct-bone").opacity_at(hu), atol=1e-6)
+    win.preset_combo.textActivated.emit("ct-lung")
+    assert win.state.preset == "ct-lung"
+    lung = opacity()
+    assert np.allclose(lung, load_preset("ct-lung").opacity_at(hu), atol=1e-6)
+    assert not np.allclose(lung, bone)
+    # a MIP preset changes the blend mode of the mapper
+    win.set_preset("ct-mip")
+    assert win.scene3d.mapper.GetBlendMode() == win.scene3d.mapper.MAXIMUM_INTENSITY_BLEND
+
+
+def test_slab_and_maximise(win: Any, qtbot: Any, phantom64: Any) -> None:
+    QtCore, _, _ = _qt()
+    win.set_volume(phantom64)
+    win.slab_spin.setValue(12.0)
+    win.slab_mode.setCurrentIndex(1)  # MinIP
+    mapper = win.slices["axial"]._mapper
+    assert mapper.GetSlabThickness() == 12.0
+    assert mapper.GetSlabTypeAsString() == "Min"
+    assert win.state.slab_mm == 12.0
+    assert win.state.slab_mode == "minip"
+    qtbot.mouseDClick(win.panels["sagittal"].interactor, QtCore.Qt.MouseButton.LeftButton)
+    assert win.state.maximised == "sagittal"
+    assert [n for n, p in win.panels.items() if p.isVisible()] == ["sagittal"]
+    win.panels["sagittal"].button.click()
+    assert win.state.maximised is None
+    assert all(p.isVisible() for p in win.panels.values())
+
+
+def test_anatomical_camera_buttons(win: Any, phantom64: Any) -> None:
+    win.set_volume(phantom64)
+    cam = win.panels["3d"].interactor.renderer.GetActiveCamera()
+    win.camera_buttons["S"].click()
+    assert cam.GetPosition()[2] > cam.GetFocalPoint()[2] + 10  # above the head
+    win.camera_buttons["L"].click()
+    assert cam.GetPosition()[0] > cam.GetFocalPoint()[0] + 10  # on the patient's left (+x)
+    assert win.state.camera == "left"
+
+
+def test_background_load_keeps_the_window_responsive(win: Any, qtbot: Any, tmp_path: Path) -> None:
+    QtCore, _, _ = _qt()
+    from volumeviz.model import phantom
+
+    def slow_loader(path: Path, series: Any, report: Any) -> Any:
+        for n in range(5):
+            report(n * 20, "working")
+            time.sleep(0.15)
+        return phantom.asymmetric(16)
+
+    win._loader = slow_loader
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    with qtbot.waitSignal(win.volume_loaded, timeout=20_000):
+        win.open_path(tmp_path)
+        assert win.progress.isVisible()
+    timer.stop()
+    assert len(ticks) >= 10  # the event loop kept running while the thread worked
+    assert max(np.diff(ticks)) < 0.5
+    assert win.vol is not None
+    assert win.vol.size == (16, 16, 16)
+    qtbot.waitUntil(lambda: not win.progress.isVisible(), timeout=5000)
+
+
+def test_broken_folder_shows_a_dialog_and_the_window_stays_usable(
+    win: Any, qtbot: Any, tmp_path: Path, phantom64: Any
+) -> None:
+    from volumeviz.io.synth import write_synthetic_series
+    from volumeviz.model import phantom
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "IM0001.dcm").write_bytes(b"DICM" + b"\x00" * 300)
+    (broken / "notes.txt").write_text("not an image")
+    with qtbot.waitSignal(win.load_failed, timeout=30_000) as blocker:
+        win.open_path(broken)
+    assert str(broken) in blocker.args[0]
+    dialog = win.error_dialog
+    assert dialog.isVisible()
+    assert str(broken) in dialog.text()
+    assert dialog.informativeText()  # the loader's own message, one line
+    dialog.accept()
+    # still usable: open a good series in the same window
+    good = tmp_path / "good"
+    write_synthetic_series(phantom.asymmetric(16), good)
+    with qtbot.waitSignal(win.volume_loaded, timeout=30_000):
+        win.open_path(good)
+    assert win.vol.size == (16, 16, 16)
+    assert win.toolbar.isEnabled()
+
+
+def test_open_the_bundled_sample_and_recent_files(
+    win: Any, qtbot: Any, settings_ini: Path, tmp_path: Path
+) -> None:
+    from volumeviz.app.window import MainWindow
+
+    sample = ASSETS / "ct-head"
+    with qtbot.waitSignal(win.volume_loaded, timeout=90_000):
+        win.open_path(sample)
+    vol = win.vol
+    assert vol.size[:2] == (512, 512)
+    assert vol.size[2] == 28
+    assert vol.modality == "CT"
+    assert win.slices["axial"].letters() == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    assert win.slices["sagittal"].letters()["left"] == "A"
+    assert win.state.slice_indices(vol)["axial"] == 14
+    assert win.recent.paths()[0] == str(sample.resolve())
+    out = win.save_screenshot(tmp_path / "shot.png")
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.info["volumeviz:preset"] == "ct-bone"
+        assert im.info["volumeviz:layout"] == "quad"
+        assert np.asarray(im).std() > 10
+    # a second window with the same settings file lists the sample under File > Recent
+    other = MainWindow(settings_path=settings_ini)
+    qtbot.addWidget(other)
+    assert str(sample.resolve()) in [a.text() for a in other.recent_menu.actions()]
+    assert settings_ini.is_file()
+    other.close()
