@@ -372,7 +372,12 @@ def render_frame(
 def cine_writer_params(suffix: str) -> dict[str, Any]:
     """Ffmpeg settings for a streamed MP4 (H.264) or GIF (palette per frame)."""
     if suffix == ".mp4":
-        return {"codec": "libx264", "pix_fmt_out": "yuv420p", "quality": 7}
+        return {
+            "codec": "libx264",
+            "pix_fmt_out": "yuv420p",
+            "quality": 7,
+            "output_params": ["-preset", "veryfast", "-movflags", "+faststart"],
+        }
     if suffix == ".gif":
         graph = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
         return {
