@@ -241,5 +241,6 @@ def test_info_json_and_tree(shared_data: Path, capsys: pytest.CaptureFixture[str
     dicomdir_info(dicomdir, as_json=False)
     out = capsys.readouterr().out
     assert "Doe^Archibald" in out
-    assert "#13 MR series 700" in out
+    assert "MR series 700" in out
     assert "7 instance(s)" in out
+    assert f"--series {data['patients'][1]['studies'][3]['series'][2]['series_uid']}" in out

@@ -24,7 +24,6 @@ def render_tree(tree: FileSetTree) -> object:
         f"[bold]{escape(tree.dicomdir)}[/]"
         + (f"  file-set {escape(tree.fileset_id)}" if tree.fileset_id else "")
     )
-    number = 0
     for patient in tree.patients:
         pnode = top.add(
             f"[bold cyan]{escape(patient.patient_name or '(no name)')}[/]"
@@ -37,12 +36,12 @@ def render_tree(tree: FileSetTree) -> object:
                 f"  [dim]{escape(study.study_uid)}[/]"
             )
             for series in study.series:
-                number += 1
                 bad = [i for i in series.instances if i.status != "ok"]
+                shown = series.series_number if series.series_number is not None else "?"
                 text = (
-                    f"[bold]#{number}[/] {escape(series.modality or '?')} "
-                    f"series {series.series_number if series.series_number is not None else '?'}"
+                    f"[bold]{escape(series.modality or '?')} series {shown}[/]"
                     f"  {escape(series.description)}  {len(series.instances)} instance(s)"
+                    f"  [dim]--series {escape(series.series_uid)}[/]"
                 )
                 if bad:
                     text += f"  [red]{len(bad)} missing/refused[/]"
@@ -57,7 +56,7 @@ def render_tree(tree: FileSetTree) -> object:
 
 
 def dicomdir_info(path: Path, as_json: bool) -> None:
-    """Print the tree of the DICOMDIR at ``path`` (``#n`` numbers series for ``--series n``).
+    """Print the tree of the DICOMDIR at ``path``; each series shows its ``--series`` UID.
 
     Parameters
     ----------

@@ -472,14 +472,14 @@ def files_by_series(path: str | os.PathLike[str]) -> dict[str, list[Path]]:
 def series_files(
     path: str | os.PathLike[str], series: int | str
 ) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Pick one series of a DICOMDIR: ``#n`` in tree order (1-based, as ``info`` numbers it).
+    """Pick one series of a DICOMDIR: the n-th in the DICOMDIR's tree order, or its UID.
 
     Parameters
     ----------
     path
         The DICOMDIR file.
     series
-        The 1-based number ``info`` prints (``3`` or ``"#3"``), or a Series Instance UID.
+        1-based position in tree order (``3`` or ``"#3"``), or a Series Instance UID.
 
     Returns
     -------
