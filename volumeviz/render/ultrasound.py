@@ -78,7 +78,7 @@ def depth_bar(region: UltrasoundRegion, *, fraction: float = 0.8) -> ScaleBar | 
     >>> r = UltrasoundRegion(index=0, bounds=(0, 0, 99, 199), delta=(0.05, 0.05))
     >>> bar = depth_bar(r)
     >>> bar.label, [round(t[1]) for t in bar.ticks][:3]
-    ('8 cm', [8, 28, 48])
+    ('8 cm', [20, 40, 60])
     """
     if not region.is_spatial_cm:
         return None
