@@ -142,6 +142,9 @@ def test_non_ultrasound_file_is_refused(derive, tmp_path, capsys):
     code, _, err = run(capsys, "us", "info", str(text))
     assert code == 1
     assert str(text) in one_line_error(err)
+    code, _, err = run(capsys, "us", "info", str(tmp_path))
+    assert code == 1
+    assert "is a folder" in one_line_error(err)
     code, _, err = run(capsys, "us", "info", str(tmp_path / "missing.dcm"))
     assert code == 1
     assert "no such file" in one_line_error(err)

@@ -258,3 +258,13 @@ def test_long_cine_frames_stream_one_at_a_time(us_dir):
     assert n == 120
     assert checksum > 0
     assert peak < whole / 8, f"peak {peak / 1e6:.1f} MB while iterating ({whole / 1e6:.0f} MB)"
+
+
+def test_real_ct_file_is_not_ultrasound(shared_data):
+    from volumeviz.errors import UltrasoundError
+
+    folder = shared_path(shared_data, "ct/ge_hispeed_tilt_varspacing")
+    ct = sorted(p for p in folder.iterdir() if p.is_file())[0]
+    assert not is_ultrasound_file(ct)
+    with pytest.raises(UltrasoundError, match="Modality is 'CT'"):
+        load_ultrasound(ct)

@@ -48,6 +48,8 @@ def _read_header(path: Path) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    if path.is_dir():
+        raise UltrasoundError(f"{path}: is a folder; give one ultrasound DICOM file")
     if not path.is_file():
         raise DicomReadError(f"{path}: no such file")
     try:
