@@ -319,7 +319,8 @@ class DicomFrames:
             rgb = apply_color_lut(arr, self.header)
             depth = int(self.header.RedPaletteColorLookupTableDescriptor[2])
             rgb = rgb.astype(np.uint32, copy=False)
-            if depth > 8:
+            # Some writers declare 16-bit entries but store 8-bit values: keep those as they are.
+            if depth > 8 and rgb.max() > 255:
                 rgb = rgb >> (depth - 8)
             return np.ascontiguousarray(rgb, dtype=np.uint8)
         if pi in _RGB_AFTER_DECODE:
