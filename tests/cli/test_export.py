@@ -218,3 +218,17 @@ def test_safe_names() -> None:
     assert safe_name("nul.txt", "x") == "_nul.txt"
     assert safe_name("x" * 300, "y") == "x" * 64
     assert safe_name(" .hidden. ", "y") == "hidden"
+
+
+@pytest.mark.shared_data
+def test_jpeg_export_of_a_palette_file(shared_data: Path, tmp_path: Path) -> None:
+    result = run_export(shared_data / "syntax/palette8_face_ot.dcm", tmp_path / "o", fmt="jpg")
+    (written,) = result.written
+    assert written.suffix == ".jpg"
+    with Image.open(written) as im:
+        assert im.format == "JPEG"
+        assert im.mode == "RGB"
+        assert im.size == (640, 480)
+    (expected,) = list(iter_display_frames(shared_data / "syntax/palette8_face_ot.dcm"))
+    got = np.asarray(Image.open(written)).astype(int)
+    assert np.mean(np.abs(got - expected)) < 3  # JPEG quality 95, no chroma subsampling

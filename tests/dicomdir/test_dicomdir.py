@@ -244,3 +244,19 @@ def test_info_json_and_tree(shared_data: Path, capsys: pytest.CaptureFixture[str
     assert "MR series 700" in out
     assert "7 instance(s)" in out
     assert f"--series {data['patients'][1]['studies'][3]['series'][2]['series_uid']}" in out
+
+
+def test_info_lists_missing_files(fileset_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from volumeviz.cli._dicomdir import dicomdir_info
+
+    (fileset_copy / "98892003" / "MR700" / "4467").unlink()
+    dicomdir_info(fileset_copy / "DICOMDIR", as_json=True)
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["problems"]) == 1
+    assert "98892003\\MR700\\4467 not found" in data["problems"][0]["reason"]
+    dicomdir_info(fileset_copy / "DICOMDIR", as_json=False)
+    out = capsys.readouterr().out
+    assert "1 missing/refused" in out
+    assert "1 problem(s)" in out

@@ -343,3 +343,21 @@ def test_overlay_is_burnt_in_at_its_origin() -> None:
     assert sorted(zip(*np.nonzero(drawn), strict=True)) == [(1, 2), (3, 5)]
     ref = ds.overlay_array(0x6000)
     assert np.array_equal(ref, bitmap)
+
+
+@pytest.mark.shared_data
+def test_enhanced_mr_uses_per_frame_rescale_and_window(shared_data: Path) -> None:
+    path = shared_data / "mr/philips_enhanced_b0map/IM_0027_fMAP.dcm"
+    ds = read_dataset(path)
+    first = DisplayParams.from_dataset(ds, frame=0)
+    later = DisplayParams.from_dataset(ds, frame=40)
+    # the magnitude and field-map frames carry different Pixel Value Transformations
+    assert (first.rescale_slope, first.rescale_intercept) != (
+        later.rescale_slope,
+        later.rescale_intercept,
+    )
+    assert first.windows[0] != later.windows[0]
+    frames = list(iter_display_frames(path, ds=ds))
+    assert len(frames) == 64
+    stored = pixel_array(ds, index=40)
+    assert np.array_equal(frames[40], to_display(stored, later))

@@ -201,3 +201,18 @@ def test_source_file_is_never_overwritten(tmp_path: Path) -> None:
             np.zeros((2, 2, 3), np.uint8), files[0], like=source, overwrite=True
         )
     assert files[0].read_bytes() == before
+
+
+def test_left_handed_volume_lands_at_the_same_patient_positions(tmp_path: Path) -> None:
+    # k runs against row x column: valid DICOM; the loader may order slices the other way,
+    # but every voxel must come back at the same LPS position with the same value
+    d = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, -1]])
+    arr = np.arange(3 * 4 * 5, dtype=np.int16).reshape(3, 4, 5)
+    vol = Volume(arr, origin=(1, 2, 3), spacing=(0.5, 0.75, 2), direction=d,
+                 meta=VolumeMeta(modality="CT", units="HU"))  # fmt: skip
+    write_series(vol, tmp_path / "lh")
+    back = load_series(tmp_path / "lh")
+    assert back.size == vol.size
+    for k, j, i in np.ndindex(arr.shape):
+        ijk = np.rint(back.lps_to_index(vol.index_to_lps([i, j, k]))).astype(int)
+        assert back.array[ijk[2], ijk[1], ijk[0]] == arr[k, j, i]
