@@ -315,8 +315,15 @@ def _sop_name(uid: str) -> str:
         return uid
 
 
-def read_slices(path: str | os.PathLike[str]) -> tuple[list[SliceRef], dict[str, Any]]:
+def read_slices(
+    path: str | os.PathLike[str],
+    *,
+    full_header: Callable[[str], bool] = lambda uid: True,
+) -> tuple[list[SliceRef], dict[str, Any]]:
     """Read one file's header; return its 2D images (frames) and header fields.
+
+    ``full_header(series_uid)`` says whether the study/patient/display fields are wanted (a scan
+    needs them once per series); the series UID, number, modality and description always are.
 
     Raises
     ------
@@ -328,10 +335,12 @@ def read_slices(path: str | os.PathLike[str]) -> tuple[list[SliceRef], dict[str,
     p = Path(path)
     ds = _read_dataset(p)
     with quiet_pydicom():
-        return _slices_from(ds, p)
+        return _slices_from(ds, p, full_header)
 
 
-def _slices_from(ds: Dataset, p: Path) -> tuple[list[SliceRef], dict[str, Any]]:
+def _slices_from(
+    ds: Dataset, p: Path, full_header: Callable[[str], bool]
+) -> tuple[list[SliceRef], dict[str, Any]]:
     from volumeviz.io.enhanced import frame_slices
 
     label = str(p)
@@ -369,9 +378,10 @@ def _slices_from(ds: Dataset, p: Path) -> tuple[list[SliceRef], dict[str, Any]]:
     except _Reject as exc:
         raise _Reject(str(exc), _str(ds, "SeriesInstanceUID")) from None
 
-    header = _header_fields(ds)
+    series_uid = _str(ds, "SeriesInstanceUID")
+    header = _header_fields(ds) if full_header(series_uid) else {}
     header.update(
-        series_uid=_str(ds, "SeriesInstanceUID"),
+        series_uid=series_uid,
         series_number=_int(ds.get("SeriesNumber")),
         modality=_str(ds, "Modality").upper(),
         series_description=_str(ds, "SeriesDescription"),
@@ -506,7 +516,7 @@ def scan(
     headers: dict[str, dict[str, Any]] = {}
     for n, f in enumerate(files):
         try:
-            slices, header = read_slices(f)
+            slices, header = read_slices(f, full_header=lambda uid: uid not in headers)
         except _Skip as exc:
             result.notes.append(str(exc))
             log.debug("%s", exc)
@@ -520,7 +530,8 @@ def scan(
                 progress(n + 1, len(files))
         uid = header["series_uid"] or f"(no Series Instance UID) {f}"
         by_uid.setdefault(uid, []).extend(slices)
-        headers.setdefault(uid, header)
+        if uid not in headers or "study_uid" not in headers[uid]:
+            headers[uid] = header
     for uid, slices in by_uid.items():
         header = headers[uid]
         parts = split_series(slices)
