@@ -93,8 +93,7 @@ def frame_slices(ds: Dataset, base: SliceRef) -> list[SliceRef]:
         # one (0020,0032) cannot place several frames: keep them in file order, unplaced
         one_ipp = base.ipp if n == 1 else None
         return [
-            dataclasses.replace(base, frame=f, ipp=one_ipp, split_key=legacy_key)
-            for f in range(n)
+            dataclasses.replace(base, frame=f, ipp=one_ipp, split_key=legacy_key) for f in range(n)
         ]
 
     labels: dict[int, str] = {}
