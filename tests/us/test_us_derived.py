@@ -163,3 +163,21 @@ def test_measurement_across_2d_and_doppler_is_refused(spectral):
     d = m.distance(spectral, (200, 100), (200, 200))
     assert (d.value, d.units) == (pytest.approx(100 * 0.03), "cm")
     assert math.isclose(d.components[1], 3.0)
+
+
+def test_cli_doppler_velocity_at_a_point_and_difference(derive, capsys):
+    import json
+
+    from volumeviz.cli.main import main
+
+    path = str(derive("spectral_cli", [TWO_D_TOP, SPECTRAL]))
+    main(["us", "measure", path, "--at", "300,385", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert (d["value"], d["units"], d["region"], d["kind"]) == (60.0, "cm/s", 1, "value-y")
+    main(["us", "measure", path, "--from", "300,385", "--to", "300,460", "--axis", "y", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert (d["value"], d["units"]) == (-150.0, "cm/s")
+    with pytest.raises(SystemExit) as exc:
+        main(["us", "measure", path, "--from", "300,385", "--to", "400,460"])
+    assert exc.value.code == 1
+    assert "units differ (s x cm/s)" in capsys.readouterr().err

@@ -174,6 +174,13 @@ def info(file: Path, as_json: bool) -> None:
     metavar="'X,Y X,Y X,Y ...'",
     help="Measure the enclosed area instead (cm²).",
 )
+@click.option(
+    "--at",
+    "at",
+    callback=_point,
+    metavar="X,Y",
+    help="Absolute value at one point along --axis (default y): e.g. a Doppler velocity.",
+)
 @click.option("--frame", type=int, default=0, show_default=True, help="Frame the points are on.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def measure(
@@ -182,6 +189,7 @@ def measure(
     p1: tuple[float, float] | None,
     axis: str | None,
     polygon: list[tuple[float, float]] | None,
+    at: tuple[float, float] | None,
     frame: int,
     as_json: bool,
 ) -> None:
@@ -191,19 +199,24 @@ def measure(
 
     img = load_ultrasound(file)
     img.check_frame(frame)
+    modes = sum(x is not None for x in (polygon, at)) + (p0 is not None or p1 is not None)
+    if modes > 1:
+        raise UsageError("give one of --from/--to, --polygon or --at")
     if polygon is not None:
-        if p0 is not None or p1 is not None:
-            raise UsageError("give either --polygon or --from/--to, not both")
         result = m.area(img, polygon)
+    elif at is not None:
+        result = m.value_at(img, at, axis or "y")
     else:
         if p0 is None or p1 is None:
-            raise UsageError("give both --from X,Y and --to X,Y (or --polygon)")
+            raise UsageError("give both --from X,Y and --to X,Y (or --polygon, or --at)")
         result = m.distance(img, p0, p1) if axis is None else m.axis_difference(img, p0, p1, axis)
     if as_json:
         payload: dict[str, Any] = {"file": str(file), "frame": frame, **result.to_dict()}
         if polygon is not None:
             payload["area"] = result.value
             payload["polygon"] = [list(p) for p in polygon]
+        elif at is not None:
+            payload["at"] = list(at)
         else:
             payload["from"], payload["to"] = list(p0 or ()), list(p1 or ())
             if result.kind == "distance":
