@@ -248,20 +248,25 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
     return info
 
 
-def render_image(vol: Volume, state: ViewState) -> tuple[npt.NDArray[np.uint8], SceneInfo]:
-    """Render ``state`` offscreen; return the RGB image ``(height, width, 3)`` and its info."""
+def make_plotter(state: ViewState, *, off_screen: bool = True) -> pv.Plotter:
+    """Return the plotter :func:`render_scene` expects for ``state`` (size, 2x2 for quad)."""
     state = state.checked()
-    t0 = time.perf_counter()
-    shape = (2, 2) if state.mpr == "quad" else (1, 1)
-    pl = pv.Plotter(
-        off_screen=True,
+    return pv.Plotter(
+        off_screen=off_screen,
         window_size=list(state.size),
-        shape=shape,
+        shape=(2, 2) if state.mpr == "quad" else (1, 1),
         border=state.mpr == "quad",
         border_color="gray",
         border_width=1.0,
         lighting="light kit",
     )
+
+
+def render_image(vol: Volume, state: ViewState) -> tuple[npt.NDArray[np.uint8], SceneInfo]:
+    """Render ``state`` offscreen; return the RGB image ``(height, width, 3)`` and its info."""
+    state = state.checked()
+    t0 = time.perf_counter()
+    pl = make_plotter(state)
     try:
         info = render_scene(pl, vol, state)
         pl.render()
