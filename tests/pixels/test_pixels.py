@@ -219,6 +219,17 @@ def test_palette_16_bit_entries() -> None:
     assert display(ds).tolist() == [[[0, 0, 255], [255, 0, 0], [128, 255, 0], [1, 2, 3]]]
 
 
+def test_palette_declared_16_bit_with_8_bit_values_is_not_darkened() -> None:
+    idx = np.array([[0, 1]], np.uint8)
+    ds = make_ds(idx, "PALETTE COLOR")
+    for colour in ("Red", "Green", "Blue"):
+        setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [2, 0, 16])
+        setattr(ds, f"{colour}PaletteColorLookupTableData", np.array([10, 250], "<u2").tobytes())
+    params = DisplayParams.from_dataset(ds)
+    assert display(ds).tolist() == [[[10, 10, 10], [250, 250, 250]]]
+    assert any("used as 8-bit" in n for n in params.notes)
+
+
 @pytest.mark.shared_data
 def test_palette8_face_matches_pydicom(shared_data: Path) -> None:
     path = shared_data / "syntax/palette8_face_ot.dcm"  # no File Meta at all

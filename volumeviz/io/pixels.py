@@ -11,7 +11,8 @@ YBR_ICT by the JPEG 2000 codec; planar configuration is undone by the decoder. O
 Everything after decoding is a pure function of one frame and a :class:`DisplayParams` built once
 per file by :meth:`DisplayParams.from_dataset`. Work is per 2D frame (int32 or float32, never a
 float64 copy of a volume). The output is 8 bits per channel; a 16-bit palette or 16-bit RGB is
-scaled by its declared depth, nothing is clipped silently.
+scaled by its declared depth (except a palette declared 16-bit whose entries are all <= 255, a
+known writer error, which is used as 8-bit and noted), nothing is clipped silently.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ class DisplayParams:
             shape = str(_find(ds, "PresentationLUTShape", frame) or "").strip().upper()
             kwargs["inverse"] = pi == "MONOCHROME1" or shape == "INVERSE"
         elif pi == "PALETTE COLOR":
-            kwargs["palette"], kwargs["palette_first"] = _palette(ds, where)
+            kwargs["palette"], kwargs["palette_first"] = _palette(ds, where, notes)
         kwargs["overlays"] = _overlays(ds, where, notes)
         kwargs["notes"] = tuple(notes)
         return cls(**kwargs)
@@ -271,7 +272,7 @@ def _voi(
     return tuple(windows), tuple(luts)
 
 
-def _palette(ds: Any, where: str) -> tuple[npt.NDArray[np.uint8], int]:
+def _palette(ds: Any, where: str, notes: list[str]) -> tuple[npt.NDArray[np.uint8], int]:
     from pydicom.pixels import apply_color_lut
 
     desc = ds.get("RedPaletteColorLookupTableDescriptor")
@@ -289,6 +290,11 @@ def _palette(ds: Any, where: str) -> tuple[npt.NDArray[np.uint8], int]:
     table = table[..., :3]
     if table.dtype == np.uint8:
         return np.ascontiguousarray(table), first
+    if int(table.max()) <= 255:
+        # declared 16 bits per entry but holding 8-bit values (a known writer error): scaling
+        # by 65535 would show a black image, so the values are taken as they are
+        notes.append("palette declared 16-bit holds only 8-bit values; used as 8-bit")
+        return np.ascontiguousarray(table.astype(np.uint8)), first
     # 16 bits per entry (PS3.3 C.7.6.3.1.5): scale the full 16-bit range onto 8 bits
     scaled = (table.astype(np.uint32) * 255 + 32767) // 65535
     return np.ascontiguousarray(scaled.astype(np.uint8)), first
