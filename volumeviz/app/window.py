@@ -172,6 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.m_window.addAction("From the file", lambda: self.apply_window_preset("file"))
 
         m_3d = mb.addMenu("&3D")
+        self.m_3d = m_3d
         self.preset_group = QtGui.QActionGroup(self)
         for name in list_presets():
             act = m_3d.addAction(name, functools.partial(self.set_preset, name))
@@ -236,7 +237,7 @@ class MainWindow(QtWidgets.QMainWindow):
         sb.addPermanentWidget(self.progress)
 
     def _set_controls_enabled(self, on: bool) -> None:
-        for w in (self.toolbar, self.m_window):
+        for w in (self.toolbar, self.m_window, self.m_3d):
             w.setEnabled(on)
         self.act_screenshot.setEnabled(on)
         self.act_close.setEnabled(on)
