@@ -10,6 +10,7 @@ PALETTE COLOR through its LUT (``apply_color_lut``), MONOCHROME1 inverted, and a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -197,7 +198,7 @@ def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> 
     units = tuple(_enum(PhysicalUnits, c) for c in unit_codes)
     delta = (_num(item, "PhysicalDeltaX"), _num(item, "PhysicalDeltaY"))
 
-    return UltrasoundRegion(
+    region = UltrasoundRegion(
         index=index,
         spatial_format=fmt,
         data_type=dtype,
@@ -214,9 +215,18 @@ def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> 
         pulse_repetition_frequency_hz=_num(item, "PulseRepetitionFrequency"),
         doppler_correction_angle_deg=_num(item, "DopplerCorrectionAngle"),
         steering_angle_deg=_num(item, "SteeringAngle"),
-        problems=tuple(problems),
+        problems=(),
         notes=tuple(notes),
     )
+    # An axis with physical units but an unknown unit code or a missing, zero or non-finite
+    # delta makes the whole region unusable: no number is produced from it on any axis.
+    for n, axis in enumerate(("x", "y")):
+        if region.units[n] is PhysicalUnits.NONE:
+            continue  # no units: that axis simply has no physical meaning (e.g. ECG y)
+        fault = region.axis_problem(axis)
+        if fault is not None:
+            problems.append(f"{source}: {fault}")
+    return dataclasses.replace(region, problems=tuple(problems))
 
 
 def _floats(value: Any) -> tuple[float, ...] | None:
