@@ -320,7 +320,7 @@ def _dask(
         keys = [f"volumeviz-batch-{job.index}-{time.time_ns()}" for job in jobs]
         futures = client.map(process_job, list(jobs), key=keys, pure=False, retries=0)
         by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             job = by_key[fut.key]
             try:
                 done(job, fut.result())

@@ -790,10 +790,24 @@ def write_secondary_capture_series(
     like: Any = next((it for it in items if isinstance(it, Volume)), None)
     if like is not None and anonymize:
         like = _anonymized(like, _identifiers(items))
-    paths = []
-    for n, fig in enumerate(report.figures(), start=1):
-        target = out / f"SC{n:04d}.dcm"
+    figures = list(report.figures())
+    targets = [out / f"SC{n:04d}.dcm" for n in range(1, len(figures) + 1)]
+    for target in targets:
         if target.exists():
             raise OutputError(f"{target}: exists; choose an empty folder")
-        paths.append(Path(write_secondary_capture(fig.image, target, like=like)))
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    series_uid = generate_uid()
+    paths = []
+    for n, (fig, target) in enumerate(zip(figures, targets, strict=True), start=1):
+        description = f"volumeviz report: {fig.caption}"[:64]
+        write_secondary_capture(fig.image, target, like=like, series_description=description)
+        # one series for the whole report, numbered in report order
+        ds = pydicom.dcmread(target)
+        ds.SeriesInstanceUID = series_uid
+        ds.InstanceNumber = n
+        with atomic_path(target, overwrite=True) as tmp:
+            ds.save_as(tmp, enforce_file_format=True)
+        paths.append(target)
     return paths
