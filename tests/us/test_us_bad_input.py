@@ -79,7 +79,7 @@ def test_broken_axes_refuse_distance_and_area(derive, capsys, change, expected, 
         m.area(img, [(200, 100), (300, 100), (300, 200)])
     assert img.regions[0].pixels_per_cm2 is None
     # a broken axis (not one that simply has no units) makes the whole region unusable
-    assert img.regions[0].usable is ("is 0 (none)" in expected)
+    assert img.regions[0].usable is ("(none)" in expected.replace("\\", ""))
     code, _, err = run(capsys, "us", "measure", str(path), "--from", "200,100", "--to", "300,200")
     assert code == 1
     line = one_line_error(err)
