@@ -232,3 +232,56 @@ def test_jpeg_export_of_a_palette_file(shared_data: Path, tmp_path: Path) -> Non
     (expected,) = list(iter_display_frames(shared_data / "syntax/palette8_face_ot.dcm"))
     got = np.asarray(Image.open(written)).astype(int)
     assert np.mean(np.abs(got - expected)) < 3  # JPEG quality 95, no chroma subsampling
+
+
+@pytest.mark.shared_data
+def test_dicomdir_with_unknown_record_type_exports_all_and_says_so(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    cd = tmp_path / "cd"
+    shutil.copytree(shared_data / FILESET, cd)
+    dicomdir = cd / "DICOMDIR"
+    dicomdir.chmod(0o644)
+    data = dicomdir.read_bytes()
+    dicomdir.write_bytes(data.replace(b"PATIENT ", b"UNKNOWN ", 1))  # same length: offsets kept
+    res = _run(str(dicomdir), "-o", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    assert tree_of(tmp_path / "out") == EXPECTED
+    assert "unknown (0004,1430) Directory Record Type 'UNKNOWN', read as PATIENT" in res.stdout
+
+
+@pytest.mark.shared_data
+def test_dicomdir_missing_file_is_listed_and_the_rest_exported(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    cd = tmp_path / "cd"
+    shutil.copytree(shared_data / FILESET, cd)
+    (cd / "77654033" / "CR2").chmod(0o755)
+    (cd / "77654033" / "CR2" / "6247").unlink()
+    result = run_export(cd / "DICOMDIR", tmp_path / "out")
+    assert len(result.written) == 30
+    assert result.skipped == [
+        (
+            "77654033/CR2/6247",
+            f"referenced file 77654033\\CR2\\6247 not found under {cd.resolve()}",
+        )
+    ]
+    assert result.notes == []
+
+
+def test_output_folder_without_write_permission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # running as root ignores permission bits, so ask os.access the way a normal user would
+    real_access = __import__("os").access
+    out = tmp_path / "ro"
+    monkeypatch.setattr(
+        "volumeviz.cli.export.os.access",
+        lambda p, mode: False if Path(p) == out else real_access(p, mode),
+    )
+    with pytest.raises(OutputError, match="output folder is not writable"):
+        run_export(tmp_path, out)

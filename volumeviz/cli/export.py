@@ -104,7 +104,9 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _collect(path: Path, outdir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+def _collect(
+    path: Path, outdir: Path, notes: list[str]
+) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files to consider, and those refused up front (DICOMDIR missing/outside files)."""
     from volumeviz.io.dicomdir import is_dicomdir, referenced_files
 
@@ -112,8 +114,13 @@ def _collect(path: Path, outdir: Path) -> tuple[list[Path], list[tuple[str, str]
         raise UsageError(f"{path}: no such file or folder")
     if path.is_file():
         if is_dicomdir(path):
+            from volumeviz.io.dicomdir import read_fileset
+
             files, skipped = referenced_files(path)
-            return files, [(ref, reason) for ref, reason in skipped]
+            listed = {reason for _, reason in skipped}
+            # other problems (unknown record types, orphans) are reported, not fatal
+            notes.extend(f"{w}: {r}" for w, r in read_fileset(path).problems if r not in listed)
+            return files, list(skipped)
         return [path], []
     out_real = outdir.resolve()
     files = []
@@ -336,7 +343,7 @@ def run_export(
                 "pseudonyms are unkeyed hashes of ID/name/birth date; set "
                 "VOLUMEVIZ_PSEUDONYM_KEY so they cannot be re-derived by guessing"
             )
-    files, refused = _collect(src, out)
+    files, refused = _collect(src, out, result.notes)
     result.skipped.extend(refused)
     items = _plan(files, result, anonymize=anonymize, key=key)
     if on_total:
