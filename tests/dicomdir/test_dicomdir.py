@@ -243,6 +243,7 @@ def test_info_json_and_tree(shared_data: Path, capsys: pytest.CaptureFixture[str
     assert "Doe^Archibald" in out
     assert "MR series 700" in out
     assert "7 instance(s)" in out
+    assert "#4 98892003/MR700/4467" in out
     assert f"--series {data['patients'][1]['studies'][3]['series'][2]['series_uid']}" in out
 
 

@@ -8,11 +8,23 @@ from pathlib import Path
 import click
 
 from volumeviz.io.dicomdir import read_fileset
-from volumeviz.model.fileset import FileSetTree
+from volumeviz.model.fileset import FileSetInstance, FileSetTree
 
 
 def _date(text: str) -> str:
     return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
+
+
+#: instances listed one per line in the tree; longer series show the first and last two
+_MAX_LISTED = 8
+
+
+def _instance_label(inst: FileSetInstance) -> str:
+    from rich.markup import escape
+
+    number = f"#{inst.instance_number}" if inst.instance_number is not None else "#?"
+    kind = "" if inst.record_type == "IMAGE" else f" [yellow]{escape(inst.record_type)}[/]"
+    return f"{number} {escape(inst.path)}{kind}"
 
 
 def render_tree(tree: FileSetTree) -> object:
@@ -46,6 +58,12 @@ def render_tree(tree: FileSetTree) -> object:
                 if bad:
                     text += f"  [red]{len(bad)} missing/refused[/]"
                 senode = snode.add(text)
+                good = [i for i in series.instances if i.status == "ok"]
+                shown_good = good if len(good) <= _MAX_LISTED else good[:2] + good[-2:]
+                for k, inst in enumerate(shown_good):
+                    if len(good) > _MAX_LISTED and k == 2:
+                        senode.add(f"[dim]… {len(good) - 4} more …[/]")
+                    senode.add(_instance_label(inst))
                 for inst in bad:
                     senode.add(f"[red]{escape(inst.file_id)}: {escape(inst.reason)}[/]")
     if tree.problems:
