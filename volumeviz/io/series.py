@@ -34,6 +34,9 @@ __all__ = ["plan_series", "plan_stack", "split_series"]
 ORIENTATION_SPLIT_DEG = 5.0
 #: positions closer than this (mm, along the normal) are "the same position"
 DUPLICATE_TOL_MM = 0.01
+#: slice steps within this many mm of the median are even whatever ``spacing_rtol`` says:
+#: scanners write (0020,0032) with 2 decimals, so 0.625 mm steps read as 0.62 / 0.63
+POSITION_ROUNDING_MM = 0.015
 
 
 def _normal_of(s: SliceRef) -> npt.NDArray[np.float64] | None:
@@ -235,7 +238,8 @@ def plan_stack(
     slices
         Slices of one part of a series; all must have position, orientation and pixel spacing.
     spacing_rtol
-        Relative tolerance for slice steps to count as even (default 1 %).
+        Relative tolerance for slice steps to count as even (default 1 %; at least
+        ``POSITION_ROUNDING_MM`` = 0.015 mm, the rounding of positions written with 2 decimals).
     perpendicular_tol
         Tolerance (radians; also the sine of the shear angle) for slices to count as parallel and
         stacked along their normal (default 1e-3, about 0.06°).
@@ -345,7 +349,7 @@ def plan_stack(
                 f"one slice: k spacing set to (0018,0050) Slice Thickness {dk:g} mm"
                 if slice_thickness > 0
                 else "one slice: k spacing unknown, 1 mm assumed",
-                action="assumed",
+                action="",  # a single 2D image: its k spacing changes no position
             )
         )
         direction = np.column_stack([row, col, normal])
@@ -404,16 +408,17 @@ def plan_stack(
     if nominal <= 0:  # pragma: no cover - duplicates were removed
         raise SeriesGeometryError(f"{s0.label}: slice positions do not advance along the normal")
     ratios = steps / nominal
-    uneven = bool(np.any(np.abs(steps - nominal) > spacing_rtol * nominal))
+    tol = max(spacing_rtol * nominal, POSITION_ROUNDING_MM)
+    uneven = bool(np.any(np.abs(steps - nominal) > tol))
     gaps = [
         (k, r)
         for k, r in enumerate(ratios)
-        if r > 1.5 and abs(r - round(r)) < 0.1 and abs(steps[k] - nominal) > spacing_rtol * nominal
+        if r > 1.5 and abs(r - round(r)) < 0.1 and abs(steps[k] - nominal) > tol
     ]
     other = [
         k
         for k, r in enumerate(ratios)
-        if abs(steps[k] - nominal) > spacing_rtol * nominal and k not in {g for g, _ in gaps}
+        if abs(steps[k] - nominal) > tol and k not in {g for g, _ in gaps}
     ]
     if gaps:
         n_missing = int(sum(round(r) - 1 for _, r in gaps))
