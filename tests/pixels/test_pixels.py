@@ -149,6 +149,23 @@ def test_voi_lut_8_bit_table_indexed_over_its_full_length() -> None:
     assert out.tolist() == [[0, 15, 16, 62, 255]]
 
 
+def test_voi_lut_first_mapped_is_signed_for_hu_input() -> None:
+    # CT stored unsigned with intercept -1024: the VOI LUT maps from -1024 HU; its descriptor's
+    # first value is SS (-1024), which a US reading gives as 64512
+    stored = np.array([[0, 1024, 1100, 4000]], np.uint16)
+    voi = Dataset()
+    voi.add_new(0x00283002, "US", [200, 64512, 8])
+    voi.add_new(0x00283006, "OW", np.clip(np.arange(200) * 2, 0, 255).astype("<u2").tobytes())
+    ds = make_ds(stored, VOILUTSequence=[voi], RescaleSlope=1, RescaleIntercept=-1024)
+    assert DisplayParams.from_dataset(ds).voi_luts[0].first_mapped == -1024
+    # HU -1024 -> entry 0; HU 0 -> past the table -> last entry 255; HU 76 -> last
+    assert display(ds).tolist() == [[0, 255, 255, 255]]
+    ds2 = make_ds(np.array([[0, 50, 100]], np.uint16), VOILUTSequence=[voi],
+                  RescaleSlope=1, RescaleIntercept=-1100)  # fmt: skip
+    # HU -1100 and -1050 are below the first mapped -1024 -> entry 0; HU -1000 -> entry 24 = 48
+    assert display(ds2).tolist() == [[0, 0, 48]]
+
+
 def test_voi_lut_with_12_bit_output_is_scaled() -> None:
     stored = np.array([[0, 1, 2, 3]], np.uint16)
     voi = Dataset()

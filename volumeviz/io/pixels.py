@@ -151,6 +151,15 @@ class DisplayParams:
         if pi in _GRAY:
             kwargs.update(_modality(ds, frame, where, notes))
             windows, voi_luts = _voi(ds, frame, where, notes)
+            if _modality_output_signed(kwargs):
+                # (0028,3002) first mapped value is SS when the Modality LUT output is signed
+                # (C.11.2.1.1); read as US it shows up as 32768..65535
+                voi_luts = tuple(
+                    LookupTable(t.first_mapped - 65536, t.bits, t.data, t.explanation)
+                    if t.first_mapped >= 32768
+                    else t
+                    for t in voi_luts
+                )
             kwargs["windows"] = windows
             kwargs["voi_luts"] = voi_luts
             shape = str(_find(ds, "PresentationLUTShape", frame) or "").strip().upper()
@@ -217,6 +226,15 @@ def _lut(item: Any, where: str, what: str, little: bool = True) -> LookupTable |
         )
     out = np.asarray(table[:n], dtype=np.uint16)
     return LookupTable(first, bits, out, str(item.get("LUTExplanation", "") or ""))
+
+
+def _modality_output_signed(kwargs: dict[str, Any]) -> bool:
+    """Whether the Modality LUT output can be negative (signed stored values or rescale)."""
+    if kwargs.get("modality_lut") is not None:
+        return False  # a Modality LUT outputs unsigned values
+    if kwargs.get("signed"):
+        return True
+    return bool(kwargs.get("rescale_intercept", 0.0) < 0 or kwargs.get("rescale_slope", 1.0) < 0)
 
 
 def _modality(ds: Any, frame: int, where: str, notes: list[str]) -> dict[str, Any]:
