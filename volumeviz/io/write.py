@@ -79,7 +79,11 @@ def rescale_for_int16(
     hi = float(np.max(array))
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise WriteError("the volume holds NaN or infinite values; DICOM cannot store them")
-    integral = array.dtype.kind in "iub" or bool(np.all(np.mod(array, 1) == 0))
+    # slice by slice, so a float volume is never copied whole
+    integral = array.dtype.kind in "iub" or all(
+        bool(np.all(np.mod(plane, 1) == 0))
+        for plane in (array.reshape(-1, *array.shape[-2:]) if array.ndim > 2 else [array])
+    )
     if integral and lo >= _INT16[0] and hi <= _INT16[1]:
         return 1.0, 0.0
     span = hi - lo
