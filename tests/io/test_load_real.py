@@ -196,3 +196,25 @@ def test_every_syntax_file_loads(shared_data):
     assert len(same) == 9
     for a in same[1:]:
         np.testing.assert_array_equal(a, same[0])
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "syntax/ct_j2k_lossy_nema.dcm",
+        "syntax/ct_j2k_osirix_cta.dcm",
+        "syntax/ct_jpeg_lossless_nema.dcm",
+        "syntax/siemens_mr_7_jpegls_lossless.dcm",
+        "bad/pydicom_J2K_pixelrep_mismatch.dcm",
+    ],
+)
+def test_simpleitk_pixels_equal_pydicom_modality_lut(shared_data, rel):
+    """The SimpleITK (GDCM) path gives pydicom's decoded values with the rescale applied once."""
+    import pydicom
+    from pydicom.pixels import apply_rescale
+
+    path = shared_path(shared_data, rel)
+    vol = load_series(path)
+    ds = pydicom.dcmread(path)
+    expect = apply_rescale(ds.pixel_array, ds)
+    np.testing.assert_array_equal(vol.array[0], expect)
