@@ -285,3 +285,11 @@ def test_output_folder_without_write_permission(
     )
     with pytest.raises(OutputError, match="output folder is not writable"):
         run_export(tmp_path, out)
+
+
+def test_nothing_to_export_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    res = _run(str(tmp_path), "-o", str(tmp_path / "out"))
+    assert res.returncode == 1
+    assert "no image found to export" in res.stderr
+    assert "notes.txt: not" in res.stdout

@@ -504,3 +504,6 @@ def export(
         click.echo(line)
     if result.failed:
         sys.exit(1)  # the summary above says which images and why
+    if not result.written and not result.kept:
+        click.echo(f"volumeviz: error: {path}: no image found to export", err=True)
+        sys.exit(1)
