@@ -20,6 +20,7 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 
 from volumeviz.errors import DicomReadError, UsageError
 from volumeviz.io.pixels import (
+    MINMAX,
     DisplayParams,
     Window,
     apply_window,
@@ -389,3 +390,10 @@ def test_enhanced_mr_uses_per_frame_rescale_and_window(shared_data: Path) -> Non
     assert len(frames) == 64
     stored = pixel_array(ds, index=40)
     assert np.array_equal(frames[40], to_display(stored, later))
+
+
+def test_minmax_window_ignores_the_file_window() -> None:
+    stored = np.array([[100, 150, 200]], np.uint16)
+    ds = make_ds(stored, WindowCenter=0, WindowWidth=10)
+    assert display(ds).tolist() == [[255, 255, 255]]
+    assert display(ds, window=MINMAX).tolist() == [[0, 128, 255]]

@@ -32,7 +32,7 @@ from typing import Any
 
 import click
 
-from volumeviz.errors import DicomReadError, OutputError, UsageError, VolumeVizError
+from volumeviz.errors import OutputError, UsageError, VolumeVizError
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
              *(f"LPT{i}" for i in range(10))}  # fmt: skip
@@ -256,7 +256,7 @@ def _save_image(frame: Any, target: Path, fmt: str, force: bool) -> None:
 
 def _window_choice(spec: str) -> Any:
     """Translate ``--window`` into the ``window=`` of :func:`volumeviz.io.pixels.to_display`."""
-    from volumeviz.io.pixels import Window
+    from volumeviz.io.pixels import MINMAX, Window
     from volumeviz.transfer import parse_window
 
     text = spec.strip()
@@ -271,7 +271,7 @@ def _window_choice(spec: str) -> Any:
             return int(which) - 1
         return which
     if low in ("auto", "minmax", "min-max"):
-        return "__auto__"
+        return MINMAX
     wl = parse_window(text)  # W/L such as 400/40, or a preset name
     return Window(wl.center, wl.width, wl.name or text, "LINEAR")
 
@@ -319,8 +319,6 @@ def run_export(
     ExportResult
         Written, kept, skipped and failed files.
     """
-    from volumeviz.io.pixels import Window, iter_display_frames, read_dataset
-
     if fmt not in ("png", "jpg"):
         raise UsageError(f"--format {fmt!r}: choose png or jpg")
     choice = _window_choice(window)
@@ -351,8 +349,7 @@ def run_export(
     ext = "jpg" if fmt == "jpg" else "png"
     for it in items:
         try:
-            _export_one(it, out, ext, choice, overlays, force, anonymize, result,
-                        iter_display_frames, read_dataset, Window)  # fmt: skip
+            _export_one(it, out, ext, choice, overlays, force, anonymize, result)
         finally:
             if on_step:
                 on_step()
@@ -368,10 +365,10 @@ def _export_one(
     force: bool,
     anonymize: bool,
     result: ExportResult,
-    iter_display_frames: Any,
-    read_dataset: Any,
-    window_cls: Any,
 ) -> None:
+    """Write the frames of one image file, recording what happened in ``result``."""
+    from volumeviz.io.pixels import iter_display_frames, read_dataset
+
     if anonymize and it.burned_in:
         result.skipped.append(
             (str(it.source), "(0028,0301) Burned In Annotation YES: pixels may identify the "
@@ -394,10 +391,7 @@ def _export_one(
         return
     try:
         ds = read_dataset(it.source)
-        if choice == "__auto__":
-            frames = _auto_frames(it.source, ds, overlays)
-        else:
-            frames = iter_display_frames(it.source, ds=ds, window=choice, overlays=overlays)
+        frames = iter_display_frames(it.source, ds=ds, window=choice, overlays=overlays)
         for k, frame in enumerate(frames):
             if k >= len(targets):
                 result.notes.append(
@@ -414,23 +408,6 @@ def _export_one(
         result.failed.append((str(it.source), str(exc)))
     except OSError as exc:
         result.failed.append((str(it.source), f"cannot write: {exc.strerror or exc}"))
-
-
-def _auto_frames(path: Path, ds: Any, overlays: bool) -> Iterable[Any]:
-    """Frames with a min-max window each (ignoring the file's windows)."""
-    from pydicom.pixels import iter_pixels
-
-    from volumeviz.io.pixels import DisplayParams, auto_window, modality_values, to_display
-
-    params = DisplayParams.from_dataset(ds, name=str(path))
-    try:
-        for k, frame in enumerate(iter_pixels(ds, as_rgb=True)):
-            window = None
-            if not params.is_color:
-                window = auto_window(modality_values(frame, params))
-            yield to_display(frame, params, window=window, overlays=overlays, frame_index=k)
-    except (ValueError, AttributeError, NotImplementedError, RuntimeError, KeyError) as exc:
-        raise DicomReadError(f"{path}: pixel data cannot be decoded: {exc}") from exc
 
 
 def _summary(result: ExportResult, outdir: Path) -> list[str]:

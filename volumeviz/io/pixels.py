@@ -32,6 +32,9 @@ from volumeviz.errors import DicomReadError, UsageError
 #: VOI LUT Function values (0028,1056) defined by PS3.3 C.11.2.1.3
 VOI_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
 
+#: ``window=MINMAX`` spans each frame's own value range, ignoring the file's windows and LUTs
+MINMAX = "min-max"
+
 _GRAY = ("MONOCHROME1", "MONOCHROME2")
 _RGB = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "YBR_PARTIAL_420")
 
@@ -452,8 +455,8 @@ def to_display(
         From :meth:`DisplayParams.from_dataset`.
     window
         Grayscale only: a :class:`Window`, the index or the explanation of one of the file's
-        windows; ``None`` takes the file's first window, or its first VOI LUT, or the frame's
-        min-max.
+        windows, or :data:`MINMAX`; ``None`` takes the file's first window, or its first VOI
+        LUT, or the frame's min-max.
     voi_lut
         Grayscale only: use the file's VOI LUT Sequence item with this 0-based index instead.
     overlays
@@ -476,6 +479,8 @@ def to_display(
                     f"VOI LUT {voi_lut} does not exist; the file has {len(params.voi_luts)}"
                 )
             out = apply_lut_to_display(values, params.voi_luts[voi_lut])
+        elif isinstance(window, str) and window == MINMAX:
+            out = apply_window(values, auto_window(values))
         else:
             chosen = choose_window(params, window)
             if chosen is None and params.voi_luts:
