@@ -466,10 +466,11 @@ def plan_stack(
     dk = span / (nk - 1)
     corners_a = np.concatenate([a, a + (ni - 1) * di])
     corners_b = np.concatenate([b, b + (nj - 1) * dj])
-    a0, a1 = float(corners_a.min()), float(corners_a.max())
-    b0, b1 = float(corners_b.min()), float(corners_b.max())
-    ni_t = round((a1 - a0) / di) + 1
-    nj_t = round((b1 - b0) / dj) + 1
+    # whole voxels from the first slice's grid, so that its pixels are copied, not interpolated
+    a0 = math.floor(float(corners_a.min()) / di + 1e-6) * di
+    b0 = math.floor(float(corners_b.min()) / dj + 1e-6) * dj
+    ni_t = math.ceil((float(corners_a.max()) - a0) / di - 1e-6) + 1
+    nj_t = math.ceil((float(corners_b.max()) - b0) / dj - 1e-6) + 1
     origin = pos[0] + a0 * row + b0 * col
     what = [i.code for i in issues if i.code not in ("no-pixel-spacing",)]
     issues.append(
