@@ -142,9 +142,9 @@ def test_uneven_spacing(tmp_path, make_marker, find_marker):
     assert np.linalg.norm(find_marker(vol) - truth) <= _half_voxel(vol)
 
 
-def test_two_series_and_localizer(tmp_path, make_marker, caplog):
+def test_two_series_and_localizer(tmp_path, make_marker, find_marker, caplog):
     small, _ = make_marker(size=(16, 16, 8))
-    big, _mark = make_marker(size=(24, 20, 16))
+    big, mark = make_marker(size=(24, 20, 16))
     study = "1.2.826.0.1.3680043.8.498.1"
     write_synthetic_series(small, tmp_path, series_number=2, prefix="A", study_uid=study)
     write_synthetic_series(
@@ -155,6 +155,7 @@ def test_two_series_and_localizer(tmp_path, make_marker, caplog):
     assert vol.meta.series_number == 3
     assert vol.size == big.size
     assert "largest reconstructable" in caplog.text
+    np.testing.assert_allclose(find_marker(vol), _truth(big, mark), atol=1e-3)
     assert load_series(tmp_path, series=2).size == small.size
     assert load_series(tmp_path, series="2").size == small.size
     with pytest.raises(NoSeriesError, match="no series '7'"):
@@ -251,3 +252,15 @@ def test_file_list_input(tmp_path, make_marker):
     files = write_synthetic_series(src, tmp_path, shuffle_names=True)
     vol = load_series(list(reversed(files)))
     np.testing.assert_array_equal(vol.array, src.array)
+
+
+def test_writer_refuses_bad_arguments(tmp_path, make_marker):
+    src, _ = make_marker(size=(8, 8, 3))
+    with pytest.raises(ValueError, match="k_offsets_mm needs 3"):
+        write_synthetic_series(src, tmp_path, k_offsets_mm=[0, 1])
+    with pytest.raises(ValueError, match="modality"):
+        write_synthetic_series(src, tmp_path, modality="US")
+    with pytest.raises(ValueError, match="no slice"):
+        write_synthetic_series(src, tmp_path, drop_slices=(0, 1, 2))
+    with pytest.raises(ValueError, match="instance_numbers"):
+        write_synthetic_series(src, tmp_path, instance_numbers="sideways")
