@@ -293,3 +293,20 @@ def test_nothing_to_export_is_an_error(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert "no image found to export" in res.stderr
     assert "notes.txt: not" in res.stdout
+
+
+def test_hostile_header_values_stay_inside_outdir(tmp_path: Path) -> None:
+    from volumeviz.io.write import write_series
+    from volumeviz.model import phantom
+    from volumeviz.model.volume import VolumeMeta
+
+    meta = VolumeMeta(modality="CT", units="HU", patient_name="../../evil/..", patient_id="/etc",
+                      study_date="../..", series_number=None)  # fmt: skip
+    vol = phantom.asymmetric(3).replace(meta=meta)
+    write_series(vol, tmp_path / "src", series_number=0)
+    out = tmp_path / "deep" / "out"
+    result = run_export(tmp_path / "src", out)
+    assert len(result.written) == 3
+    assert all(p.resolve().is_relative_to(out.resolve()) for p in result.written)
+    assert {p.relative_to(out).parts[:2] for p in result.written} == {("evil_etc", "unknown-date")}
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["out"]

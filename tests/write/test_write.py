@@ -216,3 +216,13 @@ def test_left_handed_volume_lands_at_the_same_patient_positions(tmp_path: Path) 
     for k, j, i in np.ndindex(arr.shape):
         ijk = np.rint(back.lps_to_index(vol.index_to_lps([i, j, k]))).astype(int)
         assert back.array[ijk[2], ijk[1], ijk[0]] == arr[k, j, i]
+
+
+def test_invalid_dates_are_written_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    meta = VolumeMeta(modality="CT", units="HU", study_date="2020-01-01", study_time="noon",
+                      patient_birth_date="19700101")  # fmt: skip
+    (first, *_) = write_series(phantom.asymmetric(2).replace(meta=meta), tmp_path / "d")
+    ds = pydicom.dcmread(first)
+    assert (ds.StudyDate, ds.StudyTime, ds.PatientBirthDate) == ("", "", "19700101")
+    assert "(0008,0020) Study Date '2020-01-01' is not a valid DICOM value" in caplog.text
+    assert dciodvfy_errors(first) == []

@@ -53,7 +53,7 @@ def safe_name(text: str, fallback: str, *, limit: int = 64) -> str:
     """
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
     name = _UNSAFE.sub("_", ascii_text).strip("._- ")
-    name = re.sub(r"_+", "_", name)[:limit].rstrip("._- ")
+    name = re.sub(r"[._-]{2,}", "_", name)[:limit].rstrip("._- ")
     if not name:
         return fallback
     if name.split(".")[0].upper() in _RESERVED:

@@ -15,7 +15,9 @@ fits (slope 1, intercept 0 when the values are integers within int16).
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,8 @@ _MR_KEYWORDS = (
 )  # fmt: skip
 
 _INT16 = (-32768, 32767)
+
+log = logging.getLogger(__name__)
 
 
 def _ds_str(value: float) -> str:
@@ -127,6 +131,19 @@ def _meta_of(like: Any) -> VolumeMeta | None:
     return None
 
 
+_DA = re.compile(r"^\d{8}$")
+_TM = re.compile(r"^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$")
+
+
+def _valid(value: str, pattern: re.Pattern[str], what: str) -> str:
+    """``value`` if it is a valid DA/TM, else ``""`` (type 2: empty means unknown), logged."""
+    text = (value or "").strip()
+    if text and not pattern.match(text):
+        log.warning("%s %r is not a valid DICOM value; written empty", what, text)
+        return ""
+    return text
+
+
 def _now() -> tuple[str, str]:
     now = _dt.datetime.now()
     return now.strftime("%Y%m%d"), now.strftime("%H%M%S")
@@ -153,14 +170,14 @@ def _base_dataset(meta: VolumeMeta, template: Any, sop_class: str, modality: str
     # Patient (type 2)
     ds.PatientName = meta.patient_name
     ds.PatientID = meta.patient_id
-    ds.PatientBirthDate = meta.patient_birth_date
+    ds.PatientBirthDate = _valid(meta.patient_birth_date, _DA, "(0010,0030) Patient's Birth Date")
     ds.PatientSex = meta.patient_sex if meta.patient_sex in ("M", "F", "O") else ""
     if meta.patient_age:
         ds.PatientAge = meta.patient_age
     # General Study
     ds.StudyInstanceUID = meta.study_uid or generate_uid()
-    ds.StudyDate = meta.study_date
-    ds.StudyTime = meta.study_time
+    ds.StudyDate = _valid(meta.study_date, _DA, "(0008,0020) Study Date")
+    ds.StudyTime = _valid(meta.study_time, _TM, "(0008,0030) Study Time")
     ds.ReferringPhysicianName = meta.referring_physician
     ds.StudyID = meta.study_id
     ds.AccessionNumber = meta.accession_number
