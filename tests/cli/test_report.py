@@ -23,7 +23,7 @@ from volumeviz.model import phantom
 pytestmark = pytest.mark.render
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "ct-head"
-SAMPLE_IDENTITY = ("HEAD PLASTIC", "HEAD^PLASTIC", "PLASTIC", "QMC")
+SAMPLE_IDENTITY = ("HEAD PLASTIC", "HEAD^PLASTIC", "PLASTIC", "QMC", "20150206", "2015-02-06")
 
 
 def _tool(name: str) -> str:
