@@ -172,3 +172,10 @@ def test_resample_shifted_slice_lands_in_world():
     assert out[0, 1, 1] == 100
     assert out[1, 3, 1] == 100  # world y = 2 + 1
     assert out[1, 1, 1] == 0
+
+
+def test_uniform_repeats_without_a_key_are_refused():
+    slices = [sl(float(z), path=f"a{z}") for z in range(4)]
+    slices += [sl(float(z), path=f"b{z}") for z in range(4)]
+    with pytest.raises(SeriesGeometryError, match="each of 4 slice positions holds 2 images"):
+        plan_stack(slices)

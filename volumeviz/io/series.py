@@ -320,6 +320,17 @@ def plan_stack(
             dropped.append(int(idx))
         else:
             keep.append(int(idx))
+    if dropped and len(keep) > 1 and len(slices) % len(keep) == 0:
+        per = len(slices) // len(keep)
+        counts = Counter(int(np.argmin(np.abs(dist[keep] - dist[i]))) for i in order)
+        if per > 1 and set(counts.values()) == {per}:
+            raise SeriesGeometryError(
+                f"{s0.label}: each of {len(keep)} slice positions holds {per} images and "
+                "nothing ((0018,0086) Echo Numbers, (0020,0100) Temporal Position Identifier, "
+                "(0018,1060) Trigger Time, (0018,9087) Diffusion b-value, (0020,0012) "
+                "Acquisition Number, (0008,0008) Image Type) tells the volumes apart; "
+                "they cannot be separated safely"
+            )
     if dropped:
         names = ", ".join(slices[i].label for i in dropped[:3]) + (
             " ..." if len(dropped) > 3 else ""
