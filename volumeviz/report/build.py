@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,7 +295,9 @@ def load_study(
         return [load_ultrasound(p)], []
     result = scan(p)
     items: list[Volume | UltrasoundImage] = []
-    problems = [f"{r.path}: {r.reason}" for r in result.rejected]
+    problems = [
+        r.reason if r.path in r.reason else f"{r.path}: {r.reason}" for r in result.rejected
+    ]
     for info in result.series:
         try:
             if info.modality == "US" or (
@@ -334,9 +337,11 @@ def _identifiers(items: Iterable[Volume | UltrasoundImage]) -> list[str]:
             "referring_physician",
             "study_date",
         ):
-            value = getattr(m, name, "")
+            value = str(getattr(m, name, "") or "").strip()
+            if name in ("patient_name", "referring_physician"):
+                value = re.sub(r"\s+", "^", value)  # a person name, part by part
             if value:
-                out.append(str(value))
+                out.append(value)
     return out
 
 
@@ -660,6 +665,9 @@ def build_report(
         Table(tuple(overview), header=("#", "Modality", "Description", "Size", "Issues"))
     ]
     if problems:
+        if anonymize and source:  # paths may name the patient: keep them relative
+            prefix = str(Path(source)).rstrip("/\\") + os.sep
+            problems = [p.replace(prefix, "") for p in problems]
         ov_blocks.append(Paragraph("Could not be loaded:"))
         ov_blocks.append(Table(tuple((p,) for p in problems), header=("Problem",)))
     if not anonymize and source:

@@ -201,9 +201,10 @@ class Report:
     def scrubbed(self, identifiers: Iterable[str], replacement: str = "[removed]") -> Report:
         r"""Return a copy where each identifier is replaced wherever it occurs (any case).
 
-        DICOM person names are matched with ``^`` or spaces between their parts, so
-        ``DOE^JOHN`` also removes ``DOE JOHN``. Identifiers shorter than 3 characters are
-        ignored (they would remove ordinary words).
+        DICOM person names (with ``^``) are matched with ``^`` or spaces between their parts and
+        part by part, so ``DOE^JOHN`` also removes ``DOE JOHN`` and ``John``; other identifiers
+        are matched whole. Identifiers shorter than 3 characters are ignored (they would remove
+        ordinary words).
 
         Examples
         --------
@@ -255,17 +256,23 @@ def scrub_text(text: str, identifiers: Iterable[str], replacement: str = "[remov
 
 
 def _identifier_pattern(identifiers: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for all identifiers.
+
+    A DICOM person name (it has ``^``) also matches with spaces or commas between its parts,
+    and each part of 3+ characters on its own; any other identifier matches whole, with any run
+    of white space inside it.
+    """
     alternatives: set[str] = set()
     for ident in identifiers:
-        ident = str(ident).strip()
+        ident = str(ident).strip().strip("^")
         if len(ident) < 3:
             continue
-        parts = [p for p in re.split(r"[\^\s,]+", ident) if p]
-        if len(parts) > 1:
+        if "^" in ident:
+            parts = [p for p in re.split(r"[\^\s,]+", ident) if p]
             alternatives.add(r"[\^\s,]+".join(re.escape(p) for p in parts))
-            # each name part on its own, if it is long enough to be identifying
             alternatives.update(re.escape(p) for p in parts if len(p) >= 3)
-        alternatives.add(re.escape(ident))
+        else:
+            alternatives.add(r"\s+".join(re.escape(p) for p in ident.split()))
     if not alternatives:
         return None
     ordered = sorted(alternatives, key=len, reverse=True)
