@@ -237,7 +237,16 @@ def _read_dataset_inner(path: Path) -> Dataset:
         raise _Reject(f"{label}: cannot read: {exc.strerror or exc}") from exc
     except Exception as exc:
         raise _Reject(f"{label}: DICOM header unreadable ({type(exc).__name__}: {exc})") from exc
-    # no preamble / no File Meta: accept a raw dataset only if it plainly is an image
+    # no preamble / no File Meta: accept a raw dataset only if it plainly is an image, and only
+    # try when the file starts like one (group 0002 or 0008), so that large non-DICOM files are
+    # never parsed as garbage
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise _Reject(f"{label}: cannot read: {exc.strerror or exc}") from exc
+    if len(head) < 4 or head[:2] not in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
+        raise _Skip(f"{label}: not DICOM (no DICM prefix and no recognisable dataset)")
     try:
         ds = pydicom.dcmread(path, defer_size=1024, specific_tags=HEADER_TAGS, force=True)
     except Exception as exc:
