@@ -164,3 +164,24 @@ def test_not_a_spec(tmp_path):
     p = _write(tmp_path, "empty.yaml", "")
     with pytest.raises(SpecError, match="table/mapping"):
         load_spec(p)
+
+
+def test_each_series_is_its_own_job(tmp_path):
+    from report_helpers import write_series
+
+    from volumeviz.model import phantom
+
+    mixed = tmp_path / "mixed"
+    write_series(phantom.asymmetric(16), mixed, series_number=4, prefix="A")
+    write_series(phantom.asymmetric(16), mixed, series_number=7, prefix="B")
+    p = _write(
+        tmp_path,
+        "s.yaml",
+        "input:\n  - path: mixed\n    series: each\n  - path: mixed\n    series: 7\n"
+        "render:\n  - kind: screenshot\n    output: '{input}.png'\n",
+    )
+    jobs = plan_jobs(load_spec(p))
+    assert [j.name for j in jobs] == ["mixed-s4", "mixed-s7", "mixed"]
+    assert jobs[0].series != jobs[1].series
+    assert jobs[2].series == "7"
+    assert [Path(j.outputs[0]).name for j in jobs] == ["mixed-s4.png", "mixed-s7.png", "mixed.png"]

@@ -8,7 +8,8 @@ A spec (TOML shown; YAML has the same keys)::
 
     [[input]]
     path = "studies/*/CT"       # a folder, a glob or a DICOMDIR, relative to the spec file
-    # series = "1.2.3..."       # one series by SeriesInstanceUID (default: the only/first one)
+    # series = "each"           # one job per series found under path; or a number / UID
+    #                           # (default: the largest series)
 
     [[render]]
     kind = "screenshot"         # screenshot | report
@@ -367,8 +368,13 @@ def _check(data: Any, lines: dict[Path_, int], source: str, base: Path) -> Batch
         if not isinstance(path, str) or not path.strip():
             raise err((*where, "path") if "path" in item else where, "needs a 'path' string")
         series = item.get("series")
-        if series is not None and not isinstance(series, str):
-            raise err((*where, "series"), f"must be a SeriesInstanceUID string, got {series!r}")
+        if isinstance(series, int) and not isinstance(series, bool):
+            series = str(series)
+        if series is not None and (not isinstance(series, str) or not series.strip()):
+            raise err(
+                (*where, "series"),
+                f"must be 'each', a series number or a SeriesInstanceUID, got {series!r}",
+            )
         inputs.append(InputSpec(path, series, _line_of(lines, where)))
 
     raw_renders = data["render"]
@@ -545,6 +551,33 @@ def _expand(spec: BatchSpec, n: int, item: InputSpec) -> list[Path]:
     return [p]
 
 
+def _units(spec: BatchSpec, n: int, item: InputSpec) -> list[tuple[Path, str | None, str]]:
+    """``(path, series, name suffix)`` of each job an input entry makes.
+
+    With ``series = "each"`` every series found under the path (headers only) is its own job,
+    named ``<input>-s<series number>``; an ultrasound file is a job of its own.
+    """
+    paths = _expand(spec, n, item)
+    if item.series != "each":
+        return [(p, item.series, "") for p in paths]
+    from volumeviz.errors import VolumeVizError
+    from volumeviz.io.discover import scan
+
+    units: list[tuple[Path, str | None, str]] = []
+    for p in paths:
+        try:
+            result = scan(p)
+        except VolumeVizError as exc:
+            raise spec.error(("input", n, "path"), f"{p}: {exc}") from None
+        for k, info in enumerate(result.series, start=1):
+            tag = f"-s{info.number if info.number is not None else k}"
+            if info.modality == "US" and info.slices:
+                units.append((Path(info.slices[0].path), None, ""))
+            else:
+                units.append((p, info.key, tag))
+    return units
+
+
 def _name_of(path: Path) -> str:
     name = path.name
     if name.upper() == "DICOMDIR" or not name:
@@ -565,9 +598,9 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
     seen_outputs: dict[str, tuple[int, int]] = {}
     index = 0
     for n, item in enumerate(spec.inputs):
-        for path in _expand(spec, n, item):
+        for path, series, suffix in _units(spec, n, item):
             index += 1
-            base_name = _name_of(path)
+            base_name = _name_of(path) + suffix
             count = seen_names.get(base_name, 0) + 1
             seen_names[base_name] = count
             name = base_name if count == 1 else f"{base_name}-{count}"
@@ -595,7 +628,7 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
                     index=index,
                     name=name,
                     path=str(path),
-                    series=item.series,
+                    series=series,
                     renders=spec.renders,
                     outputs=tuple(outputs),
                     overwrite=spec.overwrite,
