@@ -264,3 +264,19 @@ def test_writer_refuses_bad_arguments(tmp_path, make_marker):
         write_synthetic_series(src, tmp_path, drop_slices=(0, 1, 2))
     with pytest.raises(ValueError, match="instance_numbers"):
         write_synthetic_series(src, tmp_path, instance_numbers="sideways")
+
+
+def test_rescale_per_file_applied_once(tmp_path):
+    import pydicom
+
+    from volumeviz.model.volume import Volume
+
+    arr = (np.arange(3 * 4 * 4, dtype=np.int16).reshape(3, 4, 4) * 10) - 200
+    files = write_synthetic_series(Volume(arr), tmp_path, modality="CT")
+    ds = pydicom.dcmread(files[1])  # slice 1 stored with its own slope / intercept
+    ds.RescaleSlope, ds.RescaleIntercept = "2", "-500"
+    ds.PixelData = ((arr[1].astype(float) + 500) / 2).astype(np.uint16).tobytes()
+    ds.save_as(files[1])
+    vol = load_series(tmp_path)
+    assert vol.array.dtype == np.int16
+    np.testing.assert_array_equal(vol.array, arr)
