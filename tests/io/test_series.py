@@ -179,3 +179,13 @@ def test_uniform_repeats_without_a_key_are_refused():
     slices += [sl(float(z), path=f"b{z}") for z in range(4)]
     with pytest.raises(SeriesGeometryError, match="each of 4 slice positions holds 2 images"):
         plan_stack(slices)
+
+
+def test_slice_without_orientation_stays_in_its_stack_unless_another_matrix():
+    no_iop = SliceRef("x", None, 4, 4, (0.0, 0.0, 9.0), None, (0.5, 0.5))
+    screen = SliceRef("dose", None, 32, 32, None, None, None)
+    parts = split_series([sl(float(z)) for z in range(5)] + [no_iop, screen])
+    assert sorted(len(p) for p, _ in parts) == [1, 6]
+    main = next(p for p, _ in parts if len(p) == 6)
+    with pytest.raises(SeriesGeometryError, match=r"x: no \(0020,0037\)"):
+        plan_stack(main)

@@ -61,10 +61,15 @@ def _orientation_groups(slices: list[SliceRef]) -> list[list[SliceRef]]:
     placed = [m for ref, m in groups if ref is not None]
     unplaced = [m for ref, m in groups if ref is None]
     if placed and unplaced:
-        # slices without (0020,0037) belong to the series: keep them with the largest group,
-        # so that planning refuses the series naming them (never split them off silently)
-        max(placed, key=len).extend(unplaced[0])
-        return placed
+        # slices without (0020,0037) but with the main stack's matrix belong to it: keep them
+        # there, so that planning refuses the series naming them (never dropped silently);
+        # other matrices (a dose screen, a secondary capture) stay a part of their own
+        main = max(placed, key=len)
+        shape = (main[0].rows, main[0].cols)
+        same = [s for s in unplaced[0] if (s.rows, s.cols) == shape]
+        other = [s for s in unplaced[0] if (s.rows, s.cols) != shape]
+        main.extend(same)
+        return placed + ([other] if other else [])
     return [m for _, m in groups]
 
 
