@@ -167,6 +167,8 @@ def test_unreachable_scheduler_is_one_line(study, capsys):
         str(study / "spec.toml"),
         "--scheduler",
         "tcp://127.0.0.1:9",
+        "--scheduler-timeout",
+        "1",
         "--no-progress",
     )
     assert code == 2

@@ -59,3 +59,17 @@ def write_series(vol: Volume, folder: Path, **kwargs) -> Path:
 
     write_synthetic_series(vol, folder, **kwargs)
     return folder
+
+
+def crash_or_succeed(job):
+    """A batch worker function for tests: kills its process for inputs named 'crash*'."""
+    import os
+
+    from volumeviz.report.batch import JobResult
+
+    if job.name.startswith("crash"):
+        os._exit(3)  # a native crash, as far as the pool can tell
+    return [
+        JobResult(job.index, job.path, out, r.kind, "done", 0.0, worker=str(os.getpid()))
+        for r, out in zip(job.renders, job.outputs, strict=True)
+    ]

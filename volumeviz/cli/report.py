@@ -119,6 +119,13 @@ def report(
     metavar="ADDRESS",
     help="Run on an existing Dask distributed scheduler (e.g. tcp://10.0.0.5:8786).",
 )
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(0.1, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler.",
+)
 @click.option("--force", is_flag=True, help="Re-make outputs that already exist.")
 @click.option(
     "--summary",
@@ -133,6 +140,7 @@ def batch(
     workers: int | None,
     sequential: bool,
     scheduler: str | None,
+    scheduler_timeout: float,
     force: bool,
     summary: Path | None,
     dry_run: bool,
@@ -168,6 +176,7 @@ def batch(
         workers=workers or spec.workers,
         scheduler=scheduler,
         progress=not no_progress,
+        scheduler_timeout=scheduler_timeout,
     )
     target = summary or spec.summary or spec.output_dir / "batch-summary.csv"
     written = write_summary(result, target)

@@ -268,12 +268,16 @@ def _sequential(jobs: Sequence[Job], done: Callable[[Job, list[JobResult]], None
 
 
 def _processes(
-    jobs: Sequence[Job], workers: int, done: Callable[[Job, list[JobResult]], None]
+    jobs: Sequence[Job],
+    workers: int,
+    done: Callable[[Job, list[JobResult]], None],
+    work: Callable[[Job], list[JobResult]] = process_job,
 ) -> None:
+    """Run ``work`` on each job in a spawn process pool; survive workers that die."""
     ctx = multiprocessing.get_context("spawn")
     unfinished: list[Job] = []
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(process_job, job): job for job in jobs}
+        futures = {pool.submit(work, job): job for job in jobs}
         for fut in cf.as_completed(futures):
             job = futures[fut]
             try:
@@ -290,7 +294,7 @@ def _processes(
     for job in sorted(unfinished, key=lambda j: j.index):
         with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
             try:
-                done(job, pool.submit(process_job, job).result())
+                done(job, pool.submit(work, job).result())
             except cf.process.BrokenProcessPool:
                 done(job, _crashed(job, "worker process died (crash in native code?)"))
             except Exception as exc:
@@ -302,6 +306,7 @@ def _dask(
     address: str,
     done: Callable[[Job, list[JobResult]], None],
     info: dict[str, Any],
+    timeout: float = 10.0,
 ) -> None:
     try:
         from distributed import Client, as_completed
@@ -310,7 +315,7 @@ def _dask(
             f"--scheduler needs dask.distributed: pip install distributed ({exc})"
         ) from exc
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(
             f"cannot reach the Dask scheduler at {address}: {' '.join(str(exc).split())}"
@@ -338,6 +343,7 @@ def run_batch(
     scheduler: str | None = None,
     progress: bool = True,
     on_result: Callable[[JobResult], None] | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> BatchSummary:
     """Run ``jobs`` and return their results in job order.
 
@@ -355,6 +361,8 @@ def run_batch(
         Show a progress bar on stderr.
     on_result
         Called with every result as it arrives (in completion order).
+    scheduler_timeout
+        Seconds to wait for the Dask scheduler to answer.
     """
     if executor not in EXECUTORS:
         raise UsageError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
@@ -384,7 +392,7 @@ def run_batch(
             _processes(jobs, n_workers, done)
         else:
             assert scheduler is not None
-            _dask(jobs, scheduler, done, info)
+            _dask(jobs, scheduler, done, info, scheduler_timeout)
     wall = time.perf_counter() - t0
     if executor == "dask":
         n_workers = int(info.get("dask_workers", 0))
