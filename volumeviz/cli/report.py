@@ -30,7 +30,11 @@ _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
     default=None,
     help="'standard' (default), 'brief', or a .toml/.yaml template file.",
 )
-@click.option("--anonymize", is_flag=True, help="Remove patient identity from text and metadata.")
+@click.option(
+    "--anonymize",
+    is_flag=True,
+    help="Remove patient identity from the text, the images' annotations and file metadata.",
+)
 @click.option("--series", default=None, help="Report only this series (number, UID or key).")
 @click.option(
     "--preset", "presets", multiple=True, help="3D preset (repeat for several; default: template)."
@@ -82,6 +86,8 @@ def report(
         raise OutputError(f"{output}: exists; pass --force to overwrite")
     if not output.parent.is_dir():
         raise OutputError(f"{output}: output folder {output.parent} does not exist")
+    if sc_dir is not None and sc_dir.is_dir() and any(sc_dir.glob("SC*.dcm")):
+        raise OutputError(f"{sc_dir}: holds a secondary capture series already; use another")
     tpl = load_template(template).with_changes(
         presets=presets or None, views=views or None, dpi=dpi, title=title
     )
