@@ -271,3 +271,17 @@ def test_copy_of_folder_is_not_needed(tmp_path, make_marker):
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+def test_refused_stack_is_not_replaced_by_a_stray_image(tmp_path, make_marker):
+    """A refused CT stack must not make the loader fall back to an unplaced screen capture."""
+    vol, _ = make_marker(size=(16, 16, 6))
+    files = write_synthetic_series(vol, tmp_path, series_uid="1.2.826.0.1.3680043.8.498.9")
+    _edit(files[2], ImagePositionPatient=None)
+    screen, _ = make_marker(size=(32, 24, 1))
+    (shot,) = write_synthetic_series(
+        screen, tmp_path, series_uid="1.2.826.0.1.3680043.8.498.10", prefix="SC"
+    )
+    _edit(shot, ImagePositionPatient=None, ImageOrientationPatient=None, PixelSpacing=None)
+    with pytest.raises(SeriesGeometryError, match=files[2].name):
+        load_series(tmp_path)

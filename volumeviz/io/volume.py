@@ -111,11 +111,14 @@ def select_series(result: ScanResult, series: int | str | None, *, source: str =
             )
         return matches[0]
     candidates = [s for s in result.series if s.reconstructable and not _is_localizer(s)]
+    refused = [s for s in result.series if s.plan is None]
+    if not candidates and refused:
+        # never fall back silently to an unplaced image when a real stack was refused
+        worst = max(refused, key=lambda s: len(s.slices))
+        others = f" (other series: {listing})" if len(result.series) > 1 else ""
+        raise SeriesGeometryError(f"{worst.refusal}{others}")
     if not candidates:
         candidates = [s for s in result.series if s.plan is not None]
-    if not candidates:
-        first = result.series[0]
-        raise SeriesGeometryError(first.refusal or f"{where}: no series can be reconstructed")
     chosen = max(candidates, key=lambda s: s.n_voxels)
     if len(result.series) > 1:
         num = "-" if chosen.number is None else chosen.number
