@@ -278,7 +278,9 @@ def test_refused_stack_is_not_replaced_by_a_stray_image(tmp_path, make_marker):
     vol, _ = make_marker(size=(16, 16, 6))
     files = write_synthetic_series(vol, tmp_path, series_uid="1.2.826.0.1.3680043.8.498.9")
     _edit(files[2], ImagePositionPatient=None)
-    screen, _ = make_marker(size=(32, 24, 1))
+    from volumeviz.model.volume import Volume
+
+    screen = Volume(np.zeros((1, 24, 32), np.int16))
     (shot,) = write_synthetic_series(
         screen, tmp_path, series_uid="1.2.826.0.1.3680043.8.498.10", prefix="SC"
     )
