@@ -114,6 +114,18 @@ def test_report_kind_and_dry_run(study, capsys):
     assert code == 0, err
     pdf = study / "out" / "s0.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
+    # an input without a chosen series is reported as a whole study, broken series included
+    (study / "brief.yaml").write_text("base: brief\npresets: [bone]\ndpi: 36\n")
+    spec.write_text(
+        "output: out\ninput:\n  - path: in\nrender:\n  - kind: report\n"
+        "    output: study.html\n    template: brief.yaml\n"
+    )
+    code, out, err = cli(capsys, "batch", str(spec), "--sequential", "--no-progress")
+    assert code == 0, err
+    html = (study / "out" / "study.html").read_text()
+    assert html.count("<h2>Series ") == 3
+    assert "Could not be loaded" in html
+    assert "s1-broken" in html
 
 
 @pytest.mark.parametrize(

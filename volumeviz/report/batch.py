@@ -181,6 +181,7 @@ class _Source:
         self.job = job
         self._volume: Any = None
         self._error: BaseException | None = None
+        self._study: tuple[list[Any], list[str]] | None = None
         self.load_seconds = 0.0
 
     def volume(self) -> Any:
@@ -199,11 +200,26 @@ class _Source:
                 self.load_seconds = time.perf_counter() - t0
         return self._volume
 
+    def study(self) -> tuple[list[Any], list[str]]:
+        """Every series under the input (for a report of a whole study), loaded once."""
+        if self._study is None:
+            from volumeviz.report.build import load_study
+
+            self._study = load_study(self.job.path)
+        return self._study
+
 
 def _make_output(render: RenderSpec, output: Path, source: _Source, overwrite: bool) -> None:
     from volumeviz.report.build import make_render
 
-    make_render(render, source.job.path, output, source.volume, overwrite=overwrite)
+    make_render(
+        render,
+        source.job.path,
+        output,
+        source.volume,
+        load_study=source.study if source.job.series is None else None,
+        overwrite=overwrite,
+    )
 
 
 def process_job(job: Job) -> list[JobResult]:

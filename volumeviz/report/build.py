@@ -729,15 +729,18 @@ def make_render(
     output: Path,
     load: Callable[[], Any],
     *,
+    load_study: Callable[[], tuple[list[Any], list[str]]] | None = None,
     overwrite: bool = False,
     renderer: Renderer | None = None,
 ) -> None:
     """Make one batch output: a screenshot PNG or a report, written atomically.
 
-    ``load`` returns the loaded input (called at most once per job by the caller's cache).
+    ``load`` returns the loaded input (the caller caches it, so a job loads it once). A report
+    covers the whole study when ``load_study`` is given (an input without a chosen series),
+    else the one loaded input.
     """
-    item = load()
     if render.kind == "screenshot":
+        item = load()
         size = tuple(int(v) for v in render.option("size", (800, 600)))
         if isinstance(item, UltrasoundImage):
             from volumeviz.render.ultrasound import render_frame
@@ -758,19 +761,21 @@ def make_render(
         write_png(output, img, png_metadata(item, state, info))
         return
     if render.kind == "report":
-        tpl = BUILTIN_TEMPLATES["standard"].with_changes(
+        tpl = load_template(render.option("template")).with_changes(
             presets=render.option("presets"),
             views=render.option("views"),
             dpi=render.option("dpi"),
             title=render.option("title"),
         )
         layout = Layout(dpi=tpl.dpi, page=tpl.page)
+        items, problems = load_study() if load_study is not None else ([load()], [])
         report = build_report(
-            [item],
+            items,
             template=tpl,
             layout=layout,
             anonymize=bool(render.option("anonymize", False)),
             source=input_path,
+            problems=problems,
             renderer=renderer,
         )
         write_report(report, output, layout=layout, overwrite=overwrite)

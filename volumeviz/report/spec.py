@@ -88,7 +88,17 @@ _TOP_KEYS = ("output", "workers", "overwrite", "summary", "input", "render")
 _INPUT_KEYS = ("path", "series")
 _RENDER_KEYS = {
     "screenshot": ("kind", "preset", "view", "size", "output"),
-    "report": ("kind", "output", "format", "anonymize", "presets", "views", "dpi", "title"),
+    "report": (
+        "kind",
+        "output",
+        "format",
+        "template",
+        "anonymize",
+        "presets",
+        "views",
+        "dpi",
+        "title",
+    ),
 }
 _DEFAULT_OUTPUT = {
     "screenshot": "{input}-{preset}-{view}.png",
@@ -382,7 +392,19 @@ def _check(data: Any, lines: dict[Path_, int], source: str, base: Path) -> Batch
         raise err(("render",), "must be a non-empty list of [[render]] tables")
     renders = [_check_render(r, ("render", i), err) for i, r in enumerate(raw_renders)]
     for i, r in enumerate(renders):
-        renders[i] = RenderSpec(r.kind, r.output, r.options, _line_of(lines, ("render", i)))
+        opts = dict(r.options)
+        tpl = opts.get("template")
+        if tpl is not None and tpl not in ("standard", "brief"):
+            from volumeviz.report.build import load_template
+
+            path = Path(tpl) if Path(tpl).is_absolute() else base / tpl
+            if not path.is_file():
+                raise err(("render", i, "template"), f"{tpl!r}: no such template file")
+            load_template(path)  # its own mistakes name its own lines
+            opts["template"] = str(path.resolve())
+        renders[i] = RenderSpec(
+            r.kind, r.output, tuple(sorted(opts.items())), _line_of(lines, ("render", i))
+        )
 
     out = data.get("output", "batch-output")
     if not isinstance(out, str) or not out.strip():
@@ -499,6 +521,17 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
             if not isinstance(raw["title"], str):
                 raise err((*where, "title"), f"must be a string, got {raw['title']!r}")
             opts["title"] = raw["title"]
+        if "template" in raw:
+            tpl = raw["template"]
+            if not isinstance(tpl, str) or not (
+                tpl in ("standard", "brief")
+                or Path(tpl).suffix.lower() in (".toml", ".yaml", ".yml")
+            ):
+                raise err(
+                    (*where, "template"),
+                    f"must be 'standard', 'brief' or a .toml/.yaml file, got {tpl!r}",
+                )
+            opts["template"] = tpl
         if "format" in raw and raw["format"] not in ("pdf", "html"):
             raise err((*where, "format"), f"must be 'pdf' or 'html', got {raw['format']!r}")
 
