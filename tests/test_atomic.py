@@ -12,7 +12,8 @@ from volumeviz.errors import OutputError
 def test_atomic_write_renames_and_uses_umask_permissions(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     with atomic_path(target) as tmp:
-        assert tmp.parent == tmp_path and tmp != target
+        assert tmp.parent == tmp_path
+        assert tmp != target
         tmp.write_text("hello")
         assert not target.exists()
     assert target.read_text() == "hello"
@@ -23,9 +24,13 @@ def test_atomic_write_renames_and_uses_umask_permissions(tmp_path: Path) -> None
 
 def test_failure_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("boom")
+    def write_then_fail() -> None:
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,7 +14,7 @@ The public API is loaded lazily, so ``import volumeviz`` is cheap:
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -34,11 +34,6 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = ["__version__", *_LAZY]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from volumeviz.errors import VolumeVizError
-    from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta
-
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)

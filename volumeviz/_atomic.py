@@ -1,4 +1,4 @@
-"""Atomic file output: write to a temporary file in the same folder, then rename over the target."""
+"""Atomic file output: write a temp file beside the target, then rename it over the target."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Import optional or heavy dependencies inside functions, with an error that says what to install."""
+"""Import optional or heavy dependencies inside functions; errors say what to install."""
 
 from __future__ import annotations
 

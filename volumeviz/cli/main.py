@@ -77,7 +77,8 @@ def cli(verbose: int, quiet: bool) -> None:
 
     Add --debug anywhere to see tracebacks.
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if quiet else levels[min(verbose, 2)]
     logging.basicConfig(level=level, format="volumeviz: %(levelname)s: %(message)s")
 
 

@@ -49,7 +49,7 @@ def opposite_letters(letters: str) -> str:
 
 
 def plane_name(normal: npt.ArrayLike, *, tol_deg: float = 1.0) -> str:
-    """Name the plane with this LPS normal: ``axial``, ``coronal``, ``sagittal`` or ``oblique 20°``.
+    """Name the plane with this LPS normal: ``axial``, ``coronal``, ``sagittal``, ``oblique 20°``.
 
     A plane within ``tol_deg`` of a cardinal plane takes its name; otherwise it is called oblique,
     with the angle (degrees) to the nearest cardinal plane.

@@ -268,7 +268,7 @@ class Volume:
 
     # -- SimpleITK bridge --------------------------------------------------------------------
     def to_sitk(self) -> Any:
-        """This volume as a ``SimpleITK.Image`` with the same geometry (the array is copied).
+        """Return the volume as a ``SimpleITK.Image`` with the same geometry (the array is copied).
 
         SimpleITK is imported only here, so ``volumeviz.model`` stays importable without it.
         """
