@@ -185,3 +185,31 @@ def test_unreachable_scheduler_is_one_line(study, capsys):
     )
     assert code == 2
     assert "cannot reach the Dask scheduler" in err
+
+
+def test_warnings_are_recorded_per_output(tmp_path, capsys):
+    from volumeviz.io.synth import write_synthetic_series
+
+    write_synthetic_series(phantom.asymmetric(16, modality="MR"), tmp_path / "mr", modality="MR")
+    (tmp_path / "s.toml").write_text(
+        'input = ["mr"]\n[[render]]\nkind = "screenshot"\npreset = "bone"\nsize = [32, 32]\n'
+    )
+    code, _, err = cli(capsys, "batch", str(tmp_path / "s.toml"), "--sequential", "--no-progress")
+    assert code == 0, err
+    (row,) = _rows(tmp_path / "batch-output" / "batch-summary.csv").values()
+    assert row["status"] == "done"
+    assert "meant for CT" in row["warnings"]
+    assert "PresetWarning" not in err  # kept in the summary, not sprayed over the progress bar
+
+
+@pytest.mark.shared_data
+def test_dicomdir_input(shared_data, tmp_path, capsys):
+    dicomdir = shared_data / "dicomdir" / "pydicom_dcmtk_3patients" / "DICOMDIR"
+    (tmp_path / "s.toml").write_text(
+        f'[[input]]\npath = "{dicomdir}"\n[[render]]\nkind = "screenshot"\nsize = [32, 32]\n'
+    )
+    code, _, err = cli(capsys, "batch", str(tmp_path / "s.toml"), "--sequential", "--no-progress")
+    assert code == 0, err
+    (row,) = _rows(tmp_path / "batch-output" / "batch-summary.csv").values()
+    assert row["status"] == "done"
+    assert Path(row["output"]).name == "pydicom_dcmtk_3patients-bone-anterior.png"

@@ -44,6 +44,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,7 +75,8 @@ class JobResult:
     """One output of one job: what happened, how long it took, where, and the worker's memory.
 
     ``seconds`` is the time spent on this output (its share of the load included);
-    ``peak_rss_mb`` is the peak resident memory of the process that ran it, so far.
+    ``peak_rss_mb`` is the peak resident memory of the process that ran it, so far;
+    ``warnings`` the warnings raised while making it (e.g. a CT preset on an MR series).
     """
 
     index: int
@@ -86,6 +88,7 @@ class JobResult:
     error: str = ""
     worker: str = ""
     peak_rss_mb: float = 0.0
+    warnings: str = ""
 
 
 @dataclass
@@ -235,15 +238,19 @@ def process_job(job: Job) -> list[JobResult]:
         t0 = time.perf_counter()
         path = Path(out)
         status, error = "done", ""
+        caught: list[warnings.WarningMessage] = []
         if path.exists() and not job.overwrite:
             status = "skipped"
         else:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _make_output(render, path, source, job.overwrite)
-            except Exception as exc:
-                status, error = "failed", _one_line(exc)
-                log.debug("job %s output %s failed", job.path, out, exc_info=True)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _make_output(render, path, source, job.overwrite)
+                except Exception as exc:
+                    status, error = "failed", _one_line(exc)
+                    log.debug("job %s output %s failed", job.path, out, exc_info=True)
+        notes = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
         results.append(
             JobResult(
                 index=job.index,
@@ -255,6 +262,7 @@ def process_job(job: Job) -> list[JobResult]:
                 error=error,
                 worker=worker,
                 peak_rss_mb=round(peak_rss_mb(), 1),
+                warnings="; ".join(notes),
             )
         )
     return results
@@ -462,7 +470,17 @@ class _progress_bar:
 
 # -- summary ---------------------------------------------------------------------------------
 
-_COLUMNS = ("input", "output", "kind", "status", "seconds", "error", "worker", "peak_rss_mb")
+_COLUMNS = (
+    "input",
+    "output",
+    "kind",
+    "status",
+    "seconds",
+    "error",
+    "warnings",
+    "worker",
+    "peak_rss_mb",
+)
 
 
 def write_summary(summary: BatchSummary, path: str | os.PathLike[str]) -> list[Path]:
