@@ -172,3 +172,8 @@ def test_html_escapes_text():
     assert "<script>" not in text
     assert "&lt;script&gt;" in text
     assert "a &amp; b" in text
+
+
+def test_report_shows_itself_in_jupyter():
+    rep, _ = _report(dpi=40)
+    assert rep._repr_html_() == render_html(rep)

@@ -166,6 +166,12 @@ class Report:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", tuple(self.sections))
 
+    def _repr_html_(self) -> str:
+        """Jupyter: show the report inline, exactly as the HTML file shows it."""
+        from volumeviz.report.html import render_html
+
+        return render_html(self)
+
     def figures(self) -> Iterator[Figure]:
         """Every figure, in document order."""
         for section in self.sections:
