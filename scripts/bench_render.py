@@ -8,7 +8,9 @@ One run, on a synthetic 512x512x300 int16 CT series (a head-like phantom written
   ``pv.Plotter(off_screen=True).add_volume(grid, cmap="bone", opacity="sigmoid")`` with the
   default mapper, ``pl.screenshot``;
 - per additional frame: the camera turns 10 degrees and renders again (volumeviz's fixed-point
-  mapper as chosen by ``mapper="auto"`` vs pyvista's default smart mapper).
+  mapper, which ``auto`` picks for windows on software GL, vs pyvista's default smart mapper).
+  For a single screenshot ``auto`` may pick the GPU ray caster instead (see
+  ``volumeviz.render.volume.one_shot_mapper``); the end-to-end run A uses ``auto``.
 
 Wall time and peak RSS are measured per process (``resource.getrusage`` of the child). Usage::
 
@@ -76,7 +78,7 @@ from volumeviz.io.volume import load_series
 from volumeviz.render.screenshot import ViewState, make_plotter, render_scene
 t = time.perf_counter(); vol = load_series({data!r}); load_s = time.perf_counter() - t
 w, h = (int(v) for v in {size!r}.split("x"))
-state = ViewState(preset="bone", size=(w, h))
+state = ViewState(preset="bone", size=(w, h), mapper="fixed")  # what a window uses per frame
 pl = make_plotter(state)
 info = render_scene(pl, vol, state)
 t = time.perf_counter(); pl.ren_win.Render(); first = time.perf_counter() - t

@@ -262,6 +262,29 @@ def make_plotter(state: ViewState, *, off_screen: bool = True) -> pv.Plotter:
     )
 
 
+def grab_frame(pl: Any) -> npt.NDArray[np.uint8]:
+    """Render ``pl``'s window exactly once and return its pixels ``(height, width, 3)``.
+
+    ``pl.screenshot`` renders twice offscreen (a first-render request, then the image filter's
+    re-render); with the GPU mapper on llvmpipe each frame costs seconds.
+    """
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+    win = pl.ren_win
+    win.Render()
+    grab = vtkWindowToImageFilter()
+    grab.SetInput(win)
+    grab.SetInputBufferTypeToRGB()
+    grab.ReadFrontBufferOff()
+    grab.ShouldRerenderOff()
+    grab.Update()
+    image = grab.GetOutput()
+    w, h, _ = image.GetDimensions()
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(h, w, -1)
+    return np.ascontiguousarray(pixels[::-1, :, :3], dtype=np.uint8)  # VTK's rows go up
+
+
 def render_image(vol: Volume, state: ViewState) -> tuple[npt.NDArray[np.uint8], SceneInfo]:
     """Render ``state`` offscreen; return the RGB image ``(height, width, 3)`` and its info."""
     state = state.checked()
@@ -269,8 +292,7 @@ def render_image(vol: Volume, state: ViewState) -> tuple[npt.NDArray[np.uint8], 
     pl = make_plotter(state)
     try:
         info = render_scene(pl, vol, state)
-        pl.render()
-        img = pl.screenshot(return_img=True)
+        img = grab_frame(pl)
     except (RuntimeError, MemoryError) as exc:
         raise RenderError(f"rendering failed: {exc}") from exc
     finally:
