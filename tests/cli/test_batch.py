@@ -213,3 +213,22 @@ def test_dicomdir_input(shared_data, tmp_path, capsys):
     (row,) = _rows(tmp_path / "batch-output" / "batch-summary.csv").values()
     assert row["status"] == "done"
     assert Path(row["output"]).name == "pydicom_dcmtk_3patients-bone-anterior.png"
+
+
+def test_mpr_slab_screenshot(tmp_path, capsys):
+    from volumeviz.io.synth import write_synthetic_series
+    from volumeviz.render.screenshot import screenshot
+
+    vol = phantom.asymmetric(24)
+    write_synthetic_series(vol, tmp_path / "ct")
+    (tmp_path / "s.yaml").write_text(
+        "input: [ct]\nrender:\n  - kind: screenshot\n    mpr: coronal\n    slab_mm: 12\n"
+        "    window: 400/40\n    size: [48, 48]\n    annotations: false\n"
+    )
+    code, _, err = cli(capsys, "batch", str(tmp_path / "s.yaml"), "--sequential", "--no-progress")
+    assert code == 0, err
+    img = np.asarray(Image.open(tmp_path / "batch-output" / "ct-coronal.png").convert("RGB"))
+    expected = screenshot(
+        vol, mpr="coronal", slab_mm=12, window="400/40", size=(48, 48), annotations=False
+    )
+    np.testing.assert_array_equal(img, expected)  # the same picture the renderer draws

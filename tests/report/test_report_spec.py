@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,37 @@ def test_each_series_is_its_own_job(tmp_path):
     assert jobs[0].series != jobs[1].series
     assert jobs[2].series == "7"
     assert [Path(j.outputs[0]).name for j in jobs] == ["mixed-s4.png", "mixed-s7.png", "mixed.png"]
+
+
+def test_mpr_screenshots(folder):
+    p = _write(
+        folder,
+        "s.toml",
+        "input = ['series/a']\n[[render]]\nkind = 'screenshot'\nmpr = 'coronal'\nslab_mm = 10\n"
+        "slab_mode = 'mean'\nwindow = '400/40'\nslice = [0, 0, 5.5]\nsize = [64, 64]\n",
+    )
+    spec = load_spec(p)
+    r = spec.renders[0]
+    assert (r.option("mpr"), r.option("slab_mm"), r.option("slice")) == (
+        "coronal",
+        10.0,
+        (0, 0, 5.5),
+    )
+    assert Path(plan_jobs(spec)[0].outputs[0]).name == "a-coronal.png"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("mpr = 'diagonal'", "not an MPR mode"),
+        ("slab_mm = 10", "MPR views only"),
+        ("mpr = 'axial'\nslab_mode = 'max'", "mip, minip, mean"),
+        ("mpr = 'axial'\nslice = [1, 2]", "[x, y, z]"),
+    ],
+)
+def test_mpr_mistakes(folder, body, words):
+    p = _write(
+        folder, "s.toml", f"input = ['series/a']\n[[render]]\nkind = 'screenshot'\n{body}\n"
+    )
+    with pytest.raises(SpecError, match=re.escape(words)):
+        load_spec(p)

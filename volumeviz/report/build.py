@@ -750,10 +750,16 @@ def make_render(
             return
         from volumeviz.render.screenshot import ViewState, png_metadata, render_image, write_png
 
+        extra = {
+            k: v
+            for k, v in render.options
+            if k in ("mpr", "slice", "window", "slab_mm", "slab_mode", "annotations", "anonymize")
+        }
         state = ViewState(
             preset=render.option("preset", "bone"),
             view=render.option("view", "anterior"),
             size=(size[0], size[1]),
+            **extra,
         )
         img, info = render_image(item, state)
         if output.exists() and not overwrite:  # made meanwhile by someone else: keep theirs

@@ -19,12 +19,19 @@ A spec (TOML shown; YAML has the same keys)::
     output = "{input}-{preset}-{view}.png"
 
     [[render]]
+    kind = "screenshot"         # an MPR view: axial | coronal | sagittal | quad
+    mpr = "coronal"
+    slab_mm = 20                # optional thick slab (slab_mode = "mip" | "minip" | "mean")
+    window = "400/40"           # or a name such as "bone"; slice = 40 | "12.5mm" | [x, y, z]
+
+    [[render]]
     kind = "report"
     output = "{input}.pdf"      # .pdf or .html
     anonymize = true
 
 Placeholders in ``output``: ``{input}`` (the input's folder or file name; made unique when two
-inputs share a name), ``{kind}``, ``{preset}``, ``{view}``, ``{index}`` (the input's number).
+inputs share a name), ``{kind}``, ``{preset}``, ``{view}``, ``{mpr}`` (``3d`` for a 3D view),
+``{index}`` (the input's number).
 
 Every problem is reported as ``FILE:LINE: what is wrong`` (:class:`SpecError`), found before
 anything is rendered.
@@ -82,12 +89,27 @@ __all__ = [
 #: anatomical camera views a screenshot can take
 VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
 KINDS = ("screenshot", "report")
-PLACEHOLDERS = ("input", "kind", "preset", "view", "index")
+PLACEHOLDERS = ("input", "kind", "preset", "view", "mpr", "index")
+MPR_MODES = ("axial", "coronal", "sagittal", "quad")
+SLAB_MODES = ("mip", "minip", "mean")
 
 _TOP_KEYS = ("output", "workers", "overwrite", "summary", "input", "render")
 _INPUT_KEYS = ("path", "series")
 _RENDER_KEYS = {
-    "screenshot": ("kind", "preset", "view", "size", "output"),
+    "screenshot": (
+        "kind",
+        "preset",
+        "view",
+        "size",
+        "output",
+        "mpr",
+        "slice",
+        "window",
+        "slab_mm",
+        "slab_mode",
+        "annotations",
+        "anonymize",
+    ),
     "report": (
         "kind",
         "output",
@@ -497,6 +519,52 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
                 (*where, "size"), f"must be [width, height] in 16..8192 pixels, got {size!r}"
             )
         opts["size"] = (int(size[0]), int(size[1]))
+        if "mpr" in raw:
+            mpr = raw["mpr"]
+            if mpr not in MPR_MODES:
+                raise err(
+                    (*where, "mpr"),
+                    f"{mpr!r} is not an MPR mode{_did_you_mean(str(mpr), MPR_MODES)}; use one of "
+                    f"{', '.join(MPR_MODES)}",
+                )
+            opts["mpr"] = mpr
+        if "slice" in raw:
+            value = raw["slice"]
+            ok = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+            ok = ok or (
+                isinstance(value, list)
+                and len(value) == 3
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            )
+            if not ok:
+                raise err(
+                    (*where, "slice"),
+                    f"must be an index, '12.5mm', 'center' or [x, y, z] LPS mm, got {value!r}",
+                )
+            opts["slice"] = tuple(float(v) for v in value) if isinstance(value, list) else value
+        if "window" in raw:
+            if not isinstance(raw["window"], str):
+                raise err(
+                    (*where, "window"), f"must be like '400/40' or a name, got {raw['window']!r}"
+                )
+            opts["window"] = raw["window"]
+        if "slab_mm" in raw:
+            v = raw["slab_mm"]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1000:
+                raise err((*where, "slab_mm"), f"must be a thickness in 0..1000 mm, got {v!r}")
+            opts["slab_mm"] = float(v)
+        if "slab_mode" in raw:
+            if raw["slab_mode"] not in SLAB_MODES:
+                raise err((*where, "slab_mode"), f"use one of {', '.join(SLAB_MODES)}")
+            opts["slab_mode"] = raw["slab_mode"]
+        for flag in ("annotations", "anonymize"):
+            if flag in raw:
+                if not isinstance(raw[flag], bool):
+                    raise err((*where, flag), f"must be true or false, got {raw[flag]!r}")
+                opts[flag] = raw[flag]
+        if opts.get("mpr") is None and any(k in raw for k in ("slice", "window", "slab_mm")):
+            key = next(k for k in ("slice", "window", "slab_mm") if k in raw)
+            raise err((*where, key), "applies to MPR views only; add mpr = 'axial' (or another)")
     else:
         for key in ("presets", "views"):
             if key in raw:
@@ -538,6 +606,8 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
     output = raw.get("output")
     if output is None:
         output = _DEFAULT_OUTPUT[kind]
+        if kind == "screenshot" and "mpr" in opts:
+            output = "{input}-{mpr}.png"
         if kind == "report" and raw.get("format") == "html":
             output = "{input}.html"
     if not isinstance(output, str) or not output.strip():
@@ -547,9 +617,11 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
     except ValueError as exc:
         raise err((*where, "output"), f"bad template {output!r}: {exc}") from None
     for f in fields:
-        if f not in PLACEHOLDERS or (kind == "report" and f in ("preset", "view")):
+        if f not in PLACEHOLDERS or (kind == "report" and f in ("preset", "view", "mpr")):
             usable = [
-                p for p in PLACEHOLDERS if kind == "screenshot" or p not in ("preset", "view")
+                p
+                for p in PLACEHOLDERS
+                if kind == "screenshot" or p not in ("preset", "view", "mpr")
             ]
             raise err(
                 (*where, "output"),
@@ -644,6 +716,7 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
                     "kind": render.kind,
                     "preset": render.option("preset", ""),
                     "view": render.option("view", ""),
+                    "mpr": render.option("mpr", "3d"),
                     "index": index,
                 }
                 out = str((spec.output_dir / render.output.format(**values)).resolve())
