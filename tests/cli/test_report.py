@@ -220,6 +220,9 @@ def test_secondary_capture_series(tmp_path, capsys, phantom_dir):
     dss = [pydicom.dcmread(f) for f in files]
     assert len({ds.SeriesInstanceUID for ds in dss}) == 1
     assert [int(ds.InstanceNumber) for ds in dss] == [1, 2]
+    source_study = pydicom.dcmread(next(phantom_dir.iterdir())).StudyInstanceUID
     for ds in dss:
         assert "ROE" not in str(ds.PatientName).upper()
+        assert ds.PatientID != "RR-4242"
+        assert ds.StudyInstanceUID != source_study  # not linkable to the patient's study
         assert ds.pixel_array.shape[2] == 3

@@ -812,6 +812,10 @@ def write_secondary_capture_series(
     like: Any = next((it for it in items if isinstance(it, Volume)), None)
     if like is not None and anonymize:
         like = _anonymized(like, _identifiers(items))
+        # new UIDs: the originals would link the anonymous captures back to the patient's study
+        like = like.replace(
+            meta=like.meta.replace(study_uid="", series_uid="", frame_of_reference_uid="")
+        )
     figures = list(report.figures())
     targets = [out / f"SC{n:04d}.dcm" for n in range(1, len(figures) + 1)]
     for target in targets:
