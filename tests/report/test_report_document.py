@@ -111,6 +111,8 @@ def test_pdf_text_pages_and_images(tmp_path, poppler):
     assert "view 2" in text
     assert "1.14-7.38 mm" in text
     assert "18.5\u00b0" in text
+    fonts = run("pdffonts", str(out))
+    assert "Helvetica" in fonts  # real text in a PDF font, not pixels
     info = run(poppler["pdfinfo"], str(out))
     assert re.search(r"^Title:\s+Quality check: spine phantom$", info, re.M)
     assert re.search(r"^Subject:\s+spine phantom QA$", info, re.M)
