@@ -178,3 +178,13 @@ def test_written_pdf_has_no_identity(tmp_path, phantom_vol, stand_in, poppler):
     html = write_report(rep, tmp_path / "r.html").read_text()
     for word in IDENTITY:
         assert word.lower() not in html.lower(), word
+
+
+@pytest.mark.render
+def test_preset_misfits_are_noted_in_the_report():
+    from volumeviz.model import phantom
+
+    mr = phantom.asymmetric(24, modality="MR")
+    tpl = ReportTemplate(sections=("metadata", "views"), presets=("bone",))
+    rep = build_report([mr], template=tpl, layout=Layout(dpi=36))
+    assert "Rendering notes: preset 'ct-bone' is meant for CT" in rep.all_text()
