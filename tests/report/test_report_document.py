@@ -164,7 +164,9 @@ def test_html_is_self_contained_and_lossless(tmp_path):
     assert not re.search(r"""(src|href)=["'](?!data:)""", text)  # nothing loaded from outside
     datas = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
     assert len(datas) == 3
-    first = np.asarray(Image.open(io.BytesIO(base64.b64decode(datas[0]))).convert("RGB"))
+    png = Image.open(io.BytesIO(base64.b64decode(datas[0])))
+    assert png.text == {}  # no metadata chunks in the embedded images
+    first = np.asarray(png.convert("RGB"))
     np.testing.assert_array_equal(first, rep.sections[0].blocks[2].figures[0].image)
 
 
