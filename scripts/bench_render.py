@@ -4,9 +4,10 @@ One run, on a synthetic 512x512x300 int16 CT series (a head-like phantom written
 
 - A: ``volumeviz screenshot DIR --preset bone -o a.png`` end to end (new process: imports,
   DICOM read, render, PNG);
+- L: ``load_series`` alone (the reader's share of time and memory);
 - B: a plain script: SimpleITK reads the series, ``pv.ImageData`` holds it,
   ``pv.Plotter(off_screen=True).add_volume(grid, cmap="bone", opacity="sigmoid")`` with the
-  default mapper, ``pl.screenshot``;
+  default mapper, ``pl.screenshot``; B2 the same with ``shade=True`` (lit like the presets);
 - per additional frame: the camera turns 10 degrees and renders again (volumeviz's fixed-point
   mapper, which ``auto`` picks for windows on software GL, vs pyvista's default smart mapper).
   For a single screenshot ``auto`` may pick the GPU ray caster instead (see
@@ -70,6 +71,15 @@ pl = pv.Plotter(off_screen=True, window_size=(w, h))
 pl.add_volume(grid, scalars="HU", cmap="bone", opacity="sigmoid", clim=(-200, 1500))
 pl.camera_position = "xz"
 pl.screenshot({out!r})
+"""
+
+PLAIN_PYVISTA_SHADED = PLAIN_PYVISTA.replace(
+    "clim=(-200, 1500))", "clim=(-200, 1500), shade=True)"
+)
+
+LOAD_ONLY = """
+from volumeviz.io.volume import load_series
+vol = load_series({data!r})
 """
 
 VOLUMEVIZ_FRAMES = """
@@ -191,6 +201,8 @@ def main() -> None:
         fmt = {"data": str(data), "size": args.size, "frames": args.frames}
         a = run_child(VOLUMEVIZ_CLI.format(out=str(outdir / "volumeviz.png"), **fmt))
         b = run_child(PLAIN_PYVISTA.format(out=str(outdir / "plain.png"), **fmt))
+        b2 = run_child(PLAIN_PYVISTA_SHADED.format(out=str(outdir / "plain2.png"), **fmt))
+        load = run_child(LOAD_ONLY.format(**fmt))
         fa = run_child(VOLUMEVIZ_FRAMES.format(**fmt))
         fb = run_child(PLAIN_FRAMES.format(**fmt))
         shutil.rmtree(outdir, ignore_errors=True)
@@ -206,6 +218,11 @@ def main() -> None:
         "volumeviz_wall_s": a["wall_s"],
         "plain_wall_s": b["wall_s"],
         "speedup": b["wall_s"] / a["wall_s"],
+        "plain_shaded_wall_s": b2["wall_s"],
+        "speedup_vs_shaded": b2["wall_s"] / a["wall_s"],
+        "load_only_wall_s": load["wall_s"],
+        "load_only_peak_rss_mb": load["peak_rss_mb"],
+        "plain_shaded_peak_rss_mb": b2["peak_rss_mb"],
         "volumeviz_peak_rss_mb": a["peak_rss_mb"],
         "plain_peak_rss_mb": b["peak_rss_mb"],
         "rss_ratio_plain_over_volumeviz": b["peak_rss_mb"] / a["peak_rss_mb"],
@@ -223,10 +240,15 @@ def main() -> None:
     print(f"{'':28s}{'volumeviz':>12s}{'plain pyvista':>15s}{'ratio':>9s}")
     print(f"{'end-to-end wall (s)':28s}{a['wall_s']:12.2f}{b['wall_s']:15.2f}"
           f"{result['speedup']:8.1f}x")  # fmt: skip
+    print(f"{'  plain with shade=True':28s}{'':12s}{b2['wall_s']:15.2f}"
+          f"{result['speedup_vs_shaded']:8.1f}x")  # fmt: skip
     print(f"{'peak RSS (MB)':28s}{a['peak_rss_mb']:12.0f}{b['peak_rss_mb']:15.0f}"
           f"{result['rss_ratio_plain_over_volumeviz']:8.2f}x")  # fmt: skip
     print(f"{'peak RSS / int16 volume':28s}{result['volumeviz_rss_over_volume']:12.2f}"
           f"{b['peak_rss_mb'] / vol_mb:15.2f}")  # fmt: skip
+    print(f"{'  load_series alone':28s}{load['wall_s']:12.2f} s, peak RSS "
+          f"{load['peak_rss_mb']:.0f} MB "
+          f"({load['peak_rss_mb'] / vol_mb:.2f}x the volume)")  # fmt: skip
     print(f"{'first frame (s)':28s}{result['volumeviz_first_frame_s']:12.2f}"
           f"{result['plain_first_frame_s']:15.2f}")  # fmt: skip
     print(f"{'per additional frame (s)':28s}{result['volumeviz_per_frame_s']:12.2f}"
