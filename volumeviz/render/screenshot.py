@@ -160,6 +160,24 @@ class SceneInfo:
     seconds: float = 0.0
 
 
+def camera_label(state: ViewState) -> str:
+    """Describe the 3D camera: ``"anterior"``, ``"anterior, azimuth -25°, elevation 20°"``.
+
+    Examples
+    --------
+    >>> camera_label(ViewState(view="left", elevation=15))
+    'left, elevation 15°'
+    """
+    parts = [parse_view(state.view)]
+    if state.azimuth:
+        parts.append(f"azimuth {state.azimuth:g}°")
+    if state.elevation:
+        parts.append(f"elevation {state.elevation:g}°")
+    if state.zoom != 1.0:
+        parts.append(f"zoom {state.zoom:g}")
+    return ", ".join(parts)
+
+
 def _tf(preset: str | TransferFunction) -> TransferFunction:
     return preset if isinstance(preset, TransferFunction) else load_preset(preset)
 
@@ -240,7 +258,7 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
         )
         if state.annotations:
             add_orientation_marker(pl)
-            texts = {"lower_left": f"preset {tf.name}\nview {state.view}"}
+            texts = {"lower_left": f"preset {tf.name}\nview {camera_label(state)}"}
             if not planes:
                 texts.update(info_lines(vol.meta, anonymize=state.anonymize))
             add_corner_text(pl, texts, tag="3d")
@@ -351,7 +369,7 @@ def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, st
         "Software": f"volumeviz {__version__}",
         "volumeviz:version": __version__,
         "volumeviz:view": "3d " + info.view if state.mpr is None else str(state.mpr),
-        "volumeviz:camera": info.view if info.preset else "",
+        "volumeviz:camera": camera_label(state) if info.preset else "",
         "volumeviz:preset": info.preset,
         "volumeviz:window": info.window,
         "volumeviz:mapper": info.mapper,
