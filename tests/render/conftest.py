@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-
-os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-
-import pyvista as pv
 
 from volumeviz.model import phantom
 from volumeviz.model.volume import VolumeMeta
 
-pv.OFF_SCREEN = True
 SIZE = (300, 300)
 
 
