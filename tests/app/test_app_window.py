@@ -264,8 +264,10 @@ def test_open_the_bundled_sample_and_recent_files(
     from PIL import Image
 
     with Image.open(out) as im:
+        # the layout rendered as `volumeviz screenshot` renders the same view
         assert im.info["volumeviz:preset"] == "ct-bone"
-        assert im.info["volumeviz:layout"] == "quad"
+        assert im.info["volumeviz:view"] == "quad"
+        assert "--mpr quad" in im.info["volumeviz:cli"]
         assert np.asarray(im).std() > 10
     # a second window with the same settings file lists the sample under File > Recent
     other = MainWindow(settings_path=settings_ini)

@@ -10,10 +10,14 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qtpy import QtCore
+
+from volumeviz.app.scene import preview_volume
+from volumeviz.model.volume import Volume
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +53,19 @@ def load_path(path: Path, series: str | None, report: Callable[[int, str], None]
         def headers(done: int, total: int) -> None:
             report(5 + int(75 * done / max(total, 1)), f"headers {done}/{total}")
 
-        result = load_series(path, series=series, progress=headers)
+        vol = load_series(path, series=series, progress=headers)
+        report(85, "preparing the 3D view")
+        result = PreparedVolume(vol, preview_volume(vol))
     report(100, "loaded")
     return result
+
+
+@dataclass(frozen=True)
+class PreparedVolume:
+    """A loaded volume and the block-averaged copy the 3D view renders (None when small)."""
+
+    volume: Volume
+    preview: Volume | None
 
 
 class _Worker(QtCore.QObject):

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from volumeviz.errors import VolumeVizError
+
+log = logging.getLogger("volumeviz.app")
+
+
+def _process_start() -> float:
+    """Return when this process started (epoch seconds)."""
+    import psutil
+
+    return float(psutil.Process().create_time())
 
 
 def _application() -> object:
@@ -25,11 +36,15 @@ def run_view(
     *,
     series: str | None = None,
     screenshot: str | Path | None = None,
+    whole_window: bool = False,
     size: tuple[int, int] = (1100, 850),
     timeout_s: float = 300.0,
 ) -> int:
     """Open the window on ``path``; with ``screenshot`` render, save the PNG and exit.
 
+    The PNG is the current layout rendered as ``volumeviz screenshot`` renders it, or with
+    ``whole_window`` the window itself (menus, toolbar, views, status bar). The time from the
+    process start to the first full render is logged at INFO level (``volumeviz -v view``).
     Returns the process exit code (0, or 1 when ``--screenshot`` could not load the data).
     """
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -51,8 +66,14 @@ def run_view(
         win.show_error_dialogs = False
 
         def _shoot(_obj: object) -> None:
+            win.flush_render()
             try:
-                win.save_screenshot(out)
+                if whole_window:
+                    from volumeviz.app.snapshot import grab_window
+
+                    grab_window(win, out)
+                else:
+                    win.save_screenshot(out)
             except VolumeVizError as exc:
                 result["error"] = exc
                 result["code"] = 1
@@ -67,6 +88,17 @@ def run_view(
         win.volume_loaded.connect(lambda obj: QtCore.QTimer.singleShot(200, lambda: _shoot(obj)))
         win.load_failed.connect(_fail)
         QtCore.QTimer.singleShot(int(timeout_s * 1000), lambda: _fail("timed out"))
+
+    def _first_render(_obj: object) -> None:
+        for panel in win.panels.values():
+            panel.interactor.render()
+        if win.us_view is not None:
+            win.us_view.plotter.render()
+        since = time.time() - _process_start()
+        log.info("first full render %.2f s after launch", since)
+        win.launch_to_first_render_s = since
+
+    win.volume_loaded.connect(_first_render)
     win.show()
     if path is not None:
         win.open_path(path, series=series)

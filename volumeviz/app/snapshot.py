@@ -1,4 +1,14 @@
-"""Save what the window shows as one PNG: the visible views tiled as they are laid out."""
+"""Save the current layout as a PNG: the same image ``volumeviz screenshot`` makes for that view.
+
+The window's :class:`~volumeviz.app.state.ViewState` is turned into the renderer's view options
+(:class:`volumeviz.render.screenshot.ViewState`: quad or the maximised plane, the crosshair as
+the slice point, window/level, preset, anatomical camera, slab, crop, size) and rendered
+offscreen by :func:`volumeviz.render.screenshot.render_image`, exactly as the CLI renders it.
+:func:`cli_args` gives the equivalent command line, stamped into the PNG. A free 3D rotation is
+not part of the view options: the 3D view is saved from the last anatomical camera.
+
+:func:`grab_window` instead saves the window itself (menus, toolbar, status bar), for docs.
+"""
 
 from __future__ import annotations
 
@@ -8,74 +18,88 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-import volumeviz
-from volumeviz.errors import OutputError
+from volumeviz.render import screenshot as rshot
 
 if TYPE_CHECKING:  # pragma: no cover
     from volumeviz.app.window import MainWindow
 
 
-def _view_image(plotter: Any) -> npt.NDArray[np.uint8]:
-    plotter.render()
-    img = plotter.screenshot(None, return_img=True)
-    return np.asarray(img[..., :3], dtype=np.uint8)
-
-
-def layout_image(win: MainWindow) -> npt.NDArray[np.uint8]:
-    """Return an RGB image of the visible views: the 2x2 layout or the maximised view.
-
-    Ultrasound shows the cine view's current frame with its overlays.
-    """
-    if win.ultrasound is not None and win.us_view is not None:
-        return _view_image(win.us_view.plotter)
-    names = [n for n, p in win.panels.items() if p.isVisible()] or list(win.panels)
-    tiles = [_view_image(win.panels[n].interactor) for n in names]
-    if len(tiles) == 1:
-        return tiles[0]
-    h = max(t.shape[0] for t in tiles)
-    w = max(t.shape[1] for t in tiles)
-    out = np.zeros((2 * h + 2, 2 * w + 2, 3), np.uint8)
-    out[:] = 60  # the grid lines between views
-    for n, t in enumerate(tiles):
-        r, c = divmod(n, 2)
-        y, x = r * (h + 2), c * (w + 2)
-        out[y : y + t.shape[0], x : x + t.shape[1]] = t
-    return out
-
-
-def metadata(win: MainWindow) -> dict[str, str]:
-    """Return the PNG text chunks: what is shown (layout, window, preset, slab, cursor)."""
-    meta = {"Software": f"volumeviz {volumeviz.__version__}", "volumeviz:source": "view"}
+def render_options(win: MainWindow) -> rshot.ViewState:
+    """Return the renderer's view options equivalent to what the window shows now."""
     st = win.state
-    if st is not None:
-        meta.update(
-            {
-                "volumeviz:layout": st.maximised or "quad",
-                "volumeviz:preset": st.preset,
-                "volumeviz:window": f"{st.window[0]:g}/{st.window[1]:g}",
-                "volumeviz:slab": f"{st.slab_mm:g} mm {st.slab_mode}",
-                "volumeviz:cursor_lps": ",".join(f"{c:.2f}" for c in st.cursor_lps),
-                "volumeviz:camera": st.camera,
-            }
-        )
-    if win.vol is not None:
-        meta["volumeviz:issues"] = "; ".join(i.message for i in win.vol.issues)
-        meta["Description"] = win.vol.meta.series_description
-    return meta
+    if st is None or win.vol is None:
+        raise ValueError("no series is open")
+    if st.maximised is None:
+        mpr: str | None = "quad"
+    elif st.maximised == "3d":
+        mpr = None
+    else:
+        mpr = st.maximised
+    size = win.grid_widget.size()
+    return rshot.ViewState(
+        preset=st.preset,
+        view=st.camera,
+        mpr=mpr,
+        slice=tuple(round(float(c), 3) for c in st.cursor_lps),  # type: ignore[arg-type]
+        window=(float(st.window[0]), float(st.window[1])),
+        slab_mm=float(st.slab_mm),
+        slab_mode=st.slab_mode,
+        crop=tuple(round(float(b), 3) for b in st.crop_bounds)
+        if st.crop and st.crop_bounds
+        else None,
+        size=(max(size.width(), rshot.MIN_SIDE), max(size.height(), rshot.MIN_SIDE)),
+    )
+
+
+def cli_args(opts: rshot.ViewState) -> list[str]:
+    """Return the ``volumeviz screenshot`` options that render ``opts``."""
+    args = ["--preset", str(opts.preset), "--view", opts.view]
+    if opts.mpr is not None:
+        args += ["--mpr", opts.mpr]
+    if opts.slice is not None:
+        args += ["--slice", ",".join(f"{c:g}" for c in opts.slice)]  # type: ignore[union-attr]
+    if isinstance(opts.window, tuple):
+        args += ["--window", f"{opts.window[0]:g}/{opts.window[1]:g}"]
+    if opts.slab_mm:
+        args += ["--slab", f"{opts.slab_mm:g}", "--slab-mode", opts.slab_mode]
+    if opts.crop is not None:
+        args += ["--crop", ",".join(f"{b:g}" for b in opts.crop)]
+    args += ["--size", f"{opts.size[0]}x{opts.size[1]}"]
+    return args
+
+
+def layout_image(win: MainWindow) -> tuple[npt.NDArray[np.uint8], dict[str, str]]:
+    """Render the current layout as the CLI would; return the RGB image and PNG metadata."""
+    if win.ultrasound is not None and win.us_view is not None:
+        from volumeviz.render.ultrasound import render_frame
+
+        frame = max(win.us_view.index, 0)
+        img = render_frame(win.ultrasound, frame, scale_bar=True, regions=True)
+        meta = {
+            "Software": f"volumeviz {rshot.__version__}",
+            "volumeviz:frame": str(frame),
+            "volumeviz:cli": f"--frame {frame}",
+        }
+        return img, meta
+    assert win.vol is not None
+    opts = render_options(win)
+    img, info = rshot.render_image(win.vol, opts)
+    meta = rshot.png_metadata(win.vol, opts, info)
+    meta["volumeviz:cli"] = " ".join(cli_args(opts))
+    return img, meta
 
 
 def save_layout_png(win: MainWindow, out: Path) -> Path:
-    """Write :func:`layout_image` to ``out`` (PNG with :func:`metadata`) atomically."""
-    from PIL import Image, PngImagePlugin
+    """Write :func:`layout_image` to ``out`` (PNG with metadata, written atomically)."""
+    img, meta = layout_image(win)
+    return rshot.write_png(out, img, meta)
 
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise OutputError(f"{out}: folder {out.parent} does not exist")
-    img = layout_image(win)
-    info = PngImagePlugin.PngInfo()
-    for k, v in metadata(win).items():
-        info.add_text(k, v)
-    tmp = out.with_name(f".{out.name}.part")
-    Image.fromarray(img).save(tmp, format="PNG", pnginfo=info)
-    tmp.replace(out)
-    return out
+
+def grab_window(win: Any, out: Path) -> Path:
+    """Save the whole window as it is on screen (menus, toolbar, views, status bar)."""
+    pixmap = win.grab()
+    image = pixmap.toImage().convertToFormat(pixmap.toImage().Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    buf = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    rgb = buf.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).copy()
+    return rshot.write_png(out, rgb, {"Software": f"volumeviz {rshot.__version__}"})

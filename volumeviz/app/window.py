@@ -8,10 +8,11 @@ window stays usable.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ import numpy as np
 from pyvistaqt import QtInteractor
 from qtpy import QtCore, QtGui, QtWidgets
 
-from volumeviz.app.loader import Loader, LoadJob
+from volumeviz.app.loader import Loader, LoadJob, PreparedVolume
 from volumeviz.app.recent import RecentFiles, open_settings
-from volumeviz.app.scene import SliceScene, VolumeScene, image_and_matrix
+from volumeviz.app.scene import SliceScene, VolumeScene, image_and_matrix, preview_volume
 from volumeviz.app.state import CAMERA_KEYS, PLANES, SLAB_MODES, VIEWS, ViewState, value_at
 from volumeviz.model.volume import Volume
 from volumeviz.transfer import list_presets, list_window_presets, load_preset
@@ -75,6 +76,11 @@ class MainWindow(QtWidgets.QMainWindow):
         Function run in the loading thread (tests inject failing or slow loaders).
     """
 
+    #: the 3D view re-renders this long after the last crosshair/slice change
+    RENDER_3D_DELAY_MS = 120
+    #: 2D views whose slice did not change (only their crosshair lines moved) follow this late
+    RENDER_LINES_DELAY_MS = 40
+
     state_changed = QtCore.Signal(object)
     volume_loaded = QtCore.Signal(object)
     load_failed = QtCore.Signal(str)
@@ -89,6 +95,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle("volumeviz")
         self.resize(1100, 850)
         self.vol: Volume | None = None
+        self._preview: Volume | None = None
         self.ultrasound: Any = None
         self.state: ViewState | None = None
         self.path: Path | None = None
@@ -97,10 +104,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self._job: LoadJob | None = None
         self._drag: tuple[str, QtCore.QPointF, ViewState] | None = None
         self.last_error: str | None = None
-        self.first_render_s: float | None = None
-        self._t0 = time.perf_counter()
+        #: seconds from process start to the first full render (set by run_view)
+        self.launch_to_first_render_s: float | None = None
         self.show_error_dialogs = True
 
+        self._render3d_timer = QtCore.QTimer(self)
+        self._render3d_timer.setSingleShot(True)
+        self._render3d_timer.setInterval(self.RENDER_3D_DELAY_MS)
+        self._render3d_timer.timeout.connect(self._render_3d_now)
+        self._pending_2d: set[str] = set()
+        self._render2d_timer = QtCore.QTimer(self)
+        self._render2d_timer.setSingleShot(True)
+        self._render2d_timer.setInterval(self.RENDER_LINES_DELAY_MS)
+        self._render2d_timer.timeout.connect(self._render_2d_pending)
         self.panels: dict[str, ViewPanel] = {}
         grid_widget = QtWidgets.QWidget()
         grid = QtWidgets.QGridLayout(grid_widget)
@@ -173,6 +189,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         m_3d = mb.addMenu("&3D")
         self.m_3d = m_3d
+        self.act_full_3d = m_3d.addAction("Full-resolution 3D (slower)")
+        self.act_full_3d.setCheckable(True)
+        self.act_full_3d.toggled.connect(self.set_full_resolution_3d)
+        m_3d.addSeparator()
         self.preset_group = QtGui.QActionGroup(self)
         for name in list_presets():
             act = m_3d.addAction(name, functools.partial(self.set_preset, name))
@@ -285,7 +305,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.path = path
         self.recent.add(path)
         self._refresh_recent_menu()
-        if isinstance(obj, Volume):
+        if isinstance(obj, PreparedVolume):
+            self.set_volume(obj.volume, preview=obj.preview)
+        elif isinstance(obj, Volume):
             self.set_volume(obj)
         else:
             self.set_ultrasound(obj)
@@ -293,10 +315,38 @@ class MainWindow(QtWidgets.QMainWindow):
         self.volume_loaded.emit(obj)
 
     # ------------------------------------------------------------------------------ volume
-    def set_volume(self, vol: Volume, state: ViewState | None = None) -> None:
-        """Show ``vol`` in the four views (replacing what was shown)."""
+    @contextlib.contextmanager
+    def _one_render(self) -> Iterator[None]:
+        """Hold every render inside the block, then render each view once."""
+        plotters = [p.interactor for p in self.panels.values()]
+        for pl in plotters:
+            pl.suppress_rendering = True
+        try:
+            yield
+        finally:
+            for pl in plotters:
+                pl.suppress_rendering = False
+            for panel in self.panels.values():
+                if panel.isVisible():
+                    panel.interactor.render()
+
+    def set_volume(
+        self, vol: Volume, state: ViewState | None = None, *, preview: Any = "auto"
+    ) -> None:
+        """Show ``vol`` in the four views (replacing what was shown).
+
+        The 3D view renders ``preview`` (default: :func:`~volumeviz.app.scene.preview_volume`
+        of ``vol``, None for small volumes) unless *3D > Full-resolution 3D* is checked.
+        """
+        if isinstance(preview, str):
+            preview = preview_volume(vol)
+        with self._one_render():
+            self._set_volume(vol, state, preview)
+
+    def _set_volume(self, vol: Volume, state: ViewState | None, preview: Volume | None) -> None:
         self.close_series()
         self.vol = vol
+        self._preview = preview
         self.stack.setCurrentWidget(self.grid_widget)
         st = state or ViewState.for_volume(vol)
         if st.preset not in list_presets():
@@ -304,23 +354,26 @@ class MainWindow(QtWidgets.QMainWindow):
         grid, matrix = image_and_matrix(vol)
         for scene in self.slices.values():
             scene.set_volume(vol, grid, matrix)
-        self.scene3d.set_volume(vol, load_preset(st.preset))
+        self.scene3d.set_volume(vol, load_preset(st.preset), self._preview_in_use())
+        self._update_3d_title()
         self.scene3d.on_crop_changed = self._on_crop_box
         self.state = None
         self._set_controls_enabled(True)
         self.setWindowTitle(f"volumeviz — {vol.meta.series_description or self.path or ''}")
         self.set_state(st)
-        if self.first_render_s is None:
-            self.first_render_s = time.perf_counter() - self._t0
 
     def close_series(self) -> None:
         """Forget the loaded data and empty every view (the window stays open)."""
+        self._render3d_timer.stop()
+        self._render2d_timer.stop()
+        self._pending_2d.clear()
         for scene in self.slices.values():
             scene.clear()
         self.scene3d.clear()
         if self.us_view is not None:
             self.us_view.clear()
         self.vol = None
+        self._preview = None
         self.ultrasound = None
         self.state = None
         self._set_controls_enabled(False)
@@ -338,22 +391,30 @@ class MainWindow(QtWidgets.QMainWindow):
         if old is None or old.preset != state.preset:
             self.scene3d.set_transfer_function(load_preset(state.preset))
             self._sync_preset_controls(state.preset)
-        changed_2d = (
+        image_changed = (
             old is None
-            or old.cursor_lps != state.cursor_lps
             or old.window != state.window
             or old.slab_mm != state.slab_mm
             or old.slab_mode != state.slab_mode
         )
         idx = state.slice_indices(self.vol)
-        if changed_2d:
+        old_idx = None if old is None else old.slice_indices(self.vol)
+        if image_changed or old is None or old.cursor_lps != state.cursor_lps:
             for plane, scene in self.slices.items():
                 scene.update(state)
                 n = self.vol.size[_axis(self.vol, plane)]
                 self.panels[plane].info.setText(f"{idx[plane] + 1}/{n} ")
-                self.panels[plane].interactor.render()
+                if image_changed or old_idx is None or old_idx[plane] != idx[plane]:
+                    # its picture changed: show it now
+                    self._pending_2d.discard(plane)
+                    self.panels[plane].interactor.render()
+                else:
+                    # only its crosshair lines moved: render when input pauses
+                    self._pending_2d.add(plane)
+            if self._pending_2d:
+                self._render2d_timer.start()
         self.scene3d.update(state)
-        self.panels["3d"].interactor.render()
+        self._schedule_3d_render()
         if old is None or old.maximised != state.maximised:
             self._apply_layout(state.maximised)
         w, lvl = state.window
@@ -364,6 +425,56 @@ class MainWindow(QtWidgets.QMainWindow):
         self.window_label.setText(f"W {w:g} / L {lvl:g}{name}  |  3D {state.preset} ")
         self._show_position(np.asarray(state.cursor_lps), "cursor")
         self.state_changed.emit(state)
+
+    def _preview_in_use(self) -> Volume | None:
+        return None if self.act_full_3d.isChecked() else self._preview
+
+    def set_full_resolution_3d(self, on: bool) -> None:
+        """Volume-render the full-resolution data (slower) instead of the block-averaged copy."""
+        self.act_full_3d.setChecked(bool(on))
+        if self.vol is None or self.state is None:
+            return
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            self.scene3d.set_volume(
+                self.vol, load_preset(self.state.preset), self._preview_in_use()
+            )
+            self.scene3d.update(self.state)
+            self.scene3d.set_camera(self.state.camera)
+            self.panels["3d"].interactor.render()
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self._update_3d_title()
+
+    def _update_3d_title(self) -> None:
+        r = self.scene3d.rendered
+        if r is not None and self.vol is not None and r is not self.vol:
+            self.panels["3d"].title.setText(f"3D (preview {'x'.join(map(str, r.size))})")
+        else:
+            self.panels["3d"].title.setText("3D")
+
+    def _schedule_3d_render(self) -> None:
+        """Re-render the 3D view once input pauses (a slice move never waits for it)."""
+        self._render3d_timer.start()
+
+    def _render_2d_pending(self) -> None:
+        self._render2d_timer.stop()
+        for plane in sorted(self._pending_2d):
+            if self.panels[plane].isVisible():
+                self.panels[plane].interactor.render()
+        self._pending_2d.clear()
+
+    def _render_3d_now(self) -> None:
+        self._render3d_timer.stop()
+        if self.panels["3d"].isVisible():
+            self.panels["3d"].interactor.render()
+
+    def flush_render(self) -> None:
+        """Render now every view that has an update pending."""
+        if self._render2d_timer.isActive():
+            self._render_2d_pending()
+        if self._render3d_timer.isActive():
+            self._render_3d_now()
 
     def _change(self, **changes: Any) -> None:
         if self.state is not None:
@@ -591,8 +702,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack.setCurrentWidget(self.us_view)
         self.act_screenshot.setEnabled(True)
         self.act_close.setEnabled(True)
-        if self.first_render_s is None:
-            self.first_render_s = time.perf_counter() - self._t0
 
     # ------------------------------------------------------------------------------ closing
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

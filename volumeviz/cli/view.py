@@ -29,15 +29,26 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int
     help="Open the real window, render, save the layout to this PNG and exit.",
 )
 @click.option(
+    "--whole-window",
+    is_flag=True,
+    help="With --screenshot: save the window itself (menus, toolbar) instead of the layout.",
+)
+@click.option(
     "--size", default="1100x850", callback=_size, show_default=True, help="Window size WxH."
 )
 def view(
-    path: Path | None, series: str | None, screenshot: Path | None, size: tuple[int, int]
+    path: Path | None,
+    series: str | None,
+    screenshot: Path | None,
+    whole_window: bool,
+    size: tuple[int, int],
 ) -> None:
     """Open PATH (a DICOM folder, DICOMDIR or ultrasound file) in the interactive window.
 
     Axial, coronal and sagittal MPR and the 3D view in a 2x2 layout with a linked crosshair.
-    With --screenshot the window renders once, saves OUT.png and exits (for docs and tests).
+    With --screenshot the window opens, renders, saves OUT.png and exits (for docs and tests):
+    the layout as `volumeviz screenshot` renders the same view, or with --whole-window the
+    window itself.
     """
     if path is not None and not path.exists():
         raise NoSeriesError(f"{path}: no such file or folder (it does not exist)")
@@ -51,7 +62,9 @@ def view(
     import_optional("pyvistaqt", feature="the interactive window", extra="gui")
     from volumeviz.app.run import run_view
 
-    code = run_view(path, series=series, screenshot=screenshot, size=size)
+    code = run_view(
+        path, series=series, screenshot=screenshot, whole_window=whole_window, size=size
+    )
     if screenshot is not None and code == 0:
         click.echo(str(screenshot))
     if code:
