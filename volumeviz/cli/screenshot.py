@@ -9,7 +9,6 @@ atomically.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,6 @@ from volumeviz.errors import OutputError, UsageError
 
 _MAPPERS = ("auto", "fixed", "gpu", "smart")
 _MPR = ("axial", "coronal", "sagittal", "oblique", "quad")
-
-
-def _offscreen_gl() -> None:
-    """Render through EGL when it is installed: no X server is needed, even if DISPLAY is set.
-
-    Only the default is set: a user's own ``VTK_DEFAULT_OPENGL_WINDOW`` wins.
-    """
-    import ctypes.util
-
-    if "VTK_DEFAULT_OPENGL_WINDOW" not in os.environ and ctypes.util.find_library("EGL"):
-        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
 
 
 def _check_output(out: Path) -> None:
@@ -171,8 +159,9 @@ def screenshot(
     volumeviz screenshot CT/ --mpr quad --window brain --slice 14 -o quad.png
     volumeviz screenshot CT/ --mpr axial --slab 10 --slab-mode mip -o mip.png
     """  # noqa: D301 (click needs the real \b to keep the example lines)
-    _offscreen_gl()
-    from volumeviz.render.screenshot import ViewState, parse_size, parse_vector
+    from volumeviz.render.screenshot import ViewState, parse_size, parse_vector, prefer_egl
+
+    prefer_egl(even_with_display=True)  # this command never opens a window
 
     _check_output(out)
     wh = parse_size(size or "800x600")

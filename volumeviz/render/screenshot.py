@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 import warnings
 from collections.abc import Mapping
@@ -266,9 +267,28 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
     return info
 
 
+def prefer_egl(*, even_with_display: bool = False) -> None:
+    """Make offscreen VTK windows use EGL (no X server needed) when libEGL is installed.
+
+    Only sets the default: a ``VTK_DEFAULT_OPENGL_WINDOW`` the user chose wins. Without
+    ``even_with_display`` nothing changes while ``DISPLAY`` is set (a Qt window may share the
+    process). Qt windows use their own render window class and are never affected.
+    """
+    import ctypes.util
+
+    if "VTK_DEFAULT_OPENGL_WINDOW" in os.environ:
+        return
+    if os.environ.get("DISPLAY") and not even_with_display:
+        return
+    if ctypes.util.find_library("EGL"):
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+
+
 def make_plotter(state: ViewState, *, off_screen: bool = True) -> pv.Plotter:
     """Return the plotter :func:`render_scene` expects for ``state`` (size, 2x2 for quad)."""
     state = state.checked()
+    if off_screen:
+        prefer_egl()
     return pv.Plotter(
         off_screen=off_screen,
         window_size=list(state.size),
