@@ -1,1 +1,9 @@
-"""volumeviz.render."""
+"""Rendering with pyvista/VTK: Volumes in, pixels out; never reads files, never calls ``show()``.
+
+- :mod:`~volumeviz.render.convert` -- THE Volume -> ``pv.ImageData`` + user matrix (LPS)
+- :mod:`~volumeviz.render.volume` -- ``add_volume`` (vtkVolume + mapper chosen for the GL)
+- :mod:`~volumeviz.render.planes` -- 2D MPR images from :mod:`volumeviz.ops.mpr`
+- :mod:`~volumeviz.render.annotations` -- orientation letters, scale bar, marker cube, text
+- :mod:`~volumeviz.render.cameras` -- anatomical views (anterior ... inferior)
+- :mod:`~volumeviz.render.screenshot` -- ``ViewState``, ``render_scene``, ``screenshot``
+"""
