@@ -231,9 +231,9 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
             if state.annotations:
                 info.letters[plane] = add_edge_letters(pl, s, tag=plane)
                 info.scale_bars_mm[plane] = add_scale_bar(pl, s, tag=plane)
-                lines = [f"{s.plane} {s.position_mm:+.1f} mm", info.window]
+                lines = [s.plane, f"at {s.position_mm:+.1f} mm", info.window]
                 if s.slab_mm:
-                    lines.insert(1, f"slab {s.slab_mm:g} mm {s.slab_mode.upper()}")
+                    lines.insert(2, f"slab {s.slab_mm:g} mm {s.slab_mode.upper()}")
                 texts = {"lower_left": "\n".join(lines)}
                 if plane == planes[0]:
                     texts.update(info_lines(vol.meta, anonymize=state.anonymize))
