@@ -275,3 +275,45 @@ def test_open_the_bundled_sample_and_recent_files(
     assert str(sample.resolve()) in [a.text() for a in other.recent_menu.actions()]
     assert settings_ini.is_file()
     other.close()
+
+
+def test_closing_while_loading_does_not_hang(qtbot: Any, settings_ini: Path) -> None:
+    from volumeviz.app.window import MainWindow
+    from volumeviz.model import phantom
+
+    def slow_loader(path: Path, series: Any, report: Any) -> Any:
+        time.sleep(1.0)
+        return phantom.asymmetric(8)
+
+    w = MainWindow(settings_path=settings_ini, loader=slow_loader)
+    qtbot.addWidget(w)
+    w.show()
+    job = w.open_path(settings_ini.parent)
+    t0 = time.perf_counter()
+    w.close()  # waits for the thread, which must be able to finish on its own
+    assert time.perf_counter() - t0 < 10
+    assert not job.is_running()
+
+
+def test_closing_a_series_releases_the_data(win: Any, qtbot: Any) -> None:
+    import gc
+    import weakref
+
+    from volumeviz.model import phantom
+
+    vol = phantom.asymmetric(48)
+    array_ref = weakref.ref(vol.array)
+    vol_ref = weakref.ref(vol)
+    win.set_volume(vol)
+    win.flush_render()
+    del vol
+    gc.collect()
+    assert vol_ref() is not None  # the window holds it while it is shown
+    win.close_series()
+    qtbot.wait(10)
+    gc.collect()
+    assert vol_ref() is None
+    assert array_ref() is None  # no VTK object keeps the voxels alive
+    # and the window works again afterwards
+    win.set_volume(phantom.asymmetric(16))
+    assert win.state.slice_indices(win.vol)["axial"] == 8

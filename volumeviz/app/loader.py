@@ -129,7 +129,9 @@ class LoadJob(QtCore.QObject):
         self._worker.progress.connect(self.progress)
         self._worker.loaded.connect(self.loaded)
         self._worker.failed.connect(self.failed)
-        self._worker.finished.connect(self._thread.quit)
+        # direct: QThread.quit is thread-safe, and a queued call would wait for the GUI thread,
+        # which may itself be waiting for this thread to end (closing the window while loading)
+        self._worker.finished.connect(self._thread.quit, QtCore.Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:

@@ -107,6 +107,7 @@ class MainWindow(QtWidgets.QMainWindow):
         #: seconds from process start to the first full render (set by run_view)
         self.launch_to_first_render_s: float | None = None
         self.show_error_dialogs = True
+        self._closed = False
 
         self._render3d_timer = QtCore.QTimer(self)
         self._render3d_timer.setSingleShot(True)
@@ -288,6 +289,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setVisible(False)
 
     def _on_failed(self, message: str, kind: str, path: Path) -> None:
+        if self._closed:
+            return
         self.last_error = f"{path}: {message}"
         self.statusBar().showMessage(f"could not open {path}", 10_000)
         self.load_failed.emit(self.last_error)
@@ -302,6 +305,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.error_dialog = box
 
     def _on_loaded(self, obj: Any, path: Path) -> None:
+        if self._closed:
+            return
         self.path = path
         self.recent.add(path)
         self._refresh_recent_menu()
@@ -706,6 +711,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------ closing
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Wait for a running load, then release every VTK object."""
+        self._closed = True  # a load that finishes now is dropped, not shown
         if self._job is not None and self._job.is_running():
             self._job.wait()
         self.close_series()
