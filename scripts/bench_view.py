@@ -16,7 +16,7 @@ without a display), through the same event paths a user drives:
 
 Usage::
 
-    xvfb-run -a .venv/bin/python scripts/bench_view.py [--no-launch] [--reopen 20] [--json out.json]
+    xvfb-run -a .venv/bin/python scripts/bench_view.py [--no-launch] [--reopen 20] [--json F]
 """
 
 from __future__ import annotations
@@ -111,7 +111,12 @@ def mouse(widget: Any, kind: str, x: float, y: float, pressed: bool) -> None:
     button = none if kind == "move" else left
     buttons = left if pressed else none
     ev = QtGui.QMouseEvent(
-        types[kind], p, widget.mapToGlobal(p), button, buttons, QtCore.Qt.KeyboardModifier.NoModifier
+        types[kind],
+        p,
+        widget.mapToGlobal(p),
+        button,
+        buttons,
+        QtCore.Qt.KeyboardModifier.NoModifier,
     )
     QtWidgets.QApplication.sendEvent(widget, ev)
 
@@ -182,6 +187,7 @@ def bench_reopen(win: Any, app: Any, make: Any, n: int) -> dict[str, Any]:
         "cycles": n,
         "rss_mb": rss,
         "growth_after_first_mb": round(rss[-1] - rss[0], 1),
+        "growth_after_second_mb": round(rss[-1] - rss[1], 1) if len(rss) > 1 else 0.0,
         "max_step_mb": round(max(np.diff(rss)) if len(rss) > 1 else 0.0, 1),
     }
 
@@ -211,6 +217,7 @@ def bench_reopen_loader(win: Any, app: Any, path: Path, n: int) -> dict[str, Any
         "cycles": n,
         "rss_mb": rss,
         "growth_after_first_mb": round(rss[-1] - rss[0], 1),
+        "growth_after_second_mb": round(rss[-1] - rss[1], 1) if len(rss) > 1 else 0.0,
     }
 
 

@@ -317,3 +317,26 @@ def test_closing_a_series_releases_the_data(win: Any, qtbot: Any) -> None:
     # and the window works again afterwards
     win.set_volume(phantom.asymmetric(16))
     assert win.state.slice_indices(win.vol)["axial"] == 8
+
+
+def test_cropping_box_cuts_the_3d_volume(win: Any, phantom64: Any) -> None:
+    win.set_volume(phantom64)
+    mapper = win.scene3d.mapper
+    assert mapper.GetClippingPlanes() is None or mapper.GetClippingPlanes().GetNumberOfItems() == 0
+    win.crop_check.setChecked(True)
+    assert win.scene3d._box is not None  # the box widget is shown in the 3D view
+    # the user drags the box (the widget reports its new bounds on release)
+    box = (-20.0, 5.0, -31.5, 31.5, -40.0, 10.0)
+    win.scene3d._box_moved(type("Box", (), {"bounds": box})())
+    assert win.state.crop_bounds == box
+    planes = mapper.GetClippingPlanes()
+    assert planes.GetNumberOfItems() == 6
+    origins = sorted(
+        round(float(np.dot(planes.GetItem(n).GetOrigin(), planes.GetItem(n).GetNormal())), 3)
+        for n in range(6)
+    )
+    # each plane keeps the inside: n.x >= n.origin; the box faces in LPS mm
+    assert origins == sorted([-20.0, -5.0, -31.5, -31.5, -40.0, -10.0])
+    win.crop_check.setChecked(False)
+    assert win.scene3d._box is None
+    assert mapper.GetClippingPlanes().GetNumberOfItems() == 0

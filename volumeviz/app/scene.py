@@ -444,6 +444,7 @@ class VolumeScene:
             return
         if on and self._box is None:
             start = bounds or tuple(float(x) for x in convert.grid_bounds_lps(self.vol))
+            self._box = True  # pyvista calls back once while creating the widget: ignore it
             self._box = self.plotter.add_box_widget(
                 self._box_moved,
                 bounds=start,
@@ -458,6 +459,8 @@ class VolumeScene:
             self._box = None
 
     def _box_moved(self, box: Any) -> None:
+        if self._box is True:  # the call made while the widget is being created
+            return
         bounds = tuple(float(x) for x in box.bounds)
         if self.on_crop_changed is not None:
             self.on_crop_changed(bounds)
