@@ -240,3 +240,15 @@ def test_shared_oblique_mr_axial_mpr(shared_data, tmp_path, capsys):
                        "-o", out)  # fmt: skip
     assert code == 0, err
     assert Image.open(out).text["volumeviz:modality"] == "MR"
+
+
+def test_default_preset_follows_modality(mr_dir, series_dir, tmp_path, capsys):
+    out = tmp_path / "mr_default.png"
+    code, _, err = run(capsys, "screenshot", mr_dir, "--size", "100x100", "-o", out)
+    assert code == 0, err
+    assert "warning" not in err
+    assert Image.open(out).text["volumeviz:preset"] == "mr-default"
+    out_ct = tmp_path / "ct_default.png"
+    code, _, err = run(capsys, "screenshot", series_dir, "--size", "100x100", "-o", out_ct)
+    assert code == 0, err
+    assert Image.open(out_ct).text["volumeviz:preset"] == "ct-bone"

@@ -9,6 +9,7 @@ atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,9 @@ def _check_output(out: Path) -> None:
 )
 @click.option(
     "--preset",
-    default="bone",
-    show_default=True,
+    default=None,
     help="3D preset: bone, soft-tissue, lung, angio, muscle, mip, mr, mr-angio, mr-mip, "
-    "a full name (ct-bone) or a preset .json file.",
+    "a full name (ct-bone) or a preset .json file [default: bone for CT, mr for MR].",
 )
 @click.option(
     "--view",
@@ -130,7 +130,7 @@ def _check_output(out: Path) -> None:
 def screenshot(
     path: Path,
     out: Path,
-    preset: str,
+    preset: str | None,
     view: str,
     azimuth: float,
     elevation: float,
@@ -183,7 +183,7 @@ def screenshot(
         c = parse_vector(clip, 6, "--clip")
         clip_v = (c[:3], c[3:])
     state = ViewState(
-        preset=preset,
+        preset=preset or "bone",
         view=view,
         azimuth=azimuth,
         elevation=elevation,
@@ -203,7 +203,8 @@ def screenshot(
         annotations=not no_annotations,
         anonymize=anonymize,
     ).checked()
-    _check_names(state)
+    if preset is not None:
+        _check_names(state)
 
     from volumeviz.io.volume import load_series
 
@@ -211,6 +212,8 @@ def screenshot(
     if anonymize:
         vol = vol.replace(meta=vol.meta.anonymized())
     _check_slice(vol, state)
+    if preset is None:  # no preset asked for: one meant for the series' modality
+        state = dataclasses.replace(state, preset=_default_preset(vol.modality))
 
     from volumeviz.render.screenshot import png_metadata, render_image, write_png
     from volumeviz.transfer import PresetWarning
@@ -223,6 +226,11 @@ def screenshot(
             click.echo(f"volumeviz: warning: {w.message}", err=True)
     write_png(out, img, png_metadata(vol, state, info))
     click.echo(str(out))
+
+
+def _default_preset(modality: str) -> str:
+    """Return the preset used when none is given: ``mr-default`` for MR, ``ct-bone`` else."""
+    return "mr-default" if modality.upper() == "MR" else "ct-bone"
 
 
 def _series_arg(series: str | None) -> int | str | None:
