@@ -58,3 +58,17 @@ def test_browser_on_a_missing_path_reports_and_closes(
         win.browse(tmp_path / "nope")
     assert "nope" in blocker.args[0]
     assert not win.browser.isVisible()
+
+
+def test_browser_reads_a_dicomdir(win: Any, qtbot: Any, shared_data: Path) -> None:
+    from tests.conftest import shared_path
+
+    dicomdir = shared_path(shared_data, "dicomdir/pydicom_dcmtk_3patients/DICOMDIR")
+    win.browse(dicomdir)
+    dlg = win.browser
+    qtbot.waitUntil(lambda: bool(dlg.rows), timeout=60_000)
+    modalities = {r["Modality"] for r in dlg.rows}
+    assert {"CT", "MR"} <= modalities
+    assert len(dlg.rows) >= 5
+    assert str(len(dlg.rows)) in dlg.status.text()
+    dlg.reject()

@@ -189,6 +189,12 @@ def test_anatomical_camera_buttons(win: Any, phantom64: Any) -> None:
     win.camera_buttons["L"].click()
     assert cam.GetPosition()[0] > cam.GetFocalPoint()[0] + 10  # on the patient's left (+x)
     assert win.state.camera == "left"
+    # reset: anterior camera, centred crosshair, 2x2 layout
+    win.set_state(win.state.moved_to(phantom64, (20.0, 20.0, 20.0)).replace(maximised="axial"))
+    win.reset_view()
+    assert cam.GetPosition()[1] < cam.GetFocalPoint()[1] - 10  # in front of the patient (-y)
+    assert win.state.slice_indices(phantom64) == {"axial": 32, "coronal": 32, "sagittal": 32}
+    assert win.state.maximised is None
 
 
 def test_background_load_keeps_the_window_responsive(win: Any, qtbot: Any, tmp_path: Path) -> None:
