@@ -190,7 +190,10 @@ def test_file_window_and_auto():
     assert parse_window("auto", vol).name == "soft-tissue"
     vol2 = vol.replace(meta=vol.meta.replace(windows=(WindowPreset(35, 80, "BRAIN"),)))
     wl = parse_window("file", vol2)
-    assert (wl.width, wl.center, wl.name) == (80, 35, "BRAIN")
+    assert (wl.width, wl.center, wl.name) == (80, 35, "file: BRAIN")
+    long = WindowPreset(40, 400, "from (0028,1050)/(0028,1051) Window Center/Width")
+    vol3 = vol.replace(meta=vol.meta.replace(windows=(long,)))
+    assert parse_window("file", vol3).name == "file"
     assert parse_window("auto", vol2).center == 35
 
 

@@ -221,7 +221,7 @@ def parse_window(
         if vol.meta.windows:
             w = vol.meta.windows[0]
             return WindowLevel(
-                width=float(w.width), center=float(w.center), name=w.explanation or "file"
+                width=float(w.width), center=float(w.center), name=_file_window_name(w.explanation)
             )
         if key == "file":
             raise PresetError(
@@ -230,6 +230,14 @@ def parse_window(
             )
         return default_window(vol)
     return window_preset(spec)
+
+
+def _file_window_name(explanation: str) -> str:
+    """Name a file window: ``file: BRAIN`` from a short (0028,1055) explanation, else ``file``."""
+    text = " ".join(explanation.split())
+    if not text or len(text) > 24 or text.lower().startswith("from "):
+        return "file"
+    return f"file: {text}"
 
 
 def default_window(vol: Volume) -> WindowLevel:
