@@ -53,6 +53,12 @@ def run_view(
                 "no display: the window needs an X server (run it under xvfb-run, or use "
                 "'volumeviz screenshot' for offscreen images)"
             )
+    if os.environ.get("VTK_DEFAULT_OPENGL_WINDOW") == "vtkEGLRenderWindow":
+        # The window draws through Qt's GLX context; an EGL default for VTK's own offscreen
+        # windows (the PNG of the layout) then fails eglMakeCurrent on every frame (noisy, though
+        # the image is right). This process has a display: let VTK use X for those too.
+        log.debug("ignoring VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow in the window process")
+        del os.environ["VTK_DEFAULT_OPENGL_WINDOW"]
     from qtpy import QtCore
 
     from volumeviz.app.window import MainWindow

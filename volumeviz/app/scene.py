@@ -299,7 +299,24 @@ class VolumeScene:
         self._crop_bounds: tuple[float, ...] | None = None
         self._box: Any = None
         self.on_crop_changed: Any = None  # callback(bounds) set by the window
+        self._mapper_kind: str | None = None
         self.interacting = False
+
+    def mapper_kind(self) -> str:
+        """Pick the volume mapper from this window's own OpenGL renderer string.
+
+        :func:`volumeviz.render.volume.choose_mapper` decides (fixed-point on software GL); the
+        string is read from the Qt window's context rather than from a throwaway offscreen one.
+        """
+        if self._mapper_kind is None:
+            self.plotter.render_window.Render()
+            report = self.plotter.render_window.ReportCapabilities() or ""
+            name = ""
+            for line in report.splitlines():
+                if line.startswith("OpenGL renderer string:"):
+                    name = line.split(":", 1)[1].strip()
+            self._mapper_kind = rvolume.choose_mapper("auto", renderer=name)
+        return self._mapper_kind
 
     @property
     def mapper(self) -> Any:
@@ -316,7 +333,9 @@ class VolumeScene:
         self.rendered = preview if preview is not None else vol
         pl = self.plotter
         pl.set_background("black")
-        self.volume = rvolume.add_volume(pl, self.rendered, tf, interactive=True)
+        self.volume = rvolume.add_volume(
+            pl, self.rendered, tf, mapper=self.mapper_kind(), interactive=True
+        )
         self.tf = tf
         for plane in PLANE_LPS_AXIS:
             poly = pv.PolyData(np.zeros((4, 3)), lines=[5, 0, 1, 2, 3, 0])
@@ -395,7 +414,9 @@ class VolumeScene:
             pl = self.plotter
             pl.renderer.RemoveVolume(self.volume)
             self.volume.GetMapper().RemoveAllInputs()
-            self.volume = rvolume.add_volume(pl, self.rendered, tf, interactive=True)
+            self.volume = rvolume.add_volume(
+                pl, self.rendered, tf, mapper=self.mapper_kind(), interactive=True
+            )
             self._apply_crop(self._crop_bounds)
         self.tf = tf
 
