@@ -346,3 +346,19 @@ def test_cropping_box_cuts_the_3d_volume(win: Any, phantom64: Any) -> None:
     win.crop_check.setChecked(False)
     assert win.scene3d._box is None
     assert mapper.GetClippingPlanes().GetNumberOfItems() == 0
+
+
+def test_data_the_window_cannot_show_is_reported_not_fatal(
+    win: Any, qtbot: Any, tmp_path: Path, phantom64: Any
+) -> None:
+    win.set_volume(phantom64)
+    win._loader = lambda path, series, report: object()  # neither a Volume nor an image
+    with qtbot.waitSignal(win.load_failed, timeout=20_000) as blocker:
+        win.open_path(tmp_path)
+    assert str(tmp_path) in blocker.args[0]
+    assert win.error_dialog.isVisible()
+    win.error_dialog.accept()
+    assert win.vol is None
+    assert str(tmp_path.resolve()) not in win.recent.paths()
+    win.set_volume(phantom64)  # still usable
+    assert win.toolbar.isEnabled()

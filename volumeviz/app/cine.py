@@ -63,7 +63,7 @@ class CineView(QtWidgets.QWidget):
         self.last_refusal: str | None = None
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plotter = QtInteractor(self, auto_update=False)
+        self.plotter = QtInteractor(self, off_screen=False, auto_update=False)
         self.plotter.renderer.SetBackground(0.0, 0.0, 0.0)
         self.plotter.iren.interactor.SetInteractorStyle(None)
         self.plotter.installEventFilter(self)

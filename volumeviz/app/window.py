@@ -61,7 +61,7 @@ class ViewPanel(QtWidgets.QFrame):
         bar.addWidget(self.info)
         bar.addWidget(self.button)
         layout.addLayout(bar)
-        self.interactor = QtInteractor(self, auto_update=False)
+        self.interactor = QtInteractor(self, off_screen=False, auto_update=False)
         layout.addWidget(self.interactor.interactor, 1)
 
 
@@ -307,15 +307,23 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_loaded(self, obj: Any, path: Path) -> None:
         if self._closed:
             return
+        try:
+            if isinstance(obj, PreparedVolume):
+                self.set_volume(obj.volume, preview=obj.preview)
+            elif isinstance(obj, Volume):
+                self.set_volume(obj)
+            else:
+                self.set_ultrasound(obj)
+        except Exception as exc:  # shown, never fatal: the window stays usable
+            log.debug("showing %s failed", path, exc_info=True)
+            self.close_series()
+            self._on_failed(
+                " ".join(str(exc).split()) or type(exc).__name__, type(exc).__name__, path
+            )
+            return
         self.path = path
         self.recent.add(path)
         self._refresh_recent_menu()
-        if isinstance(obj, PreparedVolume):
-            self.set_volume(obj.volume, preview=obj.preview)
-        elif isinstance(obj, Volume):
-            self.set_volume(obj)
-        else:
-            self.set_ultrasound(obj)
         self.statusBar().showMessage(f"opened {path}", 5_000)
         self.volume_loaded.emit(obj)
 
