@@ -662,7 +662,7 @@ def build_report(
         for n, it in enumerate(shown, start=1)
     ]
     ov_blocks: list[Block] = [
-        Table(tuple(overview), header=("#", "Modality", "Description", "Size", "Issues"))
+        Table(tuple(overview), header=("#", "Modality", "Description", "Size", "Issues / regions"))
     ]
     if problems:
         if anonymize and source:  # paths may name the patient: keep them relative
