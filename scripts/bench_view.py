@@ -12,7 +12,8 @@ without a display), through the same event paths a user drives:
 - **launch to first full render**: ``volumeviz -v view DIR --screenshot`` in a new process on the
   same volume written as 300 DICOM files (imports, Qt, DICOM read, first render of all views);
 - **reopen leak**: RSS after each of 20 close + reopen cycles (a fresh 157 MB array each time, and
-  the bundled ``assets/ct-head`` through the real loader), growth after the first cycle.
+  the bundled ``assets/ct-head`` through the real loader), growth after the first cycle; and 10
+  whole windows (four QtInteractors each) opened and closed, for pyvistaqt's reference cycle.
 
 Usage::
 
@@ -221,6 +222,35 @@ def bench_reopen_loader(win: Any, app: Any, path: Path, n: int) -> dict[str, Any
     }
 
 
+def bench_windows(app: Any, settings: Path, n: int) -> dict[str, Any]:
+    """Open and close whole windows (four QtInteractors each): pyvistaqt's reference cycle."""
+    from volumeviz.app.window import MainWindow
+    from volumeviz.model import phantom
+
+    rss = []
+    small = phantom.asymmetric(64)
+    for _ in range(n):
+        w = MainWindow(settings_path=settings)
+        w.resize(*WINDOW)
+        w.show()
+        w.set_volume(small)
+        w.flush_render()
+        app.processEvents()
+        w.close()
+        w.deleteLater()
+        del w
+        for _ in range(3):
+            app.processEvents()
+        gc.collect()
+        rss.append(round(rss_mb(), 1))
+    return {
+        "windows": n,
+        "rss_mb": rss,
+        "growth_after_second_mb": round(rss[-1] - rss[1], 1) if len(rss) > 1 else 0.0,
+        "per_window_mb": round((rss[-1] - rss[1]) / max(len(rss) - 2, 1), 2),
+    }
+
+
 def bench_launch(vol: Any, folder: Path) -> dict[str, Any]:
     from volumeviz.io.synth import write_synthetic_series
 
@@ -285,6 +315,8 @@ def main() -> None:
         )
         print(json.dumps(results["reopen_loader_ct_head"]), flush=True)
         win.close()
+        results["open_close_whole_windows"] = bench_windows(app, tmp / "settings.ini", 10)
+        print(json.dumps(results["open_close_whole_windows"]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = json.dumps(results, indent=2)
