@@ -362,3 +362,25 @@ def test_data_the_window_cannot_show_is_reported_not_fatal(
     assert str(tmp_path.resolve()) not in win.recent.paths()
     win.set_volume(phantom64)  # still usable
     assert win.toolbar.isEnabled()
+
+
+def test_a_closed_window_is_freed(qtbot: Any, settings_ini: Path, phantom64: Any) -> None:
+    """pyvistaqt's reference cycle: four QtInteractors must not keep a closed window alive."""
+    import gc
+    import weakref
+
+    from qtpy import QtCore
+
+    from volumeviz.app.window import MainWindow
+
+    w = MainWindow(settings_path=settings_ini)
+    w.show()
+    w.set_volume(phantom64)
+    w.flush_render()
+    refs = [weakref.ref(w), weakref.ref(w.panels["3d"].interactor), weakref.ref(w.scene3d)]
+    w.close()
+    w.deleteLater()
+    del w
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.collect()
+    assert [r() is None for r in refs] == [True, True, True]
