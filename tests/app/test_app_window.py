@@ -384,3 +384,24 @@ def test_a_closed_window_is_freed(qtbot: Any, settings_ini: Path, phantom64: Any
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
     gc.collect()
     assert [r() is None for r in refs] == [True, True, True]
+
+
+def test_a_load_started_before_the_window_is_shown_when_it_ends(
+    qtbot: Any, settings_ini: Path, tmp_path: Path
+) -> None:
+    """``volumeviz view`` starts reading before the window exists; nothing may be lost."""
+    from volumeviz.app.loader import LoadJob
+    from volumeviz.app.window import MainWindow
+    from volumeviz.model import phantom
+
+    job = LoadJob(tmp_path, loader=lambda path, series, report: phantom.asymmetric(12))
+    job.start()
+    assert job.wait(10_000)
+    qtbot.waitUntil(lambda: job.outcome is not None, timeout=5000)  # delivered before listening
+    w = MainWindow(settings_path=settings_ini)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.volume_loaded, timeout=10_000):
+        w.open_path(tmp_path, job=job)
+    assert w.vol.size == (12, 12, 12)
+    w.close()

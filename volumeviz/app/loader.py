@@ -16,7 +16,7 @@ from typing import Any
 
 from qtpy import QtCore
 
-from volumeviz.app.scene import preview_volume
+from volumeviz.app.lod import preview_volume
 from volumeviz.model.volume import Volume
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,11 @@ class LoadJob(QtCore.QObject):
         # which may itself be waiting for this thread to end (closing the window while loading)
         self._worker.finished.connect(self._thread.quit, QtCore.Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
+        #: what the job ended with, once it has: ("loaded", obj) or ("failed", (message, kind))
+        self.outcome: tuple[str, Any] | None = None
+        self.finished_ = False
+        self.loaded.connect(lambda obj: self._keep("loaded", obj))
+        self.failed.connect(lambda msg, kind: self._keep("failed", (msg, kind)))
 
     def start(self) -> None:
         """Start loading in the background."""
@@ -146,5 +151,9 @@ class LoadJob(QtCore.QObject):
         """Block until the thread ends (used on close); True if it did."""
         return bool(self._thread.wait(ms))
 
+    def _keep(self, what: str, value: Any) -> None:
+        self.outcome = (what, value)
+
     def _on_thread_finished(self) -> None:
+        self.finished_ = True
         self.done.emit()

@@ -61,9 +61,16 @@ def run_view(
         del os.environ["VTK_DEFAULT_OPENGL_WINDOW"]
     from qtpy import QtCore
 
+    app = _application()
+    job = None
+    if path is not None:
+        # start reading before the window's heavy imports (VTK, pyvista): they overlap
+        from volumeviz.app.loader import LoadJob
+
+        job = LoadJob(path, series=series)
+        job.start()
     from volumeviz.app.window import MainWindow
 
-    app = _application()
     win = MainWindow()
     win.resize(*size)
     result: dict[str, object] = {"code": 0}
@@ -107,7 +114,7 @@ def run_view(
     win.volume_loaded.connect(_first_render)
     win.show()
     if path is not None:
-        win.open_path(path, series=series)
+        win.open_path(path, series=series, job=job)
     app.exec()  # type: ignore[attr-defined]
     err = result.get("error")
     if isinstance(err, VolumeVizError):

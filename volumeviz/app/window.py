@@ -21,8 +21,9 @@ from pyvistaqt import QtInteractor
 from qtpy import QtCore, QtGui, QtWidgets
 
 from volumeviz.app.loader import Loader, LoadJob, PreparedVolume
+from volumeviz.app.lod import preview_volume
 from volumeviz.app.recent import RecentFiles, open_settings
-from volumeviz.app.scene import SliceScene, VolumeScene, image_and_matrix, preview_volume
+from volumeviz.app.scene import SliceScene, VolumeScene, image_and_matrix
 from volumeviz.app.state import CAMERA_KEYS, PLANES, SLAB_MODES, VIEWS, ViewState, value_at
 from volumeviz.model.volume import Volume
 from volumeviz.transfer import list_presets, list_window_presets, load_preset
@@ -264,11 +265,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_close.setEnabled(on)
 
     # ------------------------------------------------------------------------------ loading
-    def open_path(self, path: str | Path, series: str | None = None) -> LoadJob:
-        """Load ``path`` (folder, file or DICOMDIR) in the background; returns the job."""
+    def open_path(
+        self, path: str | Path, series: str | None = None, *, job: LoadJob | None = None
+    ) -> LoadJob:
+        """Load ``path`` (folder, file or DICOMDIR) in the background; returns the job.
+
+        ``job`` is a load of ``path`` already started (``volumeviz view`` starts reading before
+        the window exists); its results are shown here.
+        """
         if self._job is not None and self._job.is_running():
             self._job.wait()
-        job = LoadJob(path, series=series, loader=self._loader, parent=self)
+        started = job is not None
+        if job is None:
+            job = LoadJob(path, series=series, loader=self._loader, parent=self)
         job.progress.connect(self._on_progress)
         job.loaded.connect(lambda obj, p=Path(path): self._on_loaded(obj, p))
         job.failed.connect(lambda msg, kind, p=Path(path): self._on_failed(msg, kind, p))
@@ -277,7 +286,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setRange(0, 0)  # busy until the loader reports numbers
         self.progress.setVisible(True)
         self.statusBar().showMessage(f"loading {path} …")
-        job.start()
+        if not started:
+            job.start()
+        elif job.outcome is not None:  # it ended before we listened: show what it gave
+            what, value = job.outcome
+            if what == "loaded":
+                QtCore.QTimer.singleShot(0, lambda: self._on_loaded(value, Path(path)))
+            else:
+                msg, kind = value
+                QtCore.QTimer.singleShot(0, lambda: self._on_failed(msg, kind, Path(path)))
+            if job.finished_:
+                self.progress.setVisible(False)
         return job
 
     def _on_progress(self, percent: int, text: str) -> None:
