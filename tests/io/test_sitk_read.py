@@ -1,0 +1,56 @@
+"""SimpleITK pixel reading: int16 without an int32 copy of the volume, exact values either way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from volumeviz.io import _sitk
+from volumeviz.io.synth import write_synthetic_series
+from volumeviz.io.volume import load_series
+from volumeviz.model.volume import Volume, VolumeMeta
+
+
+def _ct(values: np.ndarray) -> Volume:
+    return Volume(values, spacing=(0.5, 0.5, 1.0), meta=VolumeMeta(modality="CT", units="HU"))
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 3 slices (16x12 int32 slices), so a short series spans several reads."""
+    monkeypatch.setattr(_sitk, "CHUNK_BYTES", 3 * 4 * 16 * 12)
+
+
+def test_uint16_with_intercept_reads_as_int16(tmp_path, small_chunks):
+    """16-bit unsigned + intercept -1024 could overflow int16 on paper; real HU fit: int16."""
+    arr = np.full((10, 16, 12), -1000, np.int16)
+    arr[:, 4:12, 3:9] = 1200
+    arr[7, 8, 5] = 3071
+    write_synthetic_series(_ct(arr), tmp_path)  # stored uint16 (>= 0), intercept -1024
+    vol = load_series(tmp_path)
+    assert vol.array.dtype == np.int16
+    np.testing.assert_array_equal(vol.array, arr)
+    assert not vol.array.flags.writeable
+
+
+def test_values_beyond_int16_widen_to_int32(tmp_path, small_chunks):
+    """A value past 32767 in a late chunk: the result widens and every voxel stays exact."""
+    arr = np.zeros((10, 16, 12), np.int32)
+    arr[:, 2:14, 2:10] = 500
+    arr[8, 5, 5] = 60000  # slice 8: the third chunk
+    vol_in = Volume(arr, spacing=(1.0, 1.0, 1.0), meta=VolumeMeta(modality="MR"))
+    write_synthetic_series(vol_in, tmp_path, rescale_intercept=0.0, window=None)
+    vol = load_series(tmp_path)
+    assert vol.array.dtype == np.int32
+    np.testing.assert_array_equal(vol.array, arr)
+
+
+def test_read_files_int32_matches_one_read(tmp_path, small_chunks):
+    """Chunked int32 reading gives what one ImageSeriesReader call over all files gives."""
+    arr = np.arange(7 * 16 * 12, dtype=np.int32).reshape(7, 16, 12) % 3000 - 1024
+    paths = [str(p) for p in write_synthetic_series(_ct(arr.astype(np.int16)), tmp_path)]
+    whole = np.array(_sitk.read_files(paths, "int16"))
+    chunked = _sitk.read_files(paths, "int32")
+    assert chunked.dtype == np.int16
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(chunked, arr)
