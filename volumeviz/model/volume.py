@@ -60,6 +60,17 @@ class WindowPreset:
     explanation: str = ""
 
 
+#: VolumeMeta fields that identify the patient (blanked by :meth:`VolumeMeta.anonymized`)
+IDENTIFYING_FIELDS = (
+    "patient_name",
+    "patient_id",
+    "patient_birth_date",
+    "institution",
+    "accession_number",
+    "referring_physician",
+)
+
+
 @dataclass(frozen=True)
 class VolumeMeta:
     """What a Volume knows about where it came from (for annotations, info and writing DICOM).
@@ -97,18 +108,9 @@ class VolumeMeta:
     source_files: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
-    _IDENTIFYING = (
-        "patient_name",
-        "patient_id",
-        "patient_birth_date",
-        "institution",
-        "accession_number",
-        "referring_physician",
-    )
-
     def anonymized(self, pseudonym: str = "ANONYMOUS") -> VolumeMeta:
         """A copy with patient identity removed (name replaced by ``pseudonym``)."""
-        changes: dict[str, Any] = {name: "" for name in self._IDENTIFYING}
+        changes: dict[str, Any] = {name: "" for name in IDENTIFYING_FIELDS}
         changes["patient_name"] = pseudonym
         changes["source_files"] = ()
         return dataclasses.replace(self, **changes)

@@ -39,7 +39,7 @@ from volumeviz import __version__
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import NoSeriesError, OutputError, UsageError
 from volumeviz.model.ultrasound import UltrasoundImage
-from volumeviz.model.volume import Volume
+from volumeviz.model.volume import IDENTIFYING_FIELDS, Volume
 from volumeviz.report.document import (
     Block,
     Figure,
@@ -328,15 +328,7 @@ def _identifiers(items: Iterable[Volume | UltrasoundImage]) -> list[str]:
     out: list[str] = []
     for item in items:
         m = item.meta
-        for name in (
-            "patient_name",
-            "patient_id",
-            "patient_birth_date",
-            "institution",
-            "accession_number",
-            "referring_physician",
-            "study_date",
-        ):
+        for name in (*IDENTIFYING_FIELDS, "study_date"):
             value = str(getattr(m, name, "") or "").strip()
             if name in ("patient_name", "referring_physician"):
                 value = re.sub(r"\s+", "^", value)  # a person name, part by part
