@@ -96,7 +96,7 @@ def test_anonymize_blacks_out_outside_regions_and_refuses_without_regions():
 
 @pytest.mark.render
 def test_plane_has_true_physical_size_and_is_upright(philips_path):
-    pv = pytest.importorskip("pyvista")
+    import pyvista as pv
     img = load_ultrasound(philips_path)
     reg = img.regions[0]
     pl = pv.Plotter(off_screen=True, window_size=(400, 300))
@@ -112,7 +112,7 @@ def test_plane_has_true_physical_size_and_is_upright(philips_path):
 
 @pytest.mark.render
 def test_plane_texture_orientation():
-    pv = pytest.importorskip("pyvista")
+    import pyvista as pv
     frames = np.zeros((1, 100, 100, 3), np.uint8)
     frames[0, :50, :50] = (255, 0, 0)  # image top-left quadrant red
     reg = UltrasoundRegion(index=0, bounds=(0, 0, 99, 99), delta=(0.1, 0.1))
@@ -133,7 +133,7 @@ def test_plane_texture_orientation():
 
 
 def test_plane_refuses_without_physical_size(derive):
-    pv = pytest.importorskip("pyvista")
+    import pyvista as pv
     img = load_ultrasound(derive("noreg", []))
     pl = pv.Plotter(off_screen=True)
     with pytest.raises(UltrasoundError, match="no usable 2D region in cm"):
