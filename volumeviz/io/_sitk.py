@@ -24,8 +24,9 @@ import SimpleITK as sitk
 
 __all__ = ["CHUNK_BYTES", "SITK_TYPES", "read_files"]
 
-#: int32 reads are done this many bytes of int32 voxels at a time (then narrowed to int16)
-CHUNK_BYTES = 32 * 2**20
+#: int32 reads are done this many bytes of int32 voxels at a time (then narrowed to int16);
+#: 16 MB read 512x512x300 in 0.33 s (median of 5), 32 MB in 0.53 s, one int16 read 0.27 s
+CHUNK_BYTES = 16 * 2**20
 _INT16 = np.iinfo(np.int16)
 
 #: numpy dtype name -> SimpleITK pixel type
