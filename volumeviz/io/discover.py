@@ -20,6 +20,7 @@ from typing import Any
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import Tag
 
 from volumeviz.errors import NoSeriesError
 from volumeviz.io.series import plan_series, split_series
@@ -97,6 +98,9 @@ HEADER_TAGS = [
     "DoubleFloatPixelData",
     "DirectoryRecordSequence",
 ]
+
+#: HEADER_TAGS as tags: dcmread converts keywords on every call (62 lookups a file), tags it passes
+_HEADER_TAG_IDS = [Tag(k) for k in HEADER_TAGS]
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 _NATIVE_SYNTAXES = {
@@ -226,7 +230,7 @@ def _read_dataset(path: Path) -> Dataset:
 def _read_dataset_inner(path: Path) -> Dataset:
     label = str(path)
     try:
-        return pydicom.dcmread(path, defer_size=1024, specific_tags=HEADER_TAGS)
+        return pydicom.dcmread(path, defer_size=1024, specific_tags=_HEADER_TAG_IDS)
     except InvalidDicomError:
         pass
     except PermissionError as exc:
@@ -248,7 +252,7 @@ def _read_dataset_inner(path: Path) -> Dataset:
     if len(head) < 4 or head[:2] not in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
         raise _Skip(f"{label}: not DICOM (no DICM prefix and no recognisable dataset)")
     try:
-        ds = pydicom.dcmread(path, defer_size=1024, specific_tags=HEADER_TAGS, force=True)
+        ds = pydicom.dcmread(path, defer_size=1024, specific_tags=_HEADER_TAG_IDS, force=True)
     except Exception as exc:
         raise _Skip(f"{label}: not DICOM") from exc
     try:
@@ -341,10 +345,15 @@ def read_slices(
     _Reject
         A DICOM image that cannot be used (with the reason).
     """
-    p = Path(path)
-    ds = _read_dataset(p)
     with quiet_pydicom():
-        return _slices_from(ds, p, full_header)
+        return _read_slices_quiet(Path(path), full_header)
+
+
+def _read_slices_quiet(
+    p: Path, full_header: Callable[[str], bool]
+) -> tuple[list[SliceRef], dict[str, Any]]:
+    """:func:`read_slices` for a caller already inside :func:`quiet_pydicom` (one per scan)."""
+    return _slices_from(_read_dataset_inner(p), p, full_header)
 
 
 def _slices_from(
@@ -490,6 +499,35 @@ def _dicomdir_files(p: Path) -> tuple[list[Path], list[RejectedFile], list[str]]
     return [Path(f) for f in files], rejected, [f"{p}: DICOMDIR lists {len(files)} image file(s)"]
 
 
+def _scan_one(
+    f: Path,
+    n: int,
+    total: int,
+    result: ScanResult,
+    by_uid: dict[str, list[SliceRef]],
+    headers: dict[str, dict[str, Any]],
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Read one file's header into ``by_uid`` / ``headers``, or note why it was skipped."""
+    try:
+        slices, header = _read_slices_quiet(f, lambda uid: uid not in headers)
+    except _Skip as exc:
+        result.notes.append(str(exc))
+        log.debug("%s", exc)
+        return
+    except _Reject as exc:
+        result.rejected.append(RejectedFile(str(f), str(exc), exc.series_uid))
+        log.info("%s", exc)
+        return
+    finally:
+        if progress is not None:
+            progress(n + 1, total)
+    uid = header["series_uid"] or f"(no Series Instance UID) {f}"
+    by_uid.setdefault(uid, []).extend(slices)
+    if uid not in headers or "study_uid" not in headers[uid]:
+        headers[uid] = header
+
+
 def scan(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -523,24 +561,9 @@ def scan(
     result = ScanResult(rejected=list(rejected), notes=list(notes), n_files=len(files))
     by_uid: dict[str, list[SliceRef]] = {}
     headers: dict[str, dict[str, Any]] = {}
-    for n, f in enumerate(files):
-        try:
-            slices, header = read_slices(f, full_header=lambda uid: uid not in headers)
-        except _Skip as exc:
-            result.notes.append(str(exc))
-            log.debug("%s", exc)
-            continue
-        except _Reject as exc:
-            result.rejected.append(RejectedFile(str(f), str(exc), exc.series_uid))
-            log.info("%s", exc)
-            continue
-        finally:
-            if progress is not None:
-                progress(n + 1, len(files))
-        uid = header["series_uid"] or f"(no Series Instance UID) {f}"
-        by_uid.setdefault(uid, []).extend(slices)
-        if uid not in headers or "study_uid" not in headers[uid]:
-            headers[uid] = header
+    with quiet_pydicom():  # once for the whole folder, not twice per file
+        for n, f in enumerate(files):
+            _scan_one(f, n, len(files), result, by_uid, headers, progress)
     for uid, slices in by_uid.items():
         header = headers[uid]
         parts = split_series(slices)
