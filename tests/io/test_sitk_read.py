@@ -54,3 +54,24 @@ def test_read_files_int32_matches_one_read(tmp_path, small_chunks):
     assert chunked.dtype == np.int16
     np.testing.assert_array_equal(chunked, whole)
     np.testing.assert_array_equal(chunked, arr)
+
+
+@pytest.mark.parametrize("peak", [3071, 60000])
+def test_pydicom_fallback_int16_unless_needed(tmp_path, monkeypatch, peak):
+    """The pydicom decoder (when SimpleITK cannot read) also fills int16 unless it must widen."""
+    asked: list[str] = []
+
+    def refuse(paths, dtype):
+        asked.append(dtype)
+        raise RuntimeError("simulated: SimpleITK cannot read this")
+
+    monkeypatch.setattr(_sitk, "read_files", refuse)
+    arr = np.zeros((6, 16, 12), np.int32)
+    arr[:, 2:14, 2:10] = 700
+    arr[4, 5, 5] = peak
+    vol_in = Volume(arr, spacing=(1.0, 1.0, 1.0), meta=VolumeMeta(modality="MR"))
+    write_synthetic_series(vol_in, tmp_path, rescale_intercept=0.0, window=None)
+    vol = load_series(tmp_path)
+    assert asked == ["int32"]  # the stored range could overflow int16; pydicom decoded it
+    assert vol.array.dtype == (np.int16 if peak <= 32767 else np.int32)
+    np.testing.assert_array_equal(vol.array, arr)

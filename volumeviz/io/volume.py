@@ -223,7 +223,9 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
     import pydicom
 
     s0 = slices[0]
-    out = np.empty((len(slices), s0.rows, s0.cols), dtype=dtype)
+    # "int32" means integral values that might not fit int16: fill int16 and widen only when a
+    # slice needs it (never an int32 volume plus its int16 copy)
+    out = np.empty((len(slices), s0.rows, s0.cols), dtype="int16" if dtype == "int32" else dtype)
     colour = False
     cache: dict[str, tuple[Any, npt.NDArray[Any]]] = {}
     for k, s in enumerate(slices):
@@ -260,9 +262,11 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
             ftype = np.float32 if dtype == "float32" else np.float64
             values: npt.NDArray[np.floating[Any]] = np.asarray(plane, dtype=ftype)
             values = values * float(s.slope) + float(s.intercept)
-            out[k] = np.rint(values) if dtype != "float32" else values
-        else:
-            out[k] = plane
+            plane = np.rint(values) if dtype != "float32" else values
+        if out.dtype == np.int16 and dtype == "int32" and plane.size:
+            if float(plane.min()) < _INT16[0] or float(plane.max()) > _INT16[1]:
+                out = out.astype(np.int32)
+        out[k] = plane
     out.setflags(write=False)
     return out, colour
 
