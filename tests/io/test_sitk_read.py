@@ -45,15 +45,26 @@ def test_values_beyond_int16_widen_to_int32(tmp_path, small_chunks):
     np.testing.assert_array_equal(vol.array, arr)
 
 
-def test_read_files_int32_matches_one_read(tmp_path, small_chunks):
-    """Chunked int32 reading gives what one ImageSeriesReader call over all files gives."""
+def test_read_files_chunks_match_one_read(tmp_path, small_chunks):
+    """Chunked reading (int16 or int32, on threads) gives what one ImageSeriesReader gives."""
     arr = np.arange(7 * 16 * 12, dtype=np.int32).reshape(7, 16, 12) % 3000 - 1024
     paths = [str(p) for p in write_synthetic_series(_ct(arr.astype(np.int16)), tmp_path)]
-    whole = np.array(_sitk.read_files(paths, "int16"))
-    chunked = _sitk.read_files(paths, "int32")
-    assert chunked.dtype == np.int16
-    np.testing.assert_array_equal(chunked, whole)
-    np.testing.assert_array_equal(chunked, arr)
+    whole = np.array(_sitk.read_files(paths, "int16"))  # one reader, no plane given
+    for dtype in ("int32", "int16"):
+        chunked = _sitk.read_files(paths, dtype, plane=(16, 12))
+        assert chunked.dtype == np.int16
+        assert not chunked.flags.writeable
+        np.testing.assert_array_equal(chunked, whole)
+        np.testing.assert_array_equal(chunked, arr)
+    np.testing.assert_array_equal(_sitk.read_files(paths, "int32"), arr)  # plane learnt
+
+
+def test_read_files_wrong_plane_is_an_error(tmp_path):
+    """Headers saying another slice size than the pixels: RuntimeError (pydicom then decides)."""
+    arr = np.zeros((3, 16, 12), np.int16)
+    paths = [str(p) for p in write_synthetic_series(_ct(arr), tmp_path)]
+    with pytest.raises(RuntimeError, match="shape"):
+        _sitk.read_files(paths, "int16", plane=(12, 16))
 
 
 @pytest.mark.parametrize("peak", [3071, 60000])
@@ -61,7 +72,7 @@ def test_pydicom_fallback_int16_unless_needed(tmp_path, monkeypatch, peak):
     """The pydicom decoder (when SimpleITK cannot read) also fills int16 unless it must widen."""
     asked: list[str] = []
 
-    def refuse(paths, dtype):
+    def refuse(paths, dtype, plane=None):
         asked.append(dtype)
         raise RuntimeError("simulated: SimpleITK cannot read this")
 

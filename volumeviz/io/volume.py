@@ -281,7 +281,8 @@ def _read_pixels(
         try:
             from volumeviz.io._sitk import read_files
 
-            arr = read_files([s.path for s in slices], dtype)
+            plane = (slices[0].rows, slices[0].cols)
+            arr = read_files([s.path for s in slices], dtype, plane=plane)
             if arr.shape == (len(slices), slices[0].rows, slices[0].cols):
                 return arr, issues
             log.debug("SimpleITK gave shape %s; decoding with pydicom", arr.shape)
