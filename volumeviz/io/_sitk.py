@@ -110,9 +110,18 @@ def _read_chunked(paths: Sequence[str], dtype: str, plane: tuple[int, int]) -> n
     _read_chunk(paths, dtype, out, 0, min(step, len(paths)))
     rest = starts[1:]
     if THREADS > 1 and len(rest) > 1:
-        with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="volumeviz-sitk") as ex:
+        # this thread reads too: THREADS - 1 helpers (each thread's malloc arena costs RSS)
+        mine, theirs = rest[::THREADS], [k for i, k in enumerate(rest) if i % THREADS]
+        with ThreadPoolExecutor(THREADS - 1, thread_name_prefix="volumeviz-sitk") as ex:
             jobs = [ex.submit(_read_chunk, paths, dtype, out, k, min(step, len(paths) - k))
-                    for k in rest]  # fmt: skip
+                    for k in theirs]  # fmt: skip
+            try:
+                for k in mine:
+                    _read_chunk(paths, dtype, out, k, min(step, len(paths) - k))
+            except BaseException:
+                for job in jobs:
+                    job.cancel()  # the helper need not read on; the error is ours
+                raise
             for job in jobs:
                 job.result()
     else:
