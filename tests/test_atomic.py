@@ -24,6 +24,7 @@ def test_atomic_write_renames_and_uses_umask_permissions(tmp_path: Path) -> None
 
 def test_failure_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
+
     def write_then_fail() -> None:
         with atomic_path(target) as tmp:
             tmp.write_text("half")

@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = ["__version__", *_LAZY]
 
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

@@ -148,6 +148,7 @@ def test_malformed_spec_names_line_and_problem(study, capsys, text, where):
 
 def test_dask_local_cluster(study, capsys):
     import distributed  # a declared dependency: never skipped
+
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,

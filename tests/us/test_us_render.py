@@ -97,6 +97,7 @@ def test_anonymize_blacks_out_outside_regions_and_refuses_without_regions():
 @pytest.mark.render
 def test_plane_has_true_physical_size_and_is_upright(philips_path):
     import pyvista as pv
+
     img = load_ultrasound(philips_path)
     reg = img.regions[0]
     pl = pv.Plotter(off_screen=True, window_size=(400, 300))
@@ -113,6 +114,7 @@ def test_plane_has_true_physical_size_and_is_upright(philips_path):
 @pytest.mark.render
 def test_plane_texture_orientation():
     import pyvista as pv
+
     frames = np.zeros((1, 100, 100, 3), np.uint8)
     frames[0, :50, :50] = (255, 0, 0)  # image top-left quadrant red
     reg = UltrasoundRegion(index=0, bounds=(0, 0, 99, 99), delta=(0.1, 0.1))
@@ -134,6 +136,7 @@ def test_plane_texture_orientation():
 
 def test_plane_refuses_without_physical_size(derive):
     import pyvista as pv
+
     img = load_ultrasound(derive("noreg", []))
     pl = pv.Plotter(off_screen=True)
     with pytest.raises(UltrasoundError, match="no usable 2D region in cm"):
