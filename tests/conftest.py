@@ -42,3 +42,16 @@ def shared_path(root: Path, rel: str) -> Path:
     if not p.exists():
         pytest.fail(f"shared data item missing: {p}")
     return p
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``volumeviz ARGS`` in-process: (exit code, stdout, stderr)."""
+    from volumeviz.cli.main import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

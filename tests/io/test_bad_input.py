@@ -9,21 +9,11 @@ import numpy as np
 import pydicom
 import pytest
 
-from volumeviz.cli.main import main
+from tests.conftest import run_cli
 from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError, VolumeVizError
 from volumeviz.io.discover import scan
 from volumeviz.io.synth import write_synthetic_series
 from volumeviz.io.volume import load_series
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

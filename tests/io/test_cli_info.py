@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from volumeviz.cli.main import main
+from tests.conftest import run_cli
 from volumeviz.io.synth import write_synthetic_series
 from volumeviz.model.phantom import rotation
 
@@ -24,16 +24,6 @@ KEYS = {
     "issues",
     "reconstructable",
 }
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

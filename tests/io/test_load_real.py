@@ -7,18 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from tests.conftest import shared_path
 from volumeviz.errors import SeriesGeometryError
 from volumeviz.io.volume import load_series
 
 pytestmark = pytest.mark.shared_data
-
-
-def shared_path(root, rel: str):
-    """A path under the shared data that must exist (fail, never skip, if it does not)."""
-    p = root / rel
-    if not p.exists():
-        pytest.fail(f"shared data item missing: {p}")
-    return p
 
 
 def _ref(root, name: str) -> dict:
