@@ -67,6 +67,28 @@ def _nice_step(span: float) -> float:
     return 1e-4
 
 
+def _cm_ticks(
+    region: UltrasoundRegion, *, axis: int, fraction: float
+) -> tuple[float, float, int, str] | None:
+    """(px per cm, step cm, number of steps, label) for a cm bar along ``axis`` (0 = x, 1 = y).
+
+    The bar spans a whole number of steps up to ``fraction`` of the region along that axis:
+    1 cm steps when it is at least 1 cm long, else the largest 1-2-5 step (labelled in mm).
+    """
+    if not region.is_spatial_cm:
+        return None
+    ppc = region.pixels_per_cm[axis]
+    assert ppc is not None
+    span_cm = (region.width if axis == 0 else region.height) / ppc
+    step = 1.0 if span_cm * fraction >= 1.0 else _nice_step(span_cm * fraction)
+    if step <= 0:
+        return None
+    n = max(1, math.floor(span_cm * fraction / step))
+    length = n * step
+    label = f"{length:g} cm" if step >= 1 else f"{length * 10:g} mm"
+    return ppc, step, n, label
+
+
 def depth_bar(region: UltrasoundRegion, *, fraction: float = 0.8) -> ScaleBar | None:
     """Return a vertical cm bar with a tick per cm inside a 2D region (None if not cm x cm).
 
@@ -80,39 +102,25 @@ def depth_bar(region: UltrasoundRegion, *, fraction: float = 0.8) -> ScaleBar | 
     >>> bar.label, [round(t[1]) for t in bar.ticks][:3]
     ('8 cm', [20, 40, 60])
     """
-    if not region.is_spatial_cm:
+    cm = _cm_ticks(region, axis=1, fraction=fraction)
+    if cm is None:
         return None
-    ppc = region.pixels_per_cm[1]
-    assert ppc is not None
-    height_cm = region.height / ppc
-    step = 1.0 if height_cm * fraction >= 1.0 else _nice_step(height_cm * fraction)
-    if step <= 0:
-        return None
-    n = max(1, math.floor(height_cm * fraction / step))
+    ppc, step, n, label = cm
     x = region.bounds[2] - 8.0
     y0 = region.bounds[1] + 0.5 * (region.height - n * step * ppc)
     ticks = tuple((x, y0 + k * step * ppc) for k in range(n + 1))
-    length = n * step
-    label = f"{length:g} cm" if step >= 1 else f"{length * 10:g} mm"
     return ScaleBar((x, y0), (x, ticks[-1][1]), ticks, label, step, "cm")
 
 
 def lateral_bar(region: UltrasoundRegion, *, fraction: float = 0.5) -> ScaleBar | None:
     """Return a horizontal cm bar with a tick per cm along the bottom of a 2D region."""
-    if not region.is_spatial_cm:
+    cm = _cm_ticks(region, axis=0, fraction=fraction)
+    if cm is None:
         return None
-    ppc = region.pixels_per_cm[0]
-    assert ppc is not None
-    width_cm = region.width / ppc
-    step = 1.0 if width_cm * fraction >= 1.0 else _nice_step(width_cm * fraction)
-    if step <= 0:
-        return None
-    n = max(1, math.floor(width_cm * fraction / step))
+    ppc, step, n, label = cm
     y = region.bounds[3] - 8.0
     x0 = region.bounds[0] + 8.0
     ticks = tuple((x0 + k * step * ppc, y) for k in range(n + 1))
-    length = n * step
-    label = f"{length:g} cm" if step >= 1 else f"{length * 10:g} mm"
     return ScaleBar((x0, y), (ticks[-1][0], y), ticks, label, step, "cm")
 
 
