@@ -58,7 +58,8 @@ from volumeviz.cli.main import main
 main(["screenshot", {data!r}, "--preset", "bone", "--size", {size!r}, "-o", {out!r}])
 """
 
-PLAIN_PYVISTA = """
+# what a user writes: SimpleITK reads the series, pyvista holds and renders it
+PLAIN_SETUP = """
 import numpy as np
 import pyvista as pv
 import SimpleITK as sitk
@@ -70,10 +71,16 @@ grid = pv.ImageData(dimensions=img.GetSize(), spacing=img.GetSpacing(), origin=i
 grid.point_data["HU"] = arr.ravel()
 w, h = (int(v) for v in {size!r}.split("x"))
 pl = pv.Plotter(off_screen=True, window_size=(w, h))
+"""
+
+PLAIN_PYVISTA = (
+    PLAIN_SETUP
+    + """
 pl.add_volume(grid, scalars="HU", cmap="bone", opacity="sigmoid", clim=(-200, 1500))
 pl.camera_position = "xz"
 pl.screenshot({out!r})
 """
+)
 
 PLAIN_PYVISTA_SHADED = PLAIN_PYVISTA.replace(
     "clim=(-200, 1500))", "clim=(-200, 1500), shade=True)"
@@ -103,18 +110,9 @@ extra = {{"load_s": load_s, "first_frame_s": first, "per_frame_s": sum(times) / 
           "mapper": info.mapper}}
 """
 
-PLAIN_FRAMES = """
-import numpy as np
-import pyvista as pv
-import SimpleITK as sitk
-reader = sitk.ImageSeriesReader()
-reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames({data!r}))
-img = reader.Execute()
-arr = sitk.GetArrayFromImage(img)
-grid = pv.ImageData(dimensions=img.GetSize(), spacing=img.GetSpacing(), origin=img.GetOrigin())
-grid.point_data["HU"] = arr.ravel()
-w, h = (int(v) for v in {size!r}.split("x"))
-pl = pv.Plotter(off_screen=True, window_size=(w, h))
+PLAIN_FRAMES = (
+    PLAIN_SETUP
+    + """
 t = time.perf_counter()
 pl.add_volume(grid, scalars="HU", cmap="bone", opacity="sigmoid", clim=(-200, 1500))
 add_volume_s = time.perf_counter() - t
@@ -128,6 +126,7 @@ pl.close()
 extra = {{"add_volume_s": add_volume_s, "first_frame_s": first,
           "per_frame_s": sum(times) / len(times)}}
 """
+)
 
 
 def make_series(folder: Path) -> None:
