@@ -19,6 +19,15 @@ class DicomReadError(VolumeVizError, OSError):
     """A file could not be read as DICOM, or its pixel data cannot be decoded."""
 
 
+class HeaderError(DicomReadError, ValueError):
+    """A header element is missing, unreadable, of the wrong type or out of range.
+
+    Raised by :class:`volumeviz.io.header.Header`; the message names the file, the element (tag
+    and name) and the value found, e.g. ``a.dcm: (0028,0008) Number of Frames '2147483648'
+    exceeds the 1 frame(s) its (7FE0,0010) Pixel Data can hold``.
+    """
+
+
 class NoSeriesError(VolumeVizError, FileNotFoundError):
     """A path holds no DICOM image series that can be loaded (or the requested one is absent)."""
 
