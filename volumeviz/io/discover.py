@@ -10,7 +10,9 @@ that disagree with the pixel data length, absurd sizes) are *rejected* with a on
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +24,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 
-from volumeviz.errors import NoSeriesError
+from volumeviz.errors import HeaderError, NoSeriesError
+from volumeviz.io.header import Header, number_of_frames
 from volumeviz.io.series import plan_series, split_series
 from volumeviz.model.series import RejectedFile, ScanResult, SeriesInfo, SliceRef
 
@@ -110,6 +113,11 @@ _NATIVE_SYNTAXES = {
     "1.2.840.10008.1.2.1.99",
 }
 _UNDEFINED = 0xFFFFFFFF
+#: Media Storage Directory Storage (a DICOMDIR)
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+#: largest |Rescale Slope| / |Rescale Intercept| accepted: beyond it no stored value maps to a
+#: number float32 can hold in a useful way (and none is real)
+MAX_RESCALE = 1e20
 
 
 class _Skip(Exception):
@@ -124,84 +132,106 @@ class _Reject(Exception):
         self.series_uid = series_uid
 
 
-def _str(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
-    if value is None:
-        return ""
-    return str(value).strip()
+#: positions further than this from the origin (mm) are not a patient's: refused as implausible
+MAX_POSITION_MM = 1e6
+#: a direction cosine triple whose length is further than this from 1 is not a direction
+COSINE_LENGTH_TOL = 0.1
+#: largest pixel spacing accepted (mm)
+MAX_PIXEL_SPACING_MM = 1e4
 
 
-def _float(value: Any, default: float) -> float:
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _int(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _floats(value: Any, n: int, label: str, elem: str, tag: str) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    try:
-        seq = [float(v) for v in (value if isinstance(value, (list, tuple)) else list(value))]
-    except (TypeError, ValueError) as exc:
-        raise _Reject(f"{label}: {tag} {elem} is not numeric: {value!r}") from exc
-    if len(seq) != n:
-        raise _Reject(f"{label}: {tag} {elem} needs {n} values, has {len(seq)}: {value!r}")
-    if any(v != v or abs(v) == float("inf") for v in seq):
-        raise _Reject(f"{label}: {tag} {elem} is not finite: {value!r}")
-    return tuple(seq)
-
-
-def _header_fields(ds: Dataset) -> dict[str, Any]:
+def _header_fields(h: Header) -> dict[str, Any]:
+    """Study/patient/display fields: they only inform, so a bad one is noted and left out."""
     windows: list[tuple[float, float, str]] = []
-    wc, ww = ds.get("WindowCenter"), ds.get("WindowWidth")
-    if wc is not None and ww is not None:
-        wcs = list(wc) if isinstance(wc, (list, tuple, pydicom.multival.MultiValue)) else [wc]
-        wws = list(ww) if isinstance(ww, (list, tuple, pydicom.multival.MultiValue)) else [ww]
-        ex = ds.get("WindowCenterWidthExplanation")
-        exs = [] if ex is None else (list(ex) if not isinstance(ex, str) else [ex])
-        for n, (c, w) in enumerate(zip(wcs, wws, strict=False)):
-            c_f, w_f = _float(c, float("nan")), _float(w, float("nan"))
-            if c_f == c_f and w_f == w_f and w_f > 0:
-                windows.append((c_f, w_f, str(exs[n]) if n < len(exs) else ""))
+    wcs = h.numbers("WindowCenter", None, (), finite=False, lenient=True)
+    wws = h.numbers("WindowWidth", None, (), finite=False, lenient=True)
+    if wcs and wws:
+        exs = h.texts("WindowCenterWidthExplanation", lenient=True)
+        for n, (c_f, w_f) in enumerate(zip(wcs, wws, strict=False)):
+            if math.isfinite(c_f) and math.isfinite(w_f) and w_f > 0:
+                windows.append((c_f, w_f, exs[n] if n < len(exs) else ""))
+    text = functools.partial(h.text, lenient=True)
     return {
-        "study_uid": _str(ds, "StudyInstanceUID"),
-        "frame_of_reference_uid": _str(ds, "FrameOfReferenceUID"),
-        "sop_class_uid": _str(ds, "SOPClassUID"),
-        "study_description": _str(ds, "StudyDescription"),
-        "study_date": _str(ds, "StudyDate"),
-        "study_time": _str(ds, "StudyTime"),
-        "study_id": _str(ds, "StudyID"),
-        "manufacturer": _str(ds, "Manufacturer"),
-        "model": _str(ds, "ManufacturerModelName"),
-        "body_part": _str(ds, "BodyPartExamined"),
-        "patient_position": _str(ds, "PatientPosition"),
-        "patient_name": _str(ds, "PatientName"),
-        "patient_id": _str(ds, "PatientID"),
-        "patient_birth_date": _str(ds, "PatientBirthDate"),
-        "patient_sex": _str(ds, "PatientSex"),
-        "patient_age": _str(ds, "PatientAge"),
-        "institution": _str(ds, "InstitutionName"),
-        "accession_number": _str(ds, "AccessionNumber"),
-        "referring_physician": _str(ds, "ReferringPhysicianName"),
-        "slice_thickness": _float(ds.get("SliceThickness"), 0.0),
-        "spacing_between_slices": _float(ds.get("SpacingBetweenSlices"), 0.0),
-        "gantry_tilt": _float(ds.get("GantryDetectorTilt"), 0.0),
-        "rescale_type": _str(ds, "RescaleType"),
+        "study_uid": text("StudyInstanceUID"),
+        "frame_of_reference_uid": text("FrameOfReferenceUID"),
+        "sop_class_uid": text("SOPClassUID"),
+        "study_description": text("StudyDescription"),
+        "study_date": text("StudyDate"),
+        "study_time": text("StudyTime"),
+        "study_id": text("StudyID"),
+        "manufacturer": text("Manufacturer"),
+        "model": text("ManufacturerModelName"),
+        "body_part": text("BodyPartExamined"),
+        "patient_position": text("PatientPosition"),
+        "patient_name": text("PatientName"),
+        "patient_id": text("PatientID"),
+        "patient_birth_date": text("PatientBirthDate"),
+        "patient_sex": text("PatientSex"),
+        "patient_age": text("PatientAge"),
+        "institution": text("InstitutionName"),
+        "accession_number": text("AccessionNumber"),
+        "referring_physician": text("ReferringPhysicianName"),
+        "slice_thickness": h.number("SliceThickness", 0.0, positive=True, lenient=True),
+        "spacing_between_slices": h.number(
+            "SpacingBetweenSlices", 0.0, positive=True, lenient=True
+        ),
+        "gantry_tilt": h.number("GantryDetectorTilt", 0.0, low=-90.0, high=90.0, lenient=True),
+        "rescale_type": text("RescaleType"),
         "windows": windows,
-        "frame_increment_pointer": str(ds.get("FrameIncrementPointer", "")),
+        "frame_increment_pointer": "\\".join(h.texts("FrameIncrementPointer", lenient=True)),
     }
+
+
+def position(h: Header, key: str = "ImagePositionPatient") -> tuple[float, float, float] | None:
+    """(0020,0032) Image Position (Patient): 3 finite mm within :data:`MAX_POSITION_MM`, or None.
+
+    Raises
+    ------
+    HeaderError
+        Not 3 numbers, not finite, or implausibly far from the origin.
+    """
+    ipp = h.numbers(key, 3, None)
+    if ipp is None:
+        return None
+    if max(abs(v) for v in ipp) > MAX_POSITION_MM:
+        raise h.error(
+            key, ipp, f"is implausible: more than {MAX_POSITION_MM:g} mm from the origin"
+        )
+    return (ipp[0], ipp[1], ipp[2])
+
+
+def orientation(
+    h: Header, key: str = "ImageOrientationPatient"
+) -> tuple[float, float, float, float, float, float] | None:
+    """(0020,0037) Image Orientation (Patient): two unit direction-cosine triples, or None.
+
+    All zeros (written by some secondary captures for "unknown") reads as absent, with a note.
+
+    Raises
+    ------
+    HeaderError
+        Not 6 finite numbers, or a triple that is not a unit vector (within
+        :data:`COSINE_LENGTH_TOL`).
+    """
+    iop = h.numbers(key, 6, None)
+    if iop is None:
+        return None
+    if not any(iop):
+        h.note(f"{h.where(key)} is all zero: read as absent (no orientation)")
+        return None
+    for name, triple in (("row", iop[:3]), ("column", iop[3:])):
+        length = math.sqrt(sum(v * v for v in triple))
+        if not abs(length - 1.0) <= COSINE_LENGTH_TOL:
+            raise h.error(
+                key, iop, f"has {name} cosines of length {length:.3g}; not a unit vector"
+            )
+    return (iop[0], iop[1], iop[2], iop[3], iop[4], iop[5])
+
+
+def pixel_spacing(h: Header, key: str = "PixelSpacing") -> tuple[float, float] | None:
+    """(0028,0030) Pixel Spacing (row, column) in mm: 2 positive finite numbers, or None."""
+    ps = h.numbers(key, 2, None, positive=True, high=MAX_PIXEL_SPACING_MM)
+    return None if ps is None else (ps[0], ps[1])
 
 
 @contextlib.contextmanager
@@ -265,28 +295,28 @@ def _read_dataset_inner(path: Path) -> Dataset:
     return ds
 
 
-def _check_pixels(ds: Dataset, path: Path, rows: int, cols: int, frames: int) -> str:
+def _check_pixels(
+    h: Header, rows: int, cols: int, frames: int, samples: int, bits: int, photometric: str
+) -> str:
     """Check the pixel data is present and its size agrees with the header; return the TS."""
-    label = str(path)
-    meta = getattr(ds, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    label = h.source
+    meta = Header(getattr(h.ds, "file_meta", None) or Dataset(), h.source)
+    ts = meta.text("TransferSyntaxUID")
     if not ts:
-        if getattr(ds, "preamble", None) is not None:
+        if getattr(h.ds, "preamble", None) is not None:
             raise _Reject(
                 f"{label}: File Meta has no (0002,0010) Transfer Syntax UID; pixels cannot be "
                 "decoded"
             )
         ts = "1.2.840.10008.1.2"  # raw dataset without meta: DICOM default (implicit VR LE)
-    tag = next((t for t in _PIXEL_TAGS if t in ds), None)
+    tag = next((t for t in _PIXEL_TAGS if t in h), None)
     if tag is None:
         raise _Reject(f"{label}: no (7FE0,0010) Pixel Data; image cannot be loaded")
-    raw = ds._dict[tag]  # type: ignore[index]
+    raw = h.element(tag)
     length = getattr(raw, "length", None)
+    value = getattr(raw, "value", None)
     if length is None:  # already a DataElement (small value): measure it
-        value = ds[tag].value
-        length = len(value) if value is not None else 0
-    samples = _int(ds.get("SamplesPerPixel")) or 1
-    bits = _int(ds.get("BitsAllocated")) or 16
+        length = len(value) if isinstance(value, bytes | bytearray) else 0
     if rows <= 0 or cols <= 0:
         raise _Reject(f"{label}: (0028,0010) Rows={rows} / (0028,0011) Columns={cols} is empty")
     voxels = rows * cols * frames * samples
@@ -311,13 +341,18 @@ def _check_pixels(ds: Dataset, path: Path, rows: int, cols: int, frames: int) ->
                     f"{bits} bits needs {need}"
                 )
             tell = getattr(raw, "value_tell", None)
-            if tell is not None:
-                size = path.stat().st_size
+            if tell is not None and h.path is not None:
+                size = h.path.stat().st_size
                 if tell + need > size:
                     raise _Reject(
                         f"{label}: file truncated: (7FE0,0010) Pixel Data needs {need} bytes "
                         f"from offset {tell} but the file has {size} bytes"
                     )
+    elif length == _UNDEFINED:
+        # encapsulated: at least one fragment per frame (PS3.5 A.4), counted before decoding
+        number_of_frames(
+            h, rows=rows, cols=cols, samples=samples, bits_allocated=bits, photometric=photometric
+        )
     return ts
 
 
@@ -359,60 +394,67 @@ def _read_slices_quiet(
 def _slices_from(
     ds: Dataset, p: Path, full_header: Callable[[str], bool]
 ) -> tuple[list[SliceRef], dict[str, Any]]:
+    h = Header(ds, p)
+    series_uid = ""
+    try:
+        series_uid = h.text("SeriesInstanceUID")
+        return _slices_checked(h, series_uid, full_header)
+    except HeaderError as exc:
+        raise _Reject(str(exc), series_uid) from None
+    except _Reject as exc:
+        if exc.series_uid or not series_uid:
+            raise
+        raise _Reject(str(exc), series_uid) from None
+
+
+def _slices_checked(
+    h: Header, series_uid: str, full_header: Callable[[str], bool]
+) -> tuple[list[SliceRef], dict[str, Any]]:
     from volumeviz.io.enhanced import frame_slices
 
-    label = str(p)
-    has_pixels = any(t in ds for t in _PIXEL_TAGS)
-    sop = _str(ds, "SOPClassUID")
-    if "DirectoryRecordSequence" in ds or sop == "1.2.840.10008.1.3.10":
+    ds, label = h.ds, h.source
+    has_pixels = any(t in h for t in _PIXEL_TAGS)
+    sop = h.text("SOPClassUID", lenient=True)
+    meta = Header(getattr(ds, "file_meta", None) or Dataset(), h.source, notes=h.notes)
+    meta_sop = meta.text("MediaStorageSOPClassUID", lenient=True)
+    if "DirectoryRecordSequence" in h or DICOMDIR_SOP_CLASS in (sop, meta_sop):
         raise _Skip(f"{label}: skipped: a DICOMDIR / directory file, not an image")
-    meta_sop = str(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID", ""))
     if len(ds) == 0 and meta_sop:
         raise _Reject(
             f"{label}: File Meta says {_sop_name(meta_sop)} but no data element after it can be "
             "read (file truncated or corrupt)"
         )
-    if not has_pixels and "Rows" not in ds:
+    if not has_pixels and "Rows" not in h:
         kind = _sop_name(sop or meta_sop) if (sop or meta_sop) else "unknown SOP class"
         if "Image Storage" in kind:
             raise _Reject(
                 f"{label}: a {kind} object with no (0028,0010) Rows and no (7FE0,0010) Pixel "
                 "Data (file truncated?)",
-                _str(ds, "SeriesInstanceUID"),
+                series_uid,
             )
         raise _Skip(f"{label}: skipped: not an image ({kind})")
-    rows = _int(ds.get("Rows"))
-    cols = _int(ds.get("Columns"))
+    rows = h.integer("Rows", None, high=65535)
+    cols = h.integer("Columns", None, high=65535)
     if rows is None or cols is None:
         raise _Reject(f"{label}: no (0028,0010) Rows / (0028,0011) Columns; not a usable image")
-    nof = ds.get("NumberOfFrames")
-    frames = _int(nof) if nof not in (None, "") else 1
-    if frames is None or frames < 1:
-        raise _Reject(
-            f"{label}: (0028,0008) Number of Frames {str(nof)!r} is not a positive integer"
-        )
-    try:
-        ts = _check_pixels(ds, p, rows, cols, frames)
-    except _Reject as exc:
-        raise _Reject(str(exc), _str(ds, "SeriesInstanceUID")) from None
+    samples = h.integer("SamplesPerPixel", 1, low=1, high=4)
+    bits_allocated = h.integer("BitsAllocated", 16, low=1, high=64)
+    bits_stored = h.integer("BitsStored", bits_allocated, low=1, high=64, lenient=True)
+    signed = h.integer("PixelRepresentation", 0, low=0, high=1) == 1
+    photometric = h.code("PhotometricInterpretation", None, "MONOCHROME2", lenient=True)
+    frames = h.integer("NumberOfFrames", 1, low=1)
+    ts = _check_pixels(h, rows, cols, frames, samples, bits_allocated, photometric)
 
-    series_uid = _str(ds, "SeriesInstanceUID")
-    header = _header_fields(ds) if full_header(series_uid) else {}
+    header = _header_fields(h) if full_header(series_uid) else {}
     header.update(
         series_uid=series_uid,
-        series_number=_int(ds.get("SeriesNumber")),
-        modality=_str(ds, "Modality").upper(),
-        series_description=_str(ds, "SeriesDescription"),
+        series_number=h.integer("SeriesNumber", None, lenient=True),
+        modality=h.text("Modality", lenient=True).upper(),
+        series_description=h.text("SeriesDescription", lenient=True),
     )
-    ipp = _floats(
-        ds.get("ImagePositionPatient"), 3, label, "Image Position (Patient)", "(0020,0032)"
-    )
-    iop = _floats(
-        ds.get("ImageOrientationPatient"), 6, label, "Image Orientation (Patient)", "(0020,0037)"
-    )
-    ps = _floats(ds.get("PixelSpacing"), 2, label, "Pixel Spacing", "(0028,0030)")
-    if ps is not None and min(ps) <= 0:
-        raise _Reject(f"{label}: (0028,0030) Pixel Spacing must be positive, got {list(ps)}")
+    ipp = position(h)
+    iop = orientation(h)
+    ps = pixel_spacing(h)
     split: list[tuple[str, str]] = []
     for kw, tag in (
         ("EchoNumbers", "(0018,0086) Echo Numbers"),
@@ -422,36 +464,39 @@ def _slices_from(
         ("AcquisitionNumber", "(0020,0012) Acquisition Number"),
         ("EchoTime", "(0018,0081) Echo Time"),
     ):
-        v = ds.get(kw)
-        if v is not None and str(v) != "":
-            split.append((tag, str(v)))
-    image_type = tuple(str(v).upper() for v in (ds.get("ImageType") or ()))
+        v = h.text(kw, lenient=True)
+        if v != "":
+            split.append((tag, v))
+    image_type = tuple(v.upper() for v in h.texts("ImageType", lenient=True))
     if image_type:
         split.append(("(0008,0008) Image Type", "\\".join(image_type)))
+    slope = h.number("RescaleSlope", 1.0, low=-MAX_RESCALE, high=MAX_RESCALE)
+    if slope == 0:
+        raise _Reject(f"{label}: (0028,1053) Rescale Slope is 0")
     base = SliceRef(
         path=label,
         frame=None,
         rows=rows,
         cols=cols,
-        ipp=ipp,  # type: ignore[arg-type]
-        iop=iop,  # type: ignore[arg-type]
-        pixel_spacing=ps,  # type: ignore[arg-type]
-        instance_number=_int(ds.get("InstanceNumber")),
-        slope=_float(ds.get("RescaleSlope"), 1.0),
-        intercept=_float(ds.get("RescaleIntercept"), 0.0),
-        bits_stored=_int(ds.get("BitsStored")) or _int(ds.get("BitsAllocated")) or 16,
-        signed=(_int(ds.get("PixelRepresentation")) or 0) == 1,
-        samples=_int(ds.get("SamplesPerPixel")) or 1,
-        photometric=_str(ds, "PhotometricInterpretation") or "MONOCHROME2",
+        ipp=ipp,
+        iop=iop,
+        pixel_spacing=ps,
+        instance_number=h.integer("InstanceNumber", None, lenient=True),
+        slope=slope,
+        intercept=h.number("RescaleIntercept", 0.0, low=-MAX_RESCALE, high=MAX_RESCALE),
+        bits_stored=bits_stored,
+        signed=signed,
+        samples=samples,
+        photometric=photometric or "MONOCHROME2",
         transfer_syntax=ts,
         image_type=image_type,
         split_key=tuple(split),
         n_frames=frames,
     )
-    if base.slope == 0:
-        raise _Reject(f"{label}: (0028,1053) Rescale Slope is 0")
-    if frames > 1 or "PerFrameFunctionalGroupsSequence" in ds:
-        return frame_slices(ds, base), header
+    if h.notes:
+        header["notes"] = list(h.notes)
+    if frames > 1 or "PerFrameFunctionalGroupsSequence" in h:
+        return frame_slices(h, base), header
     return [base], header
 
 
@@ -522,6 +567,7 @@ def _scan_one(
     finally:
         if progress is not None:
             progress(n + 1, total)
+    result.notes.extend(header.pop("notes", ()))
     uid = header["series_uid"] or f"(no Series Instance UID) {f}"
     by_uid.setdefault(uid, []).extend(slices)
     if uid not in headers or "study_uid" not in headers[uid]:

@@ -20,11 +20,10 @@ no position, no pixel spacing): they load as one 10-slice volume in file order w
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
-from pydicom.dataset import Dataset
 
+from volumeviz.io.header import Header
 from volumeviz.model.series import SliceRef
 
 __all__ = ["frame_slices"]
@@ -32,53 +31,58 @@ __all__ = ["frame_slices"]
 _POSITION_POINTERS = {0x00209057, 0x00200032, 0x00209056}  # in-stack position, IPP, stack id
 
 
-def _item(seq_owner: Dataset | None, keyword: str) -> Dataset | None:
-    if seq_owner is None:
-        return None
-    seq = seq_owner.get(keyword)
-    if not seq:
-        return None
-    item: Dataset = seq[0]
-    return item
+def _group(per: Header | None, shared: Header | None, keyword: str) -> Header | None:
+    """The functional group ``keyword``: the frame's own, else the shared one."""
+    return (per.item(keyword) if per is not None else None) or (
+        shared.item(keyword) if shared is not None else None
+    )
 
 
-def _group(per: Dataset | None, shared: Dataset | None, keyword: str) -> Dataset | None:
-    return _item(per, keyword) or _item(shared, keyword)
-
-
-def _floats(values: Any, n: int) -> tuple[float, ...] | None:
-    if values is None:
-        return None
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        return None
-    return out if len(out) == n else None
-
-
-def frame_slices(ds: Dataset, base: SliceRef) -> list[SliceRef]:
-    """One :class:`SliceRef` per frame of the multi-frame dataset ``ds``.
+def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
+    """One :class:`SliceRef` per frame of the multi-frame dataset behind ``h``.
 
     ``base`` carries the file-level fields (path, rows, top-level geometry and rescale).
+
+    Raises
+    ------
+    HeaderError
+        A functional-group value of the wrong type or range (e.g. a per-frame (0028,1053)
+        Rescale Slope with two values, a (0020,9165) Dimension Index Pointer that is not a tag,
+        a non-finite (0020,0032)); the message names the frame's item.
     """
+    from volumeviz.io.discover import (
+        MAX_POSITION_MM,
+        MAX_RESCALE,
+        orientation,
+        pixel_spacing,
+        position,
+    )
+
     n = base.n_frames
-    shared = _item(ds, "SharedFunctionalGroupsSequence")
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    shared = h.item("SharedFunctionalGroupsSequence")
+    per_frame = (
+        h.items("PerFrameFunctionalGroupsSequence")
+        if "PerFrameFunctionalGroupsSequence" in h
+        else None
+    )
     if per_frame is None and shared is None:
         # legacy multi-frame: every frame shares the top-level header
-        fip = str(ds.get("FrameIncrementPointer", ""))
+        fip = "\\".join(h.texts("FrameIncrementPointer", lenient=True))
         legacy_key = (
             (*base.split_key, ("(0028,0009) Frame Increment Pointer", fip))
             if fip
             else base.split_key
         )
-        offsets = ds.get("GridFrameOffsetVector")
         normal = base.normal
-        if base.ipp is not None and normal is not None and offsets is not None:
-            try:
-                offs = [float(v) for v in offsets]
-            except (TypeError, ValueError):
-                offs = []
+        if base.ipp is not None and normal is not None:
+            offs = h.numbers(
+                "GridFrameOffsetVector",
+                None,
+                (),
+                low=-MAX_POSITION_MM,
+                high=MAX_POSITION_MM,
+                lenient=True,
+            )
             if len(offs) == n:  # RT Dose style: frame f at IPP + offset_f * normal
                 origin = np.asarray(base.ipp, float)
                 return [
@@ -98,11 +102,11 @@ def frame_slices(ds: Dataset, base: SliceRef) -> list[SliceRef]:
 
     labels: dict[int, str] = {}
     spatial: set[int] = set()
-    for pos, item in enumerate(ds.get("DimensionIndexSequence") or ()):
-        ptr = item.get("DimensionIndexPointer")
-        label = str(item.get("DimensionDescriptionLabel", "")) or f"dimension {pos + 1}"
+    for pos, item in enumerate(h.items("DimensionIndexSequence")):
+        ptr = item.pointer("DimensionIndexPointer", None)
+        label = item.text("DimensionDescriptionLabel", lenient=True) or f"dimension {pos + 1}"
         labels[pos] = label
-        if ptr is not None and int(ptr) in _POSITION_POINTERS:
+        if ptr is not None and ptr in _POSITION_POINTERS:
             spatial.add(pos)
 
     out: list[SliceRef] = []
@@ -112,42 +116,47 @@ def frame_slices(ds: Dataset, base: SliceRef) -> list[SliceRef]:
         ori_item = _group(per, shared, "PlaneOrientationSequence")
         meas = _group(per, shared, "PixelMeasuresSequence")
         pvt = _group(per, shared, "PixelValueTransformationSequence")
-        content = _item(per, "FrameContentSequence")
+        content = per.item("FrameContentSequence") if per is not None else None
         ftype_item = _group(per, shared, "MRImageFrameTypeSequence") or _group(
             per, shared, "CTImageFrameTypeSequence"
         )
-        ipp = _floats(pos_item.get("ImagePositionPatient"), 3) if pos_item else base.ipp
-        iop = _floats(ori_item.get("ImageOrientationPatient"), 6) if ori_item else base.iop
-        ps = _floats(meas.get("PixelSpacing"), 2) if meas else base.pixel_spacing
+        ipp = position(pos_item) if pos_item else base.ipp
+        iop = orientation(ori_item) if ori_item else base.iop
+        ps = pixel_spacing(meas) if meas else base.pixel_spacing
         slope, intercept = base.slope, base.intercept
         if pvt is not None:
-            slope = float(pvt.get("RescaleSlope", slope) or slope)
-            intercept = float(pvt.get("RescaleIntercept", intercept) or intercept)
+            slope = pvt.number("RescaleSlope", slope, low=-MAX_RESCALE, high=MAX_RESCALE)
+            if slope == 0:
+                raise pvt.error("RescaleSlope", 0, "is 0")
+            intercept = pvt.number(
+                "RescaleIntercept", intercept, low=-MAX_RESCALE, high=MAX_RESCALE
+            )
         key: list[tuple[str, str]] = []
         if content is not None:
-            div = content.get("DimensionIndexValues")
+            div = content.integers("DimensionIndexValues", None, None)
             if div is not None:
-                values = list(div) if not isinstance(div, int) else [div]
-                for pos, v in enumerate(values):
+                for pos, v in enumerate(div):
                     if pos not in spatial:
                         key.append((f"dimension index '{labels.get(pos, pos + 1)}'", str(v)))
-            tpi = content.get("TemporalPositionIndex")
-            if tpi is not None and not key:
-                key.append(("(0020,9128) Temporal Position Index", str(tpi)))
+            tpi = content.text("TemporalPositionIndex")
+            if tpi and not key:
+                key.append(("(0020,9128) Temporal Position Index", tpi))
         if ftype_item is not None and not key:
-            ft = ftype_item.get("FrameType")
+            ft = ftype_item.texts("FrameType")
             if ft:
-                key.append(("(0008,9007) Frame Type", "\\".join(str(v) for v in ft)))
-        echo = _item(per, "MREchoSequence")
-        if echo is not None and not key and echo.get("EffectiveEchoTime") is not None:
-            key.append(("(0018,9082) Effective Echo Time", str(echo.get("EffectiveEchoTime"))))
+                key.append(("(0008,9007) Frame Type", "\\".join(ft)))
+        echo = per.item("MREchoSequence") if per is not None else None
+        if echo is not None and not key:
+            te = echo.text("EffectiveEchoTime")
+            if te:
+                key.append(("(0018,9082) Effective Echo Time", te))
         out.append(
             dataclasses.replace(
                 base,
                 frame=f,
-                ipp=ipp,  # type: ignore[arg-type]
-                iop=iop,  # type: ignore[arg-type]
-                pixel_spacing=ps,  # type: ignore[arg-type]
+                ipp=ipp,
+                iop=iop,
+                pixel_spacing=ps,
                 slope=slope,
                 intercept=intercept,
                 split_key=tuple(key),
