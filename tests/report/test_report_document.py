@@ -12,6 +12,7 @@ from PIL import Image
 from report_helpers import run
 
 from volumeviz.errors import OutputError, UsageError
+from volumeviz.model.deid import Identity, Redactor
 from volumeviz.report.document import (
     Figure,
     FigureGrid,
@@ -95,7 +96,8 @@ def test_scrub_removes_names_in_every_form():
         ),
         metadata={"subject": "jane doe's scan"},
     )
-    out = rep.scrubbed(["DOE^JANE", "PID-778899", "F"]).all_text().lower()
+    redact = Redactor(Identity(names=("DOE^JANE",), ids=("PID-778899", "F")))
+    out = rep.scrubbed(redact).all_text().lower()
     assert "doe" not in out
     assert "jane" not in out
     assert "778899" not in out

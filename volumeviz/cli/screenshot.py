@@ -210,7 +210,7 @@ def screenshot(
 
     vol = load_series(path, series=_series_arg(series))
     if anonymize:
-        vol = vol.replace(meta=vol.meta.anonymized())
+        vol = vol.anonymized()
     _check_slice(vol, state)
     if preset is None:  # no preset asked for: one meant for the series' modality
         state = dataclasses.replace(state, preset=_default_preset(vol.modality))

@@ -308,7 +308,8 @@ def _write_png(
 
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"volumeviz {__version__}")
-    info.add_text("Source", Path(img.source).name)
+    if not anonymize:  # a file name may carry the patient's name
+        info.add_text("Source", Path(img.source).name)
     if frame is not None:
         info.add_text("Frame", str(frame))
     calib = "; ".join(

@@ -526,6 +526,11 @@ class ArrayFrames:
             yield self.array[i]
 
 
+#: coded UltrasoundMeta fields (never free text, kept as they are)
+_TECHNICAL_FIELDS = ("sop_class_uid", "transfer_syntax", "photometric_interpretation",
+                     "burned_in_annotation", "modality")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class UltrasoundMeta:
     """Descriptive fields of the file; :meth:`anonymized` blanks the patient-identifying ones."""
@@ -542,11 +547,23 @@ class UltrasoundMeta:
     study_date: str = ""
     institution: str = ""
 
-    def anonymized(self) -> UltrasoundMeta:
-        """Return a copy with patient name, ID, study date and institution removed."""
-        return dataclasses.replace(
-            self, patient_name="", patient_id="", study_date="", institution=""
+    def anonymized(self, *, identity: Any = None) -> UltrasoundMeta:
+        """Return a copy with the identifying fields blanked and the other text scrubbed.
+
+        The fields are those of :data:`volumeviz.model.volume.IDENTIFYING_FIELDS` this class
+        has (patient name, ID, study date, institution); ``identity`` (a
+        :class:`volumeviz.model.deid.Identity`, default this metadata's own) is scrubbed
+        from the rest by :class:`volumeviz.model.deid.Redactor`.
+        """
+        from volumeviz.model.deid import Identity, Redactor, scrub_fields
+        from volumeviz.model.volume import IDENTIFYING_FIELDS
+
+        redact = Redactor(Identity.of(self) if identity is None else identity)
+        changes = scrub_fields(self, redact, skip=(*IDENTIFYING_FIELDS, *_TECHNICAL_FIELDS))
+        changes.update(
+            {f.name: "" for f in dataclasses.fields(self) if f.name in IDENTIFYING_FIELDS}
         )
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)

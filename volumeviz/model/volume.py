@@ -60,14 +60,26 @@ class WindowPreset:
     explanation: str = ""
 
 
-#: VolumeMeta fields that identify the patient (blanked by :meth:`VolumeMeta.anonymized`)
+#: VolumeMeta fields that identify the patient or link back to their record: the ONE list of what
+#: identifies. :meth:`VolumeMeta.anonymized` blanks them and scrubs their values out of every
+#: other text (:mod:`volumeviz.model.deid`, whose ``FIELD_KINDS`` says how each is looked for);
+#: the DICOM writer's de-identification (:mod:`volumeviz.io.deid`) is checked against it. Dates
+#: and times are identifiers (HIPAA Safe Harbor; PS3.15 removes them without the Retain
+#: Longitudinal Temporal Information option), as are the UIDs (PS3.15 replaces them).
 IDENTIFYING_FIELDS = (
     "patient_name",
     "patient_id",
     "patient_birth_date",
+    "patient_age",
     "institution",
     "accession_number",
     "referring_physician",
+    "study_date",
+    "study_time",
+    "study_id",
+    "study_uid",
+    "series_uid",
+    "frame_of_reference_uid",
 )
 
 
@@ -75,9 +87,8 @@ IDENTIFYING_FIELDS = (
 class VolumeMeta:
     """What a Volume knows about where it came from (for annotations, info and writing DICOM).
 
-    Patient-identifying fields are ``patient_name``, ``patient_id``, ``patient_birth_date``,
-    ``institution``, ``accession_number`` and ``referring_physician``; :meth:`anonymized`
-    blanks them.
+    The fields that identify the patient are listed in :data:`IDENTIFYING_FIELDS`;
+    :meth:`anonymized` blanks them and scrubs their values out of the other text.
     """
 
     modality: str = ""
@@ -108,11 +119,43 @@ class VolumeMeta:
     source_files: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def anonymized(self, pseudonym: str = "ANONYMOUS") -> VolumeMeta:
-        """A copy with patient identity removed (name replaced by ``pseudonym``)."""
-        changes: dict[str, Any] = {name: "" for name in IDENTIFYING_FIELDS}
+    def anonymized(self, pseudonym: str = "ANONYMOUS", *, identity: Any = None) -> VolumeMeta:
+        """A copy with the patient's identity removed.
+
+        Every field of :data:`IDENTIFYING_FIELDS` is blanked (the name becomes ``pseudonym``),
+        the source paths are dropped, and every other text (descriptions, window names ...) is
+        scrubbed of the identifying values and of any date by
+        :class:`volumeviz.model.deid.Redactor`.
+
+        Parameters
+        ----------
+        pseudonym
+            The patient name of the copy.
+        identity
+            A :class:`volumeviz.model.deid.Identity` to scrub (default: this metadata's own);
+            a report of several series passes all of theirs.
+
+        Examples
+        --------
+        >>> m = VolumeMeta(patient_name="DOE^JOHN", series_description="HEAD Doe John")
+        >>> m.anonymized().series_description, m.anonymized().patient_name
+        ('HEAD [removed]', 'ANONYMOUS')
+        """
+        from volumeviz.model.deid import Identity, Redactor, scrub_fields
+
+        redact = Redactor(Identity.of(self) if identity is None else identity)
+        changes: dict[str, Any] = scrub_fields(self, redact, skip=IDENTIFYING_FIELDS)
+        changes.update({name: "" for name in IDENTIFYING_FIELDS})
         changes["patient_name"] = pseudonym
         changes["source_files"] = ()
+        changes["windows"] = tuple(
+            dataclasses.replace(w, explanation=redact(w.explanation)) for w in self.windows
+        )
+        changes["extra"] = {
+            k: redact(v) if isinstance(v, str) else v
+            for k, v in self.extra.items()
+            if k != "rejected_files"  # paths, which may carry the name
+        }
         return dataclasses.replace(self, **changes)
 
     def replace(self, **changes: Any) -> VolumeMeta:
@@ -263,6 +306,27 @@ class Volume:
     def replace(self, **changes: Any) -> Volume:
         """A new Volume with some fields replaced (the array is not copied)."""
         return dataclasses.replace(self, **changes)
+
+    def anonymized(self, pseudonym: str = "ANONYMOUS", *, identity: Any = None) -> Volume:
+        """A copy whose metadata and issue messages carry no identity.
+
+        :meth:`VolumeMeta.anonymized` on the metadata; the geometry issues' messages (which
+        may quote a file's path) are scrubbed by the same
+        :class:`volumeviz.model.deid.Redactor`. The voxels and geometry are shared.
+
+        Parameters
+        ----------
+        pseudonym
+            The patient name of the copy.
+        identity
+            A :class:`volumeviz.model.deid.Identity` to scrub (default this volume's own).
+        """
+        from volumeviz.model.deid import Identity, Redactor
+
+        ident = Identity.of(self.meta) if identity is None else identity
+        redact = Redactor(ident)
+        issues = tuple(dataclasses.replace(i, message=redact(i.message)) for i in self.issues)
+        return self.replace(meta=self.meta.anonymized(pseudonym, identity=ident), issues=issues)
 
     def with_issue(self, issue: GeometryIssue) -> Volume:
         """A new Volume with one more issue recorded."""

@@ -2,17 +2,25 @@
 
 Letters come from geometry (:meth:`Slice2D.edge_letters`), never from a table of plane names, so
 an oblique plane is labelled with what it really shows (``"AS"``, ``"LP"`` ...).
+
+Text drawn on a picture is :class:`~volumeviz.model.deid.SafeText`: it has been through a
+:class:`~volumeviz.model.deid.Redactor` (active when the output is anonymised, a no-op
+otherwise). :func:`add_corner_text` accepts nothing else, so new annotation text cannot skip the
+de-identification: build it with ``redact(text)`` or ``redact.lines([...])``, where ``redact``
+is :func:`redactor_for` the volume being drawn.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
 from vtkmodules.vtkRenderingCore import vtkTextActor
 
+from volumeviz.model.deid import Identity, Redactor, SafeText
 from volumeviz.model.volume import VolumeMeta
 from volumeviz.ops.mpr import Slice2D
 from volumeviz.render.planes import slice_extent_mm
@@ -117,50 +125,73 @@ def add_orientation_marker(pl: Any) -> vtkAnnotatedCubeActor:
     return cube
 
 
+def redactor_for(meta: VolumeMeta, *, anonymize: bool) -> Redactor:
+    """The :class:`Redactor` every annotation of ``meta``'s pictures goes through.
+
+    Active (removing ``meta``'s identity and every date) when ``anonymize``, else a no-op.
+    """
+    return Redactor(Identity.of(meta)) if anonymize else Redactor.off()
+
+
 def info_lines(
     meta: VolumeMeta,
     *,
     anonymize: bool = False,
     extra: tuple[str, ...] = (),
-) -> dict[str, str]:
+    redact: Redactor | None = None,
+) -> dict[str, SafeText]:
     r"""Return the corner texts for a view: ``{"upper_left": ..., "upper_right": ...}``.
 
     Upper left: series description, modality, date; upper right: patient name and ID. With
     ``anonymize`` the patient's name, ID, birth date and institution are left out, and so is the
-    study date (a date is an identifier under HIPAA Safe Harbor). ``extra`` lines go lower left.
+    study date (a date is an identifier under HIPAA Safe Harbor); what is left (the
+    description ...) is scrubbed of the identity by ``redact`` (default
+    :func:`redactor_for` ``meta``). ``extra`` lines go lower left.
 
     Examples
     --------
-    >>> m = VolumeMeta(modality="CT", series_description="HEAD 5mm", study_date="20190102",
+    >>> m = VolumeMeta(modality="CT", series_description="HEAD 5mm Doe", study_date="20190102",
     ...                patient_name="DOE^JANE", patient_id="123")
     >>> info_lines(m)["upper_right"]
     'DOE^JANE\nID 123'
     >>> sorted(info_lines(m, anonymize=True))
     ['upper_left']
     >>> info_lines(m, anonymize=True)["upper_left"]
-    'HEAD 5mm\nCT'
+    'HEAD 5mm [removed]\nCT'
     """
+    if redact is None:
+        redact = redactor_for(meta, anonymize=anonymize)
+    anonymous = anonymize or redact.active
     upper_left = [x for x in (meta.series_description, meta.modality) if x]
-    if meta.study_date and not anonymize:
+    if meta.study_date and not anonymous:
         d = meta.study_date
         upper_left.append(f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 and d.isdigit() else d)
-    out = {}
+    out: dict[str, SafeText] = {}
     if upper_left:
-        out["upper_left"] = "\n".join(upper_left)
-    if not anonymize:
+        out["upper_left"] = redact.lines(upper_left)
+    if not anonymous:
         upper_right = [x for x in (meta.patient_name, f"ID {meta.patient_id}" if meta.patient_id
                                    else "", meta.institution) if x]  # fmt: skip
         if upper_right:
-            out["upper_right"] = "\n".join(upper_right)
+            out["upper_right"] = redact.lines(upper_right)
     if extra:
-        out["lower_left"] = "\n".join(extra)
+        out["lower_left"] = redact.lines(extra)
     return out
 
 
 def add_corner_text(
-    pl: Any, texts: dict[str, str], *, color: str = "white", font_size: int = 10, tag: str = ""
+    pl: Any,
+    texts: Mapping[str, SafeText],
+    *,
+    color: str = "white",
+    font_size: int = 10,
+    tag: str = "",
 ) -> None:
-    """Write ``texts`` (``{"upper_left": "...", ...}``) in the corners of the active viewport."""
+    """Write ``texts`` (``{"upper_left": "...", ...}``) in the corners of the active viewport.
+
+    Every value must be :class:`~volumeviz.model.deid.SafeText` (made by a
+    :class:`~volumeviz.model.deid.Redactor`): the one road for text onto a picture.
+    """
     for position, text in texts.items():
         pl.add_text(
             text, position=position, font_size=font_size, color=color, name=f"{tag}-{position}"

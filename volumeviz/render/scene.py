@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from volumeviz import __version__
 from volumeviz.errors import UsageError
+from volumeviz.model.deid import Redactor
 from volumeviz.model.ultrasound import UltrasoundImage, UltrasoundRegion
 from volumeviz.model.volume import Volume
 from volumeviz.render.screenshot import (
@@ -191,11 +192,12 @@ class UltrasoundPanel:
         )
         canvas = Image.new("RGB", (w, h), tuple(int(v) for v in background))
         canvas.paste(Image.fromarray(drawn, "RGB"), lay.offset)
-        if self.title:
+        title = Redactor.for_items(image, anonymize=anonymize)(self.title or "")
+        if title:
             draw = ImageDraw.Draw(canvas)
             draw.text(
                 (w / 2, 2),
-                self.title,
+                title,
                 fill=TITLE_COLOUR,
                 font=_font(self.font_size((w, h))),
                 anchor="ma",
@@ -211,7 +213,7 @@ class UltrasoundPanel:
             "mpr": "ultrasound",
             "frame": int(self.frame),
             "frames": image.n_frames,
-            "title": self.title or "",
+            "title": title,
             "calibrated": image.calibrated,
             "scale": [round(v, 6) for v in lay.scale],
             "pixels_per_cm": ppc,

@@ -34,6 +34,7 @@ from volumeviz.render.annotations import (
     add_orientation_marker,
     add_scale_bar,
     info_lines,
+    redactor_for,
 )
 from volumeviz.render.cameras import parse_view, set_camera, set_camera_2d
 from volumeviz.render.convert import grid_bounds_lps
@@ -156,7 +157,7 @@ class SceneInfo:
     planes: dict[str, Slice2D] = field(default_factory=dict)
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
     scale_bars_mm: dict[str, float] = field(default_factory=dict)
-    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    texts: dict[str, Mapping[str, str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -191,6 +192,9 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
     """
     state = state.checked()
     info = SceneInfo(view=state.view)
+    # every text drawn goes through this redactor; anonymised, the meta shown is scrubbed too
+    redact = redactor_for(vol.meta, anonymize=state.anonymize)
+    shown_meta = vol.meta.anonymized(identity=redact.identity) if state.anonymize else vol.meta
     pl.set_background(state.background)
     w, h = state.size
     show_3d = state.mpr in (None, "quad")
@@ -234,9 +238,9 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
                 lines = [s.plane, f"at {s.position_mm:+.1f} mm", info.window]
                 if s.slab_mm:
                     lines.insert(2, f"slab {s.slab_mm:g} mm {s.slab_mode.upper()}")
-                texts = {"lower_left": "\n".join(lines)}
+                texts = {"lower_left": redact.lines(lines)}
                 if plane == planes[0]:
-                    texts.update(info_lines(vol.meta, anonymize=state.anonymize))
+                    texts.update(info_lines(shown_meta, redact=redact))
                 add_corner_text(pl, texts, tag=plane)
                 info.texts[plane] = texts
     if show_3d:
@@ -259,9 +263,9 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
         )
         if state.annotations:
             add_orientation_marker(pl)
-            texts = {"lower_left": f"preset {tf.name}\nview {camera_label(state)}"}
+            texts = {"lower_left": redact(f"preset {tf.name}\nview {camera_label(state)}")}
             if not planes:
-                texts.update(info_lines(vol.meta, anonymize=state.anonymize))
+                texts.update(info_lines(shown_meta, redact=redact))
             add_corner_text(pl, texts, tag="3d")
             info.texts["3d"] = texts
     return info
@@ -410,7 +414,8 @@ def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, st
                 for name, s in info.planes.items()
             }
         )
-    return {k: v for k, v in meta.items() if v != ""}
+    redact = redactor_for(vol.meta, anonymize=state.anonymize)
+    return {k: redact(v) for k, v in meta.items() if v != ""}
 
 
 def write_png(

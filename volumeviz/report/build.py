@@ -27,8 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,8 +37,9 @@ import numpy as np
 from volumeviz import __version__
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import NoSeriesError, OutputError, UsageError
+from volumeviz.model.deid import Identity, Redactor
 from volumeviz.model.ultrasound import UltrasoundImage
-from volumeviz.model.volume import IDENTIFYING_FIELDS, Volume
+from volumeviz.model.volume import Volume
 from volumeviz.report.document import (
     Block,
     Figure,
@@ -324,40 +324,16 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _identifiers(items: Iterable[Volume | UltrasoundImage]) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        m = item.meta
-        for name in (*IDENTIFYING_FIELDS, "study_date"):
-            value = str(getattr(m, name, "") or "").strip()
-            if name in ("patient_name", "referring_physician"):
-                value = re.sub(r"\s+", "^", value)  # a person name, part by part
-            if value:
-                out.append(value)
-    return out
-
-
-def _anonymized(
-    item: Volume | UltrasoundImage, identifiers: Sequence[str] = ()
-) -> Volume | UltrasoundImage:
-    """Return ``item`` with identity fields blanked and identifiers scrubbed from other text.
+def _anonymized(item: Volume | UltrasoundImage, identity: Identity) -> Volume | UltrasoundImage:
+    """Return ``item`` with identity fields blanked and ``identity`` scrubbed from other text.
 
     The images are rendered from this copy, so their annotations carry no identity either.
     """
-    from volumeviz.report.document import scrub_text
-
-    meta: Any = item.meta.anonymized()
-    changes = {
-        f.name: scrub_text(getattr(meta, f.name), identifiers)
-        for f in dataclasses.fields(meta)
-        if isinstance(getattr(meta, f.name), str) and f.name != "patient_name"
-    }
-    # a date is an identifier too (HIPAA Safe Harbor), as the renderer's anonymize treats it
-    changes["study_date"] = ""
-    meta = dataclasses.replace(meta, **changes)
     if isinstance(item, Volume):
-        return item.replace(meta=meta)
-    return dataclasses.replace(item, meta=meta, source="ultrasound")
+        return item.anonymized(identity=identity)
+    return dataclasses.replace(
+        item, meta=item.meta.anonymized(identity=identity), source="ultrasound"
+    )
 
 
 def _series_title(n: int, vol: Volume) -> str:
@@ -620,8 +596,8 @@ def build_report(
     tpl = template or BUILTIN_TEMPLATES["standard"]
     layout = layout or Layout(dpi=tpl.dpi, page=tpl.page)
     renderer = renderer or VolumevizRenderer(anonymize=anonymize)
-    identifiers = _identifiers(items)
-    shown = [_anonymized(it, identifiers) if anonymize else it for it in items]
+    identity = Identity.of(*items)
+    shown = [_anonymized(it, identity) if anonymize else it for it in items]
 
     first = next((it for it in shown if isinstance(it, Volume)), None)
     study = first.meta.study_description if first is not None else ""
@@ -632,11 +608,11 @@ def build_report(
     n_us = len(shown) - n_vol
     parts = [f"{n_vol} series" if n_vol else "", f"{n_us} ultrasound" if n_us else ""]
     subtitle = ", ".join(p for p in parts if p)
-    subtitle += (
-        f"; study date {date}" if date else ""
-    ) + f"; made {now} by volumeviz {__version__}"
-    if anonymize:
-        subtitle += "; anonymised"
+    subtitle += f"; study date {date}" if date else ""
+    if anonymize:  # the day a report is made may be the day of the visit: no date at all
+        subtitle += f"; made by volumeviz {__version__}; anonymised"
+    else:
+        subtitle += f"; made {now} by volumeviz {__version__}"
 
     sections: list[Section] = []
     overview = [
@@ -680,9 +656,11 @@ def build_report(
         "subject": f"{heading} ({subtitle})",
         "keywords": "volumeviz, DICOM, report",
     }
+    if not anonymize:
+        metadata["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     report = Report(heading, tuple(sections), subtitle=subtitle, metadata=metadata)
     if anonymize:
-        report = report.scrubbed(identifiers)
+        report = report.scrubbed(Redactor(identity))
     return report
 
 
@@ -803,7 +781,7 @@ def write_secondary_capture_series(
     out.mkdir(parents=True, exist_ok=True)
     like: Any = next((it for it in items if isinstance(it, Volume)), None)
     if like is not None and anonymize:
-        like = _anonymized(like, _identifiers(items))
+        like = _anonymized(like, Identity.of(*items))
         # new UIDs: the originals would link the anonymous captures back to the patient's study
         like = like.replace(
             meta=like.meta.replace(study_uid="", series_uid="", frame_of_reference_uid="")

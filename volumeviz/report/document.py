@@ -30,14 +30,14 @@ True
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from volumeviz.errors import UsageError
+from volumeviz.model.deid import Redactor
 
 __all__ = [
     "Block",
@@ -49,7 +49,6 @@ __all__ = [
     "Section",
     "Table",
     "as_rgb8",
-    "scrub_text",
 ]
 
 
@@ -204,26 +203,23 @@ class Report:
         """All text joined by newlines (for searching)."""
         return "\n".join(t for t in self.texts() if t)
 
-    def scrubbed(self, identifiers: Iterable[str], replacement: str = "[removed]") -> Report:
-        r"""Return a copy where each identifier is replaced wherever it occurs (any case).
+    def scrubbed(self, redact: Redactor) -> Report:
+        r"""Return a copy with every text passed through ``redact``.
 
-        DICOM person names (with ``^``) are matched with ``^`` or spaces between their parts and
-        part by part, so ``DOE^JOHN`` also removes ``DOE JOHN`` and ``John``; other identifiers
-        are matched whole. Identifiers shorter than 3 characters are ignored (they would remove
-        ordinary words).
+        ``redact`` is a :class:`volumeviz.model.deid.Redactor`, the scrubber every output of
+        volumeviz uses: person names part by part in any order and case, identifiers with or
+        without separators, the patient's dates in any format and every other date.
 
         Examples
         --------
+        >>> from volumeviz.model.deid import Identity, Redactor
         >>> rep = Report("Study of DOE^JOHN", (Section("Notes", (Paragraph("doe john, 42"),)),))
-        >>> rep.scrubbed(["DOE^JOHN"]).all_text()
+        >>> rep.scrubbed(Redactor(Identity(names=("DOE^JOHN",)))).all_text()
         'Study of [removed]\nNotes\n[removed], 42'
         """
-        pattern = _identifier_pattern(identifiers)
-        if pattern is None:
+        if not redact.active:
             return self
-
-        def s(text: str) -> str:
-            return pattern.sub(replacement, text)
+        s = redact
 
         def block(b: Block) -> Block:
             if isinstance(b, Paragraph):
@@ -247,42 +243,6 @@ class Report:
             subtitle=s(self.subtitle),
             metadata={k: s(v) for k, v in self.metadata.items()},
         )
-
-
-def scrub_text(text: str, identifiers: Iterable[str], replacement: str = "[removed]") -> str:
-    """Replace each identifier in ``text`` as :meth:`Report.scrubbed` does.
-
-    Examples
-    --------
-    >>> scrub_text("CT of Doe John", ["DOE^JOHN"])
-    'CT of [removed]'
-    """
-    pattern = _identifier_pattern(identifiers)
-    return text if pattern is None else pattern.sub(replacement, text)
-
-
-def _identifier_pattern(identifiers: Iterable[str]) -> re.Pattern[str] | None:
-    """One pattern for all identifiers.
-
-    A DICOM person name (it has ``^``) also matches with spaces or commas between its parts,
-    and each part of 3+ characters on its own; any other identifier matches whole, with any run
-    of white space inside it.
-    """
-    alternatives: set[str] = set()
-    for ident in identifiers:
-        ident = str(ident).strip().strip("^")
-        if len(ident) < 3:
-            continue
-        if "^" in ident:
-            parts = [p for p in re.split(r"[\^\s,]+", ident) if p]
-            alternatives.add(r"[\^\s,]+".join(re.escape(p) for p in parts))
-            alternatives.update(re.escape(p) for p in parts if len(p) >= 3)
-        else:
-            alternatives.add(r"\s+".join(re.escape(p) for p in ident.split()))
-    if not alternatives:
-        return None
-    ordered = sorted(alternatives, key=len, reverse=True)
-    return re.compile("|".join(ordered), re.IGNORECASE)
 
 
 @dataclass(frozen=True)

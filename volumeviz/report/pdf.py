@@ -106,7 +106,14 @@ def write_pdf(
     if meta.get("keywords"):
         pdf.set_keywords(latin1(meta["keywords"]))
     pdf.set_creator(latin1(meta.get("creator", "volumeviz")))
-    pdf.set_creation_date(_dt.datetime.now(_dt.timezone.utc))
+    # the report's own time, or none (the Unix epoch) for an anonymised one: the day a report
+    # is made may be the day of the visit
+    created = report.metadata.get("created", "")
+    pdf.set_creation_date(
+        _dt.datetime.fromisoformat(created)
+        if created
+        else _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    )
     pdf.add_page()
 
     width = layout.content_width_mm
