@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "view": ("volumeviz.cli.view", "view", "Open the interactive 3D window."),
     "report": ("volumeviz.cli.report", "report", "Build an HTML/PDF report of a series or study."),
     "batch": ("volumeviz.cli.report", "batch", "Render many series from a TOML/YAML spec."),
+    "convert": ("volumeviz.cli.convert", "convert", "Write a series as NIfTI or NRRD."),
 }
 
 
