@@ -95,7 +95,7 @@ def test_scroll_wheel_and_right_drag(win: Any, phantom64: Any) -> None:
         )
         QtWidgets.QApplication.sendEvent(widget, wheel)
     assert win.state.slice_indices(phantom64)["coronal"] == start + 3
-    w0, l0 = win.state.window
+    w0, l0 = win.state.window_level.width, win.state.window_level.center
     right = QtCore.Qt.MouseButton.RightButton
     _send_mouse(widget, "press", centre, right, right)
     _send_mouse(
@@ -104,7 +104,7 @@ def test_scroll_wheel_and_right_drag(win: Any, phantom64: Any) -> None:
     _send_mouse(
         widget, "release", centre + QtCore.QPointF(40, -20), right, QtCore.Qt.MouseButton.NoButton
     )
-    assert win.state.window == (w0 + 80, l0 + 40)
+    assert (win.state.window_level.width, win.state.window_level.center) == (w0 + 80, l0 + 40)
     prop = win.slices["coronal"]._slice.GetProperty()
     assert (prop.GetColorWindow(), prop.GetColorLevel()) == (w0 + 80, l0 + 40)
 
@@ -120,7 +120,7 @@ def test_window_presets_change_the_displayed_range(win: Any, qtbot: Any, phantom
         "lung": (1400, -500),
     }.items():
         win.apply_window_preset(name)
-        assert win.state.window == (width, level)
+        assert (win.state.window_level.width, win.state.window_level.center) == (width, level)
         for plane in ("axial", "coronal", "sagittal"):
             prop = win.slices[plane]._slice.GetProperty()
             assert (prop.GetColorWindow(), prop.GetColorLevel()) == (width, level)
@@ -134,10 +134,10 @@ def test_window_presets_change_the_displayed_range(win: Any, qtbot: Any, phantom
     win.activateWindow()
     qtbot.waitUntil(win.isActiveWindow, timeout=5000)
     qtbot.keyClick(win.panels["axial"].interactor, QtCore.Qt.Key.Key_1)
-    assert win.state.window_preset == "brain"
-    assert win.state.window == (100, 50)
+    assert win.state.window_name == "brain"
+    assert (win.state.window_level.width, win.state.window_level.center) == (100, 50)
     qtbot.keyClick(win.panels["axial"].interactor, QtCore.Qt.Key.Key_5)
-    assert win.state.window_preset == "lung"
+    assert win.state.window_name == "lung"
 
 
 def test_preset_switch_changes_the_3d_transfer_function(win: Any, phantom64: Any) -> None:
@@ -161,6 +161,17 @@ def test_preset_switch_changes_the_3d_transfer_function(win: Any, phantom64: Any
     # a MIP preset changes the blend mode of the mapper
     win.set_preset("ct-mip")
     assert win.scene3d.mapper.GetBlendMode() == win.scene3d.mapper.MAXIMUM_INTENSITY_BLEND
+
+
+def test_mr_series_gets_mr_defaults(win: Any) -> None:
+    from volumeviz.model import phantom
+
+    mr = phantom.asymmetric(32, modality="MR")
+    win.set_volume(mr)
+    assert win.state.preset == "mr-default"  # never a CT preset by default
+    wl = win.state.window_level
+    assert wl.name == "auto 1-99%"
+    assert float(mr.array.min()) <= wl.low < wl.high <= float(mr.array.max())
 
 
 def test_slab_and_maximise(win: Any, qtbot: Any, phantom64: Any) -> None:
@@ -188,9 +199,9 @@ def test_anatomical_camera_buttons(win: Any, phantom64: Any) -> None:
     assert cam.GetPosition()[2] > cam.GetFocalPoint()[2] + 10  # above the head
     win.camera_buttons["L"].click()
     assert cam.GetPosition()[0] > cam.GetFocalPoint()[0] + 10  # on the patient's left (+x)
-    assert win.state.camera == "left"
+    assert win.state.view == "left"
     # reset: anterior camera, centred crosshair, 2x2 layout
-    win.set_state(win.state.moved_to(phantom64, (20.0, 20.0, 20.0)).replace(maximised="axial"))
+    win.set_state(win.state.moved_to(phantom64, (20.0, 20.0, 20.0)).replace(mpr="axial"))
     win.reset_view()
     assert cam.GetPosition()[1] < cam.GetFocalPoint()[1] - 10  # in front of the patient (-y)
     assert win.state.slice_indices(phantom64) == {"axial": 32, "coronal": 32, "sagittal": 32}
@@ -340,7 +351,7 @@ def test_cropping_box_cuts_the_3d_volume(win: Any, phantom64: Any) -> None:
     # the user drags the box (the widget reports its new bounds on release)
     box = (-20.0, 5.0, -31.5, 31.5, -40.0, 10.0)
     win.scene3d._box_moved(type("Box", (), {"bounds": box})())
-    assert win.state.crop_bounds == box
+    assert win.state.crop == box
     planes = mapper.GetClippingPlanes()
     assert planes.GetNumberOfItems() == 6
     origins = sorted(

@@ -213,7 +213,8 @@ def test_dicomdir_input(shared_data, tmp_path, capsys):
     assert code == 0, err
     (row,) = _rows(tmp_path / "batch-output" / "batch-summary.csv").values()
     assert row["status"] == "done"
-    assert Path(row["output"]).name == "pydicom_dcmtk_3patients-bone-anterior.png"
+    # no preset in the spec: chosen by modality after loading, "auto" in the name
+    assert Path(row["output"]).name == "pydicom_dcmtk_3patients-auto-anterior.png"
 
 
 def test_mpr_slab_screenshot(tmp_path, capsys):

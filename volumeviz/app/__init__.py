@@ -1,8 +1,9 @@
 """The interactive window (``volumeviz view PATH``): a Qt face over :mod:`volumeviz.render`.
 
-Only this package imports Qt. The window holds a small :class:`~volumeviz.app.state.ViewState`
-(crosshair LPS point, window/level, presets, slab, layout), never raw data of its own; every
-control changes that state and the views are updated from it.
+Only this package imports Qt. The window holds one :class:`~volumeviz.render.state.ViewState`
+(the same object the CLI, Scene and reports fill: crosshair LPS point as ``slice``, window/level,
+preset, slab, the layout as ``mpr``), never raw data of its own; every control changes that state
+and the views (:mod:`volumeviz.render.interactive`) are updated from it.
 
 Using the window
 

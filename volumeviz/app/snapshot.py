@@ -1,11 +1,11 @@
 """Save the current layout as a PNG: the same image ``volumeviz screenshot`` makes for that view.
 
-The window's :class:`~volumeviz.app.state.ViewState` is turned into the renderer's view options
-(:class:`volumeviz.render.screenshot.ViewState`: quad or the maximised plane, the crosshair as
-the slice point, window/level, preset, anatomical camera, slab, crop, size) and rendered
-offscreen by :func:`volumeviz.render.screenshot.render_image`, exactly as the CLI renders it.
+The window holds a :class:`~volumeviz.render.state.ViewState`, the same object the CLI fills
+(quad or the maximised plane as ``mpr``, the crosshair as ``slice``, window/level, preset,
+anatomical camera, slab, crop); only the size is the layout's. It is rendered offscreen by
+:func:`volumeviz.render.screenshot.render_image`, exactly as the CLI renders it.
 :func:`cli_args` gives the equivalent command line, stamped into the PNG. A free 3D rotation is
-not part of the view options: the 3D view is saved from the last anatomical camera.
+not part of the view state: the 3D view is saved from the last anatomical camera.
 
 :func:`grab_window` instead saves the window itself (menus, toolbar, status bar), for docs.
 """
@@ -19,53 +19,59 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.render import screenshot as rshot
+from volumeviz.render.state import ViewState
+from volumeviz.transfer import WindowLevel
 
 if TYPE_CHECKING:  # pragma: no cover
     from volumeviz.app.window import MainWindow
 
 
-def render_options(win: MainWindow) -> rshot.ViewState:
-    """Return the renderer's view options equivalent to what the window shows now."""
+def render_options(win: MainWindow) -> ViewState:
+    """Return the window's view state at the size of its layout (what the PNG shows)."""
     st = win.state
     if st is None or win.vol is None:
         raise ValueError("no series is open")
-    if st.maximised is None:
-        mpr: str | None = "quad"
-    elif st.maximised == "3d":
-        mpr = None
-    else:
-        mpr = st.maximised
     size = win.grid_widget.size()
-    return rshot.ViewState(
-        preset=st.preset,
-        view=st.camera,
-        mpr=mpr,
-        slice=tuple(round(float(c), 3) for c in st.cursor_lps),  # type: ignore[arg-type]
-        window=(float(st.window[0]), float(st.window[1])),
-        slab_mm=float(st.slab_mm),
-        slab_mode=st.slab_mode,
-        crop=tuple(round(float(b), 3) for b in st.crop_bounds)
-        if st.crop and st.crop_bounds
-        else None,
-        size=(max(size.width(), rshot.MIN_SIDE), max(size.height(), rshot.MIN_SIDE)),
-    )
+    return st.replace(
+        size=(max(size.width(), rshot.MIN_SIDE), max(size.height(), rshot.MIN_SIDE))
+    ).checked()
 
 
-def cli_args(opts: rshot.ViewState) -> list[str]:
-    """Return the ``volumeviz screenshot`` options that render ``opts``."""
+def cli_args(opts: ViewState) -> list[str]:
+    """Return the ``volumeviz screenshot`` options that render ``opts`` (a resolved state)."""
     args = ["--preset", str(opts.preset), "--view", opts.view]
     if opts.mpr is not None:
         args += ["--mpr", opts.mpr]
-    if opts.slice is not None:
-        args += ["--slice", ",".join(f"{c:g}" for c in opts.slice)]  # type: ignore[union-attr]
-    if isinstance(opts.window, tuple):
-        args += ["--window", f"{opts.window[0]:g}/{opts.window[1]:g}"]
+    if isinstance(opts.slice, tuple):
+        args += ["--slice", ",".join(f"{c:.6g}" for c in opts.slice)]
+    elif opts.slice is not None:
+        args += ["--slice", str(opts.slice)]
+    if opts.window is not None:
+        args += ["--window", _window_arg(opts.window_level)]
     if opts.slab_mm:
         args += ["--slab", f"{opts.slab_mm:g}", "--slab-mode", opts.slab_mode]
     if opts.crop is not None:
-        args += ["--crop", ",".join(f"{b:g}" for b in opts.crop)]
+        args += ["--crop", ",".join(f"{b:.6g}" for b in opts.crop)]
     args += ["--size", f"{opts.size[0]}x{opts.size[1]}"]
     return args
+
+
+def _window_arg(wl: WindowLevel) -> str:
+    """The ``--window`` text that gives ``wl`` back, name included (``brain``, ``file``)."""
+    from volumeviz.errors import PresetError
+    from volumeviz.transfer import window_preset
+
+    numbers = f"{wl.width:.6g}/{wl.center:.6g}"
+    if wl.name.startswith("file"):
+        return "file"
+    if wl.name:
+        try:
+            named = window_preset(wl.name)
+        except PresetError:
+            return numbers
+        if (named.width, named.center) == (wl.width, wl.center):
+            return wl.name
+    return numbers
 
 
 def layout_image(win: MainWindow) -> tuple[npt.NDArray[np.uint8], dict[str, str]]:

@@ -1,6 +1,7 @@
 """The interactive window: a 2x2 layout of axial, coronal, sagittal MPR and the 3D view.
 
-Everything the window shows is derived from one :class:`~volumeviz.app.state.ViewState`; every
+Everything the window shows is derived from one :class:`~volumeviz.render.state.ViewState` (the
+same object ``volumeviz screenshot`` renders, so a saved layout is that picture); every
 control changes that state through :meth:`MainWindow.set_state`, which then updates the scenes.
 Loading runs in a background thread (:mod:`volumeviz.app.loader`); errors go to a dialog and the
 window stays usable.
@@ -23,9 +24,17 @@ from qtpy import QtCore, QtGui, QtWidgets
 from volumeviz.app.loader import Loader, LoadJob, PreparedVolume
 from volumeviz.app.lod import preview_volume
 from volumeviz.app.recent import RecentFiles, open_settings
-from volumeviz.app.scene import SliceScene, VolumeScene, image_and_matrix
-from volumeviz.app.state import CAMERA_KEYS, PLANES, SLAB_MODES, VIEWS, ViewState, value_at
 from volumeviz.model.volume import Volume
+from volumeviz.ops.mpr import PLANES, SLAB_MODES
+from volumeviz.render import convert
+from volumeviz.render.interactive import SliceView, VolumeView, image_and_matrix
+from volumeviz.render.state import (
+    CAMERA_KEYS,
+    VIEWS,
+    ViewState,
+    plane_index_axes,
+    value_at,
+)
 from volumeviz.transfer import list_presets, list_window_presets, load_preset
 
 log = logging.getLogger(__name__)
@@ -109,6 +118,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.launch_to_first_render_s: float | None = None
         self.show_error_dialogs = True
         self._closed = False
+        self._last_crop: tuple[float, ...] | None = None
 
         self._render3d_timer = QtCore.QTimer(self)
         self._render3d_timer.setSingleShot(True)
@@ -131,8 +141,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.panels[name] = panel
             panel.interactor.interactor.installEventFilter(self)
         self.grid_widget = grid_widget
-        self.slices = {p: SliceScene(self.panels[p].interactor, p) for p in PLANES}
-        self.scene3d = VolumeScene(self.panels["3d"].interactor)
+        self.slices = {p: SliceView(self.panels[p].interactor, p) for p in PLANES}
+        self.scene3d = VolumeView(self.panels["3d"].interactor)
         for p in PLANES:  # the 2D views take mouse input themselves (see eventFilter)
             self.panels[p].interactor.iren.interactor.SetInteractorStyle(None)
 
@@ -367,7 +377,7 @@ class MainWindow(QtWidgets.QMainWindow):
     ) -> None:
         """Show ``vol`` in the four views (replacing what was shown).
 
-        The 3D view renders ``preview`` (default: :func:`~volumeviz.app.scene.preview_volume`
+        The 3D view renders ``preview`` (default: :func:`~volumeviz.app.lod.preview_volume`
         of ``vol``, None for small volumes) unless *3D > Full-resolution 3D* is checked.
         """
         if isinstance(preview, str):
@@ -380,13 +390,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.vol = vol
         self._preview = preview
         self.stack.setCurrentWidget(self.grid_widget)
-        st = state or ViewState.for_volume(vol)
-        if st.preset not in list_presets():
-            st = st.replace(preset="ct-bone" if vol.modality == "CT" else "mr-default")
+        st = (state or ViewState(mpr="quad")).resolved(vol)
+        if not isinstance(st.preset, str) or st.preset not in list_presets():
+            st = st.replace(preset=ViewState(window=st.window).resolved(vol).preset)
         grid, matrix = image_and_matrix(vol)
         for scene in self.slices.values():
             scene.set_volume(vol, grid, matrix)
-        self.scene3d.set_volume(vol, load_preset(st.preset), self._preview_in_use())
+        self.scene3d.set_volume(vol, load_preset(str(st.preset)), self._preview_in_use())
         self._update_3d_title()
         self.scene3d.on_crop_changed = self._on_crop_box
         self.state = None
@@ -406,6 +416,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.us_view.clear()
         self.vol = None
         self._preview = None
+        self._last_crop = None
         self.ultrasound = None
         self.state = None
         self._set_controls_enabled(False)
@@ -421,8 +432,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         old, self.state = self.state, state
         if old is None or old.preset != state.preset:
-            self.scene3d.set_transfer_function(load_preset(state.preset))
-            self._sync_preset_controls(state.preset)
+            self.scene3d.set_transfer_function(load_preset(str(state.preset)))
+            self._sync_preset_controls(str(state.preset))
         image_changed = (
             old is None
             or old.window != state.window
@@ -431,7 +442,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         idx = state.slice_indices(self.vol)
         old_idx = None if old is None else old.slice_indices(self.vol)
-        if image_changed or old is None or old.cursor_lps != state.cursor_lps:
+        if image_changed or old is None or old.slice != state.slice:
             for plane, scene in self.slices.items():
                 scene.update(state)
                 n = self.vol.size[_axis(self.vol, plane)]
@@ -447,14 +458,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._render2d_timer.start()
         self.scene3d.update(state)
         self._schedule_3d_render()
-        if old is None or old.maximised != state.maximised:
+        if old is None or old.mpr != state.mpr:
             self._apply_layout(state.maximised)
-        w, lvl = state.window
-        name = f" {state.window_preset}" if state.window_preset else ""
+        wl = state.window_level
+        name = f" {wl.name}" if wl.name else ""
         self.window_combo.blockSignals(True)
-        self.window_combo.setCurrentIndex(self.window_combo.findText(state.window_preset or ""))
+        self.window_combo.setCurrentIndex(self.window_combo.findText(wl.name))
         self.window_combo.blockSignals(False)
-        self.window_label.setText(f"W {w:g} / L {lvl:g}{name}  |  3D {state.preset} ")
+        self.window_label.setText(f"W {wl.width:g} / L {wl.center:g}{name}  |  3D {state.preset} ")
         self._show_position(np.asarray(state.cursor_lps), "cursor")
         self.state_changed.emit(state)
 
@@ -469,10 +480,10 @@ class MainWindow(QtWidgets.QMainWindow):
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
             self.scene3d.set_volume(
-                self.vol, load_preset(self.state.preset), self._preview_in_use()
+                self.vol, load_preset(str(self.state.preset)), self._preview_in_use()
             )
             self.scene3d.update(self.state)
-            self.scene3d.set_camera(self.state.camera)
+            self.scene3d.set_camera(self.state.view)
             self.panels["3d"].interactor.render()
         finally:
             QtWidgets.QApplication.restoreOverrideCursor()
@@ -539,20 +550,28 @@ class MainWindow(QtWidgets.QMainWindow):
         self._change(preset=name)
 
     def set_crop(self, on: bool) -> None:
-        """Show or hide the 3D cropping box (drag its faces; the volume is cut on release)."""
+        """Show or hide the 3D cropping box (drag its faces; the volume is cut on release).
+
+        The box comes back where it was last left; the first time it spans the whole volume.
+        """
         if self.state is None or self.vol is None:
             return
-        self._change(crop=bool(on))
+        if not on:
+            self._change(crop=None)
+            return
+        box = self._last_crop or tuple(float(b) for b in convert.grid_bounds_lps(self.vol))
+        self._change(crop=box)
 
     def _on_crop_box(self, bounds: tuple[float, ...]) -> None:
-        self._change(crop=True, crop_bounds=bounds)
+        self._last_crop = tuple(float(b) for b in bounds)
+        self._change(crop=self._last_crop)
 
     def set_camera(self, name: str) -> None:
         """Look at the 3D view from an anatomical direction."""
         if self.state is None:
             return
         self.scene3d.set_camera(name)
-        self._change(camera=name)
+        self._change(view=name)
         self.panels["3d"].interactor.render()
 
     def reset_view(self) -> None:
@@ -562,17 +581,18 @@ class MainWindow(QtWidgets.QMainWindow):
         for scene in self.slices.values():
             scene.reset_camera()
         self.scene3d.set_camera("anterior")
-        fresh = ViewState.for_volume(self.vol)
-        self.set_state(
-            self.state.replace(cursor_lps=fresh.cursor_lps, maximised=None, camera="anterior")
-        )
+        fresh = ViewState(mpr="quad").resolved(self.vol)
+        self.set_state(self.state.replace(slice=fresh.slice, mpr="quad", view="anterior"))
 
     def toggle_maximise(self, name: str) -> None:
         """Maximise view ``name`` or, if it already is, go back to the 2x2 layout."""
         if self.state is None:
             self._apply_layout(None)
             return
-        self._change(maximised=None if self.state.maximised == name else name)
+        if self.state.maximised == name:
+            self._change(mpr="quad")
+        else:
+            self._change(mpr=None if name == "3d" else name)
 
     def _apply_layout(self, maximised: str | None) -> None:
         for name, panel in self.panels.items():
@@ -750,6 +770,4 @@ class MainWindow(QtWidgets.QMainWindow):
 
 
 def _axis(vol: Volume, plane: str) -> int:
-    from volumeviz.app.state import plane_axes
-
-    return plane_axes(vol)[plane]
+    return plane_index_axes(vol)[plane]

@@ -9,7 +9,6 @@ atomically.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any
@@ -159,7 +158,8 @@ def screenshot(
     volumeviz screenshot CT/ --mpr quad --window brain --slice 14 -o quad.png
     volumeviz screenshot CT/ --mpr axial --slab 10 --slab-mode mip -o mip.png
     """  # noqa: D301 (click needs the real \b to keep the example lines)
-    from volumeviz.render.screenshot import ViewState, parse_size, parse_vector, prefer_egl
+    from volumeviz.render.screenshot import parse_size, parse_vector, prefer_egl
+    from volumeviz.render.state import ViewState
 
     prefer_egl(even_with_display=True)  # this command never opens a window
 
@@ -183,7 +183,7 @@ def screenshot(
         c = parse_vector(clip, 6, "--clip")
         clip_v = (c[:3], c[3:])
     state = ViewState(
-        preset=preset or "bone",
+        preset=preset,  # None: by modality, when the series is loaded
         view=view,
         azimuth=azimuth,
         elevation=elevation,
@@ -212,8 +212,6 @@ def screenshot(
     if anonymize:
         vol = vol.anonymized()
     _check_slice(vol, state)
-    if preset is None:  # no preset asked for: one meant for the series' modality
-        state = dataclasses.replace(state, preset=_default_preset(vol.modality))
 
     from volumeviz.render.screenshot import png_metadata, render_image, write_png
     from volumeviz.transfer import PresetWarning
@@ -228,11 +226,6 @@ def screenshot(
     click.echo(str(out))
 
 
-def _default_preset(modality: str) -> str:
-    """Return the preset used when none is given: ``mr-default`` for MR, ``ct-bone`` else."""
-    return "mr-default" if modality.upper() == "MR" else "ct-bone"
-
-
 def _series_arg(series: str | None) -> int | str | None:
     if series is None:
         return None
@@ -243,7 +236,7 @@ def _check_names(state: Any) -> None:
     """Resolve preset and window names before reading any data (typos fail fast, exit 2)."""
     from volumeviz.transfer import load_preset, parse_window
 
-    if state.mpr in (None, "quad"):
+    if state.mpr in (None, "quad") and state.preset is not None:
         load_preset(state.preset)
     if state.mpr is not None and isinstance(state.window, str):
         if state.window.strip().lower() not in ("file", "auto"):

@@ -5,7 +5,7 @@
 >>> scene.add_3d(preset="mip").add_mpr("axial").render().shape
 (48, 128, 3)
 
-Each volume cell is a :class:`~volumeviz.render.screenshot.ViewState` rendered by
+Each volume cell is a :class:`~volumeviz.render.state.ViewState` rendered by
 :func:`~volumeviz.render.screenshot.render_image` (the same pixels as ``volumeviz screenshot``);
 an ultrasound cell is an :class:`UltrasoundPanel`, one frame drawn by
 :func:`~volumeviz.render.ultrasound.render_frame` at the cell's scale. Cells fill the grid row
@@ -30,13 +30,8 @@ from volumeviz.errors import UsageError
 from volumeviz.model.deid import Redactor
 from volumeviz.model.ultrasound import UltrasoundImage, UltrasoundRegion
 from volumeviz.model.volume import Volume
-from volumeviz.render.screenshot import (
-    MIN_SIDE,
-    ViewState,
-    camera_label,
-    render_image,
-    write_png,
-)
+from volumeviz.render.screenshot import render_image, write_png
+from volumeviz.render.state import MIN_SIDE, ViewState, camera_label, state_fields
 from volumeviz.render.ultrasound import mask_outside_regions, render_frame, scale_bars
 
 #: colour of an ultrasound panel's title (RGB), drawn with a black outline
@@ -277,8 +272,7 @@ class Scene:
             raise UsageError(
                 "this Scene has no volume: give one, Scene(vol), to add 3D, MPR or slab views"
             )
-        fields = {f.name for f in dataclasses.fields(ViewState)}
-        unknown = sorted(set(options) - fields)
+        unknown = sorted(set(options) - state_fields())
         if unknown:
             raise UsageError(f"unknown view option(s): {', '.join(unknown)}")
         state = dataclasses.replace(self._base, **options).checked()
@@ -286,8 +280,8 @@ class Scene:
         self._image = None
         return self
 
-    def add_3d(self, preset: str = "bone", view: str = "anterior", **options: Any) -> Scene:
-        """Add a volume rendering with ``preset`` seen from ``view``."""
+    def add_3d(self, preset: str | None = None, view: str = "anterior", **options: Any) -> Scene:
+        """Add a volume rendering with ``preset`` (None: by modality) seen from ``view``."""
         return self.add(preset=preset, view=view, mpr=None, **options)
 
     def add_mpr(self, plane: str = "axial", slice: Any = None, **options: Any) -> Scene:
@@ -306,7 +300,7 @@ class Scene:
         return self.add(mpr=plane, slab_mm=float(thickness_mm), slab_mode=mode, **options)
 
     def add_quad(self, **options: Any) -> Scene:
-        """Add a quad cell: axial, coronal, sagittal and 3D in 2x2."""
+        """Add a quad cell: axial, coronal, sagittal and 3D in 2x2 (3D preset by modality)."""
         return self.add(mpr="quad", **options)
 
     def add_ultrasound(
@@ -463,7 +457,7 @@ class Scene:
         kinds = ", ".join(
             f"ultrasound frame {c.frame}"
             if isinstance(c, UltrasoundPanel)
-            else c.mpr or f"3d {c.preset}"
+            else c.mpr or f"3d {c.preset if c.preset is not None else '(by modality)'}"
             for c in self.cells
         )
         return f"Scene({len(self.cells)} views in {self.columns} columns: {kinds})"

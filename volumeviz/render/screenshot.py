@@ -1,14 +1,14 @@
 """Render a Volume to pixels: 3D with a preset, 2D MPR planes, or a quad (three planes + 3D).
 
-:class:`ViewState` is the small typed description of what to show; the CLI, the Qt window and the
-report builder all build one and call :func:`render_scene` on a plotter they own (render never
-calls ``show()``). :func:`screenshot` is the one-call offscreen form: a fixed window size and a
-fixed camera give the same image every run.
+:class:`~volumeviz.render.state.ViewState` (in :mod:`volumeviz.render.state`) is the one typed
+description of what to show; the CLI, the Qt window, Scene and the report builder all fill one
+and call :func:`render_scene` on a plotter they own (render never calls ``show()``).
+:func:`screenshot` is the one-call offscreen form: a fixed window size and a fixed camera give
+the same image every run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -27,7 +27,7 @@ from volumeviz import __version__
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import OutputError, RenderError, UsageError
 from volumeviz.model.volume import Volume
-from volumeviz.ops.mpr import PLANES, SLAB_MODES, Slice2D, reslice, resolve_point
+from volumeviz.ops.mpr import Slice2D, reslice
 from volumeviz.render.annotations import (
     add_corner_text,
     add_edge_letters,
@@ -36,114 +36,41 @@ from volumeviz.render.annotations import (
     info_lines,
     redactor_for,
 )
-from volumeviz.render.cameras import parse_view, set_camera, set_camera_2d
+from volumeviz.render.cameras import set_camera, set_camera_2d
 from volumeviz.render.convert import grid_bounds_lps
 from volumeviz.render.planes import add_slice, slice_extent_mm
-from volumeviz.render.volume import MAPPERS, add_volume
+from volumeviz.render.state import (
+    MAX_SIDE,
+    MIN_SIDE,
+    MPR_MODES,
+    QUAD_LAYOUT,
+    ViewState,
+    camera_label,
+    state_fields,
+)
+from volumeviz.render.volume import add_volume
 from volumeviz.transfer import (
     PresetWarning,
     TransferFunction,
-    WindowLevel,
     load_preset,
-    parse_window,
     preset_warnings,
 )
 
-MPR_MODES = (*PLANES, "oblique", "quad")
-#: quad layout: (row, col) of each viewport; the 3D view is bottom right
-QUAD_LAYOUT = {"axial": (0, 0), "coronal": (0, 1), "sagittal": (1, 0), "3d": (1, 1)}
-MAX_SIDE = 8192
-MIN_SIDE = 16
-
-
-@dataclass(frozen=True)
-class ViewState:
-    """What to show: one object the CLI, the Qt window and reports build and render.
-
-    Parameters
-    ----------
-    preset
-        Volume-rendering preset name, ``.json`` path or :class:`TransferFunction`.
-    view
-        3D camera by anatomical name: anterior, posterior, left, right, superior, inferior.
-    azimuth, elevation, zoom
-        Camera adjustments (degrees, degrees, factor) after the named view.
-    mpr
-        ``None`` for 3D only; ``"axial"``, ``"coronal"``, ``"sagittal"``, ``"oblique"`` (with
-        ``normal``) for one 2D plane; ``"quad"`` for axial, coronal, sagittal and 3D in 2x2.
-    slice
-        Where the plane(s) pass: see :func:`volumeviz.ops.mpr.resolve_point`.
-    normal
-        LPS normal of an oblique plane.
-    window
-        2D window: ``"400/40"``, a name (``"brain"``), ``"file"``, ``"auto"``/``None``.
-    slab_mm, slab_mode
-        Thick-slab MPR: thickness in mm and ``mip``/``minip``/``mean``.
-    neurological
-        Patient left on the image's left in axial/coronal views (default: radiological).
-    crop
-        3D crop box in LPS mm ``(xmin, xmax, ymin, ymax, zmin, zmax)``.
-    clip
-        3D clipping plane ``(point, normal)`` in LPS; keeps the side the normal points to.
-    size
-        Image ``(width, height)`` in pixels.
-    background
-        Background colour (any name or hex pyvista understands).
-    mapper
-        ``"auto"``, ``"fixed"``, ``"gpu"`` or ``"smart"``.
-    annotations
-        Letters, scale bars, orientation marker and text (off for regression images).
-    anonymize
-        Leave patient identity (and the study date) out of the text.
-    """
-
-    preset: str | TransferFunction = "bone"
-    view: str = "anterior"
-    azimuth: float = 0.0
-    elevation: float = 0.0
-    zoom: float = 1.0
-    mpr: str | None = None
-    slice: str | int | float | tuple[float, float, float] | None = None
-    normal: tuple[float, float, float] | None = None
-    window: str | WindowLevel | tuple[float, float] | None = None
-    slab_mm: float = 0.0
-    slab_mode: str = "mip"
-    neurological: bool = False
-    crop: tuple[float, ...] | None = None
-    clip: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
-    size: tuple[int, int] = (800, 600)
-    background: str = "black"
-    mapper: str = "auto"
-    annotations: bool = True
-    anonymize: bool = False
-
-    def checked(self) -> ViewState:
-        """Return a copy with names normalised; raise :class:`UsageError` on bad values."""
-        w, h = (int(v) for v in self.size)
-        if not (MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE):
-            raise UsageError(
-                f"image size {w}x{h} is out of range: each side must be {MIN_SIDE}..{MAX_SIDE} px"
-            )
-        mpr = None if self.mpr in (None, "", "none", "3d") else str(self.mpr).lower()
-        if mpr is not None and mpr not in MPR_MODES:
-            raise UsageError(f"unknown --mpr {self.mpr!r}; choose {', '.join(MPR_MODES)}")
-        if mpr == "oblique" and self.normal is None:
-            raise UsageError("an oblique MPR needs a plane normal (LPS), e.g. 0,0.34,0.94")
-        if self.slab_mode not in SLAB_MODES:
-            raise UsageError(f"slab mode {self.slab_mode!r}: choose {', '.join(SLAB_MODES)}")
-        if not (math.isfinite(self.slab_mm) and self.slab_mm >= 0):
-            raise UsageError(f"slab thickness must be >= 0 mm, got {self.slab_mm}")
-        if self.mapper not in MAPPERS:
-            raise UsageError(f"unknown mapper {self.mapper!r}; choose {', '.join(MAPPERS)}")
-        if not (self.zoom > 0 and math.isfinite(self.zoom)):
-            raise UsageError(f"zoom must be a positive number, got {self.zoom}")
-        try:
-            pv.Color(self.background)
-        except ValueError:
-            raise UsageError(
-                f"unknown background colour {self.background!r} (a name like black or #202020)"
-            ) from None
-        return dataclasses.replace(self, size=(w, h), mpr=mpr, view=parse_view(self.view))
+__all__ = [
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "MPR_MODES",
+    "QUAD_LAYOUT",
+    "SceneInfo",
+    "ViewState",
+    "camera_label",
+    "make_plotter",
+    "png_metadata",
+    "render_image",
+    "render_scene",
+    "screenshot",
+    "write_png",
+]
 
 
 @dataclass
@@ -162,24 +89,6 @@ class SceneInfo:
     seconds: float = 0.0
 
 
-def camera_label(state: ViewState) -> str:
-    """Describe the 3D camera: ``"anterior"``, ``"anterior, azimuth -25°, elevation 20°"``.
-
-    Examples
-    --------
-    >>> camera_label(ViewState(view="left", elevation=15))
-    'left, elevation 15°'
-    """
-    parts = [parse_view(state.view)]
-    if state.azimuth:
-        parts.append(f"azimuth {state.azimuth:g}°")
-    if state.elevation:
-        parts.append(f"elevation {state.elevation:g}°")
-    if state.zoom != 1.0:
-        parts.append(f"zoom {state.zoom:g}")
-    return ", ".join(parts)
-
-
 def _tf(preset: str | TransferFunction) -> TransferFunction:
     return preset if isinstance(preset, TransferFunction) else load_preset(preset)
 
@@ -187,10 +96,12 @@ def _tf(preset: str | TransferFunction) -> TransferFunction:
 def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
     """Fill plotter ``pl`` (made with ``shape=(2, 2)`` for ``mpr="quad"``) from ``state``.
 
+    ``state`` is resolved against ``vol`` first (:meth:`ViewState.resolved`: preset and window
+    by modality, the slice point), so every caller draws the same picture for the same state.
     Never calls ``show()``: the caller decides between a window, a screenshot or a report.
     Preset misfits are warned about with :class:`~volumeviz.transfer.PresetWarning`.
     """
-    state = state.checked()
+    state = state.checked().resolved(vol)
     info = SceneInfo(view=state.view)
     # every text drawn goes through this redactor; anonymised, the meta shown is scrubbed too
     redact = redactor_for(vol.meta, anonymize=state.anonymize)
@@ -204,13 +115,9 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
     elif state.mpr is not None:
         planes = [state.mpr]
     if planes:
-        wl = parse_window(state.window if state.window is not None else "auto", vol)
+        wl = state.window_level
         info.window = str(wl) + (f" ({wl.name})" if wl.name else "")
-        # all planes of a quad pass through one point; a bare index/mm is an axial position
-        if state.mpr == "quad":
-            point = resolve_point(vol, (0.0, 0.0, 1.0), state.slice, plane="axial")
-        else:
-            point = None
+        point = state.cursor_lps  # every plane passes through the one resolved point
         for plane in planes:
             if state.mpr == "quad":
                 r, c = QUAD_LAYOUT[plane]
@@ -222,7 +129,6 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
                 vol,
                 plane,
                 point=point,
-                slice_spec=state.slice,
                 normal=state.normal if plane == "oblique" else None,
                 neurological=state.neurological,
                 slab_mm=state.slab_mm,
@@ -246,6 +152,7 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
     if show_3d:
         if state.mpr == "quad":
             pl.subplot(*QUAD_LAYOUT["3d"])
+        assert state.preset is not None  # resolved
         tf = _tf(state.preset)
         info.preset = tf.name
         for msg in preset_warnings(tf, vol):
@@ -349,7 +256,7 @@ def render_image(vol: Volume, state: ViewState) -> tuple[npt.NDArray[np.uint8], 
 def screenshot(
     vol: Volume,
     *,
-    preset: str | TransferFunction = "bone",
+    preset: str | TransferFunction | None = None,
     view: str = "anterior",
     size: tuple[int, int] = (800, 600),
     mpr: str | None = None,
@@ -365,6 +272,8 @@ def screenshot(
     preset, view, size, mpr
         As in :class:`ViewState`; any other :class:`ViewState` field may be given as a keyword
         (``window="brain"``, ``slice=40``, ``slab_mm=10``, ``annotations=False`` ...).
+        ``preset=None`` (and no ``window``) take the defaults for the series' modality
+        (:func:`volumeviz.transfer.defaults.defaults_for`): MR never gets a CT preset.
     state
         A ready :class:`ViewState` (then the other arguments must not be given).
 
@@ -376,8 +285,7 @@ def screenshot(
     ((48, 64, 3), 'uint8')
     """
     if state is None:
-        fields = {f.name for f in dataclasses.fields(ViewState)}
-        unknown = sorted(set(options) - fields)
+        unknown = sorted(set(options) - state_fields())
         if unknown:
             raise UsageError(f"screenshot() got unknown option(s): {', '.join(unknown)}")
         state = ViewState(preset=preset, view=view, size=size, mpr=mpr, **options)

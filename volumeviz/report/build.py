@@ -51,6 +51,7 @@ from volumeviz.report.document import (
     Table,
 )
 from volumeviz.report.spec import VIEWS, RenderSpec, SpecError
+from volumeviz.transfer import defaults as _defaults
 
 __all__ = [
     "SECTIONS",
@@ -79,7 +80,11 @@ class ReportTemplate:
     name: str = "standard"
     title: str = ""
     sections: tuple[str, ...] = SECTIONS
-    presets: tuple[str, ...] = ("bone", "soft-tissue")
+    #: 3D presets; empty: the series' own by modality
+    #: (:func:`volumeviz.transfer.defaults.defaults_for`: bone and soft tissue for CT, mr-default
+    #: and mr-mip for MR), the first ``default_presets`` of them
+    presets: tuple[str, ...] = ()
+    default_presets: int = 2
     views: tuple[str, ...] = ("anterior",)
     key_slices: int = 4
     us_frames: int = 3
@@ -96,7 +101,7 @@ BUILTIN_TEMPLATES = {
     "brief": ReportTemplate(
         name="brief",
         sections=("metadata", "issues", "views", "mpr", "ultrasound"),
-        presets=("bone",),
+        default_presets=1,
         key_slices=0,
         us_frames=1,
     ),
@@ -155,7 +160,7 @@ def load_template(name_or_path: str | os.PathLike[str] | None) -> ReportTemplate
                 if key == "presets":
                     _check_preset(v, err, (key, n))
             changes[key] = tuple(value)
-        elif key in ("key_slices", "us_frames", "dpi"):
+        elif key in ("key_slices", "us_frames", "dpi", "default_presets"):
             lo, hi = (36, 1200) if key == "dpi" else (0, 16)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise err((key,), f"must be a whole number in {lo}..{hi}, got {value!r}")
@@ -191,7 +196,7 @@ class Renderer(Protocol):
         """Render a 3D view of ``vol`` as RGB uint8 ``(h, w, 3)``."""
         ...
 
-    def quad(self, vol: Volume, *, preset: str, size: tuple[int, int]) -> np.ndarray:
+    def quad(self, vol: Volume, *, preset: str | None, size: tuple[int, int]) -> np.ndarray:
         """Render the MPR quad (axial, coronal, sagittal through the centre, and 3D)."""
         ...
 
@@ -237,8 +242,8 @@ class VolumevizRenderer:
         """Render a 3D view with :func:`volumeviz.render.screenshot.screenshot`."""
         return self._shot(vol, preset=preset, view=view, size=size)
 
-    def quad(self, vol: Volume, *, preset: str, size: tuple[int, int]) -> np.ndarray:
-        """Render the quad with ``screenshot(..., mpr="quad")``."""
+    def quad(self, vol: Volume, *, preset: str | None, size: tuple[int, int]) -> np.ndarray:
+        """Render the quad with ``screenshot(..., mpr="quad")`` (None: preset by modality)."""
         return self._shot(vol, preset=preset, mpr="quad", size=size)
 
     def mpr(
@@ -417,20 +422,21 @@ def _volume_sections(
     if "issues" in tpl.sections:
         blocks.append(Paragraph("Geometry issues found by the loader:"))
         blocks.append(_issues_block(vol))
-    if "views" in tpl.sections and tpl.presets and tpl.views:
+    presets = tpl.presets or _defaults.defaults_for(vol).report_presets[: tpl.default_presets]
+    if "views" in tpl.sections and presets and tpl.views:
         size = layout.cell_px(2, 0.75)
         figs = [
             Figure(
                 renderer.view3d(vol, preset=preset, view=view, size=size),
                 f"3D, preset {preset}, {view} view",
             )
-            for preset in tpl.presets
+            for preset in presets
             for view in tpl.views
         ]
         blocks.append(FigureGrid(tuple(figs), columns=2, caption="3D views"))
     if "mpr" in tpl.sections:
         size = layout.cell_px(1, 1.0)
-        preset = tpl.presets[0] if tpl.presets else "bone"
+        preset = presets[0] if presets else _defaults.defaults_for(vol).preset
         quad = renderer.quad(vol, preset=preset, size=size)
         blocks.append(
             FigureGrid(
@@ -718,7 +724,8 @@ def make_render(
             img = render_frame(item, 0, size=size)
             _write_png(img, output, overwrite=overwrite)
             return
-        from volumeviz.render.screenshot import ViewState, png_metadata, render_image, write_png
+        from volumeviz.render.screenshot import png_metadata, render_image, write_png
+        from volumeviz.render.state import ViewState
 
         extra = {
             k: v
@@ -726,7 +733,7 @@ def make_render(
             if k in ("mpr", "slice", "window", "slab_mm", "slab_mode", "annotations", "anonymize")
         }
         state = ViewState(
-            preset=render.option("preset", "bone"),
+            preset=render.option("preset", None),
             view=render.option("view", "anterior"),
             size=(size[0], size[1]),
             **extra,

@@ -507,7 +507,8 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
         return str(name)
 
     if kind == "screenshot":
-        opts["preset"] = preset_ok(raw.get("preset", "bone"), (*where, "preset"))
+        if "preset" in raw:  # else by modality (volumeviz.transfer.defaults)
+            opts["preset"] = preset_ok(raw["preset"], (*where, "preset"))
         opts["view"] = view_ok(raw.get("view", "anterior"), (*where, "view"))
         size = raw.get("size", [800, 600])
         if not (
@@ -714,7 +715,10 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
                 values = {
                     "input": name,
                     "kind": render.kind,
-                    "preset": render.option("preset", ""),
+                    # no preset named: chosen by modality once loaded; the name says so
+                    "preset": render.option(
+                        "preset", "auto" if render.kind == "screenshot" else ""
+                    ),
                     "view": render.option("view", ""),
                     "mpr": render.option("mpr", "3d"),
                     "index": index,

@@ -1,9 +1,11 @@
-"""Glue between the window's :class:`ViewState` and the VTK scene in each QtInteractor.
+"""Live views: the VTK content of the window's panels, kept in step with a ViewState.
 
-A :class:`SliceScene` fills one 2D plotter (axial, coronal or sagittal) and a
-:class:`VolumeScene` the 3D plotter. They only *update* what exists (camera focal point, window,
-slab, transfer function), so moving a slice costs one reslice of the visible plane and one
-render. Nothing here owns the data beyond the shared ``pv.ImageData``.
+A :class:`SliceView` fills one 2D plotter (axial, coronal or sagittal) and a :class:`VolumeView`
+the 3D plotter; both take any pyvista plotter (the window gives them QtInteractors) and import no
+Qt. They only *update* what exists (camera focal point, window, slab, transfer function), so
+moving a slice costs one reslice of the visible plane and one render. Nothing here owns the data
+beyond the shared ``pv.ImageData``. The offscreen pictures (:mod:`volumeviz.render.screenshot`)
+are drawn from the same :class:`~volumeviz.render.state.ViewState`.
 """
 
 from __future__ import annotations
@@ -18,18 +20,17 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkImageProperty, vtkImageSlice
 from vtkmodules.vtkRenderingImage import vtkImageResliceMapper
 
-from volumeviz.app.lod import PREVIEW_MAX_VOXELS, preview_volume
-from volumeviz.app.state import PLANE_LPS_AXIS, ViewState
 from volumeviz.model.volume import Volume
 from volumeviz.ops import mpr
 from volumeviz.render import annotations as rannotations
 from volumeviz.render import cameras, convert
 from volumeviz.render import volume as rvolume
+from volumeviz.render.state import PLANE_LPS_AXIS, ViewState
 from volumeviz.transfer import TransferFunction
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PREVIEW_MAX_VOXELS", "SliceScene", "VolumeScene", "preview_volume", "view_vectors"]
+__all__ = ["PLANE_COLORS", "SliceView", "VolumeView", "image_and_matrix", "view_vectors"]
 
 #: crosshair colours of the planes (the colour of a plane's line in the other views)
 PLANE_COLORS: dict[str, tuple[float, float, float]] = {
@@ -64,7 +65,7 @@ def view_vectors(plane: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.fl
     return dop / np.linalg.norm(dop), up
 
 
-class SliceScene:
+class SliceView:
     """One 2D MPR view: a resliced image facing the camera at the crosshair, crosshair lines.
 
     Parameters
@@ -186,9 +187,9 @@ class SliceScene:
         cam.SetFocalPoint(*(fp + shift * self._dop))
         cam.SetPosition(*(pos + shift * self._dop))
         prop = self._slice.GetProperty()
-        width, level = state.window
-        prop.SetColorWindow(width)
-        prop.SetColorLevel(level)
+        wl = state.window_level
+        prop.SetColorWindow(wl.width)
+        prop.SetColorLevel(wl.center)
         if state.slab_mm > 0:
             self._mapper.SetSlabThickness(state.slab_mm)
             getattr(self._mapper, _SLAB_TYPES[state.slab_mode])()
@@ -235,7 +236,7 @@ class SliceScene:
         cam.SetParallelScale(cam.GetParallelScale() / factor)
 
 
-class VolumeScene:
+class VolumeView:
     """The 3D view: the volume, plane outlines, cropping box, cameras and level of detail.
 
     The volume is drawn by :func:`volumeviz.render.volume.add_volume`, the cameras by
@@ -287,7 +288,8 @@ class VolumeScene:
     def set_volume(self, vol: Volume, tf: TransferFunction, preview: Volume | None = None) -> None:
         """Put ``vol`` in the 3D view with transfer function ``tf``.
 
-        ``preview`` (see :func:`preview_volume`), when given, is what is volume-rendered.
+        ``preview`` (a smaller copy, see :func:`volumeviz.app.lod.preview_volume`), when given,
+        is what is volume-rendered.
         """
         self.clear()
         self.vol = vol
@@ -396,8 +398,8 @@ class VolumeScene:
             pts[:, u] = [lo[u], hi[u], hi[u], lo[u]]
             pts[:, v] = [lo[v], lo[v], hi[v], hi[v]]
             self._outlines[plane].points = pts
-        bounds = state.crop_bounds if state.crop else None
-        self._show_box(state.crop, state.crop_bounds)
+        bounds = None if state.crop is None else tuple(float(b) for b in state.crop)
+        self._show_box(bounds is not None, bounds)
         if bounds != self._crop_bounds:
             self._apply_crop(bounds)
 
