@@ -94,6 +94,16 @@ def _pdf_streams(pdf: Path) -> str:
     return "\n".join(parts)
 
 
+def _dicom_text(path: Path) -> str:
+    """Every element value of a DICOM file, and its raw bytes as Latin-1."""
+    import pydicom
+
+    ds = pydicom.dcmread(path)
+    values: list[str] = []
+    ds.walk(lambda _, e: values.append(str(e.value)) if e.VR not in ("OB", "OW", "SQ") else None)
+    return "\n".join(values) + path.read_bytes().decode("latin-1")
+
+
 @pytest.fixture(scope="module")
 def poppler() -> dict[str, str]:
     import shutil
@@ -108,16 +118,20 @@ def test_reports_identical_under_two_identities(two_identities, tmp_path, capsys
     a, b = two_identities
     texts = []
     for src, name in ((a, "a"), (b, "b")):
-        pdf, html = tmp_path / f"{name}.pdf", tmp_path / f"{name}.html"
+        pdf, html, sc = tmp_path / f"{name}.pdf", tmp_path / f"{name}.html", tmp_path / name
         for out in (pdf, html):
             code, _, err = run_cli(
                 capsys, "report", str(src), "--anonymize", "--template", "brief", "--dpi", "40",
-                "-o", str(out),
+                "-o", str(out), *(["--secondary-capture", str(sc)] if out == pdf else []),
             )  # fmt: skip
             assert code == 0, err
         texts.append(_pdf_text(poppler, pdf))
+        captures = sorted(sc.glob("SC*.dcm"))
+        assert captures
         for ident in (A, B):
             assert not _leaks(_pdf_streams(pdf), ident), name
             assert not _leaks(html.read_text(), ident), name
+            for f in captures:
+                assert not _leaks(_dicom_text(f), ident), (name, f.name)
     assert texts[0] == texts[1]
     assert "anonymised" in texts[0]

@@ -14,6 +14,7 @@ fits (slope 1, intercept 0 when the values are integers within int16).
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import logging
 import os
@@ -25,7 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz._atomic import atomic_path
-from volumeviz.errors import DicomReadError, OutputError, WriteError
+from volumeviz.errors import DicomReadError, OutputError, UsageError, WriteError
+from volumeviz.io.deid import DeidSession, deidentify_dataset, session_for
+from volumeviz.model.deid import Identity
 from volumeviz.model.volume import Volume, VolumeMeta
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -268,6 +271,7 @@ def write_series(
     modality: str | None = None,
     series_description: str | None = None,
     series_number: int | None = None,
+    anonymize: bool | DeidSession = False,
 ) -> list[Path]:
     """Write a Volume as a CT or MR image series, one file per slice (``IM00001.dcm`` ...).
 
@@ -286,6 +290,10 @@ def write_series(
     series_description, series_number
         For the new series; default the source's description with ``" (volumeviz)"`` appended,
         and the source's number + 1000.
+    anonymize
+        De-identify every file (PS3.15 Basic Profile with Clean Descriptors, see
+        :mod:`volumeviz.io.deid`): ``True`` for a new :class:`~volumeviz.io.deid.DeidSession`,
+        or a session shared with other outputs (the same new UIDs and pseudonym).
 
     Returns
     -------
@@ -383,10 +391,11 @@ def write_series(
         base.WindowCenterWidthExplanation = [
             (w.explanation or f"window {i + 1}")[:64] for i, w in enumerate(windows)
         ]
+    session = session_for(anonymize, volume.meta, meta)
     normal = np.cross(row_dir, col_dir)
     written: list[Path] = []
     for k in range(nk):
-        ds = base.copy()
+        ds = copy.deepcopy(base)  # own elements: de-identification changes them in place
         ds.SOPInstanceUID = generate_uid()
         ds.InstanceNumber = k + 1
         position = volume.index_to_lps([0, 0, k])
@@ -399,6 +408,16 @@ def write_series(
         ds["LargestImagePixelValue"].VR = "SS"
         ds.PixelData = np.ascontiguousarray(stored).astype("<i2").tobytes()
         ds["PixelData"].VR = "OW"
+        if session is not None:
+            deidentify_dataset(
+                ds,
+                session,
+                descriptors={
+                    "SeriesDescription": base.SeriesDescription,
+                    "DerivationDescription": base.DerivationDescription,
+                },
+                identity=Identity.of(volume.meta, meta),
+            )
         _save(ds, names[k], protected)
         written.append(names[k])
     return written
@@ -465,6 +484,10 @@ def write_secondary_capture(
     like: Any = None,
     series_description: str = "volumeviz screenshot",
     overwrite: bool = False,
+    anonymize: bool | DeidSession = False,
+    burned_in_annotation: str = "YES",
+    series_uid: str | None = None,
+    instance_number: int = 1,
 ) -> Path:
     """Write a rendered picture as a Secondary Capture Image that references its source.
 
@@ -483,11 +506,28 @@ def write_secondary_capture(
         For the new series.
     overwrite
         Replace an existing ``path`` (never one of the source files).
+    anonymize
+        De-identify the capture (PS3.15 Basic Profile with Clean Pixel Data and Clean
+        Descriptors, see :mod:`volumeviz.io.deid`): ``True`` for a new
+        :class:`~volumeviz.io.deid.DeidSession`, or a session shared by the captures of one
+        output (one new Study Instance UID for all). The source references are left out. The
+        picture must have been rendered with ``anonymize`` (``burned_in_annotation="NO"``).
+    burned_in_annotation
+        (0028,0301) for the picture: ``"YES"`` when its text may show the patient (the
+        default), ``"NO"`` when it was rendered from de-identified data.
+    series_uid, instance_number
+        Series Instance UID (default a new one) and Instance Number, so several captures can
+        form one series.
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    UsageError
+        ``anonymize`` with ``burned_in_annotation`` other than ``"NO"``.
     """
     from pydicom.dataset import Dataset
     from pydicom.uid import generate_uid
@@ -501,6 +541,14 @@ def write_secondary_capture(
         )
     if min(img.shape[:2]) == 0:
         raise WriteError(f"cannot write an empty picture of shape {img.shape}")
+    burned_in = str(burned_in_annotation).upper()
+    if burned_in not in ("YES", "NO"):
+        raise UsageError(f"burned_in_annotation must be 'YES' or 'NO', not {burned_in!r}")
+    if anonymize is not False and burned_in != "NO":
+        raise UsageError(
+            "an anonymised secondary capture needs a picture rendered without the patient's "
+            "identity: render with anonymize=True and pass burned_in_annotation='NO'"
+        )
     target = Path(path)
     meta = _meta_of(like) or VolumeMeta()
     template = _read_like(like)
@@ -515,12 +563,16 @@ def write_secondary_capture(
     ds.SecondaryCaptureDeviceSoftwareVersions = _software()
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.DerivationDescription = "rendered by volumeviz"
-    ds.InstanceNumber = 1
+    ds.InstanceNumber = instance_number
+    if series_uid:
+        ds.SeriesInstanceUID = series_uid
     ds.ContentDate, ds.ContentTime = _now()
     ds.PatientOrientation = ""
-    ds.BurnedInAnnotation = "YES"
+    ds.BurnedInAnnotation = burned_in
     ds.SOPInstanceUID = generate_uid()
-    refs = _source_references(like, template)
+    session = session_for(anonymize, meta)
+    # an anonymised capture names no source instance (their UIDs would lead back)
+    refs = [] if session is not None else _source_references(like, template)
     if refs:
         items = []
         for _, sop_class, sop_instance in refs:
@@ -560,6 +612,17 @@ def write_secondary_capture(
     data = np.ascontiguousarray(img).tobytes()
     ds.PixelData = data + (b"\x00" if len(data) % 2 else b"")
     ds["PixelData"].VR = "OB"
+    if session is not None:
+        deidentify_dataset(
+            ds,
+            session,
+            clean_pixels=True,
+            descriptors={
+                "SeriesDescription": ds.SeriesDescription,
+                "DerivationDescription": ds.DerivationDescription,
+            },
+            identity=Identity.of(meta),
+        )
     protected = _protected(meta)
     if template is not None and getattr(template, "filename", None):
         protected.add(Path(str(template.filename)).resolve())

@@ -776,41 +776,47 @@ def write_secondary_capture_series(
     """Write every image of ``report`` as one DICOM Secondary Capture series in ``folder``.
 
     The DICOM writer (:func:`volumeviz.io.write.write_secondary_capture`) does the writing;
-    the first Volume (anonymised if asked) gives the patient and study fields.
+    the first Volume gives the patient and study fields. All captures share one study and one
+    series. With ``anonymize`` (the report must have been built anonymised) they are
+    de-identified together by one :class:`volumeviz.io.deid.DeidSession` (PS3.15 Basic
+    Profile, Clean Pixel Data, Clean Descriptors): ONE new Study Instance UID, one pseudonym,
+    Patient Identity Removed YES, the de-identification method and its CID 7050 codes.
     """
     try:
+        from volumeviz.io.deid import session_for
         from volumeviz.io.write import write_secondary_capture
     except ImportError as exc:
         raise UsageError(
             "--secondary-capture needs the DICOM writer (volumeviz.io.write), not in this build"
         ) from exc
+    from pydicom.uid import generate_uid
+
+    from volumeviz.model.volume import VolumeMeta
+
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    like: Any = next((it for it in items if isinstance(it, Volume)), None)
-    if like is not None and anonymize:
-        like = _anonymized(like, Identity.of(*items))
-        # new UIDs: the originals would link the anonymous captures back to the patient's study
-        like = like.replace(
-            meta=like.meta.replace(study_uid="", series_uid="", frame_of_reference_uid="")
-        )
+    first = next((it for it in items if isinstance(it, Volume)), None)
+    like = first.meta if first is not None else VolumeMeta(modality="US")
+    if not like.study_uid:  # one study for all the captures, even of a phantom
+        like = like.replace(study_uid=generate_uid())
+    session = session_for(anonymize, *items)
     figures = list(report.figures())
     targets = [out / f"SC{n:04d}.dcm" for n in range(1, len(figures) + 1)]
     for target in targets:
         if target.exists():
             raise OutputError(f"{target}: exists; choose an empty folder")
-    import pydicom
-    from pydicom.uid import generate_uid
-
     series_uid = generate_uid()
     paths = []
     for n, (fig, target) in enumerate(zip(figures, targets, strict=True), start=1):
-        description = f"volumeviz report: {fig.caption}"[:64]
-        write_secondary_capture(fig.image, target, like=like, series_description=description)
-        # one series for the whole report, numbered in report order
-        ds = pydicom.dcmread(target)
-        ds.SeriesInstanceUID = series_uid
-        ds.InstanceNumber = n
-        with atomic_path(target, overwrite=True) as tmp:
-            ds.save_as(tmp, enforce_file_format=True)
+        write_secondary_capture(
+            fig.image,
+            target,
+            like=like,
+            series_description=f"volumeviz report: {fig.caption}"[:64],
+            anonymize=session if session is not None else False,
+            burned_in_annotation="NO" if anonymize else "YES",
+            series_uid=series_uid,
+            instance_number=n,
+        )
         paths.append(target)
     return paths

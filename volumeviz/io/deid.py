@@ -1,0 +1,406 @@
+"""De-identification of DICOM datasets volumeviz writes: PS3.15 Annex E, Basic Profile.
+
+Every DICOM file volumeviz writes with ``anonymize`` (an image series from
+:func:`volumeviz.io.write.write_series`, a Secondary Capture from
+:func:`volumeviz.io.write.write_secondary_capture`, the captures of ``report
+--secondary-capture``) passes through :func:`deidentify_dataset` just before it is saved.
+
+What is done (DICOM PS3.15 Annex E, Table E.1-1, Basic Application Level Confidentiality
+Profile, as the `dicom-anonymizer <https://pypi.org/project/dicom-anonymizer/>`_ package
+transcribes it from the 2026c standard: :data:`TABLE_VERSION`):
+
+- **X** (remove), **X/Z**, **X/D**, **X/Z/D**, **X/Z/U*** : removed. None of the attributes so
+  marked is Type 1 in the IODs volumeviz writes (CT, MR, Secondary Capture), so removal keeps
+  the files valid (``dciodvfy``).
+- **Z**, **Z/D**: emptied (zero length); Patient ID (Z/D) and Patient's Name (Z) get the
+  session's pseudonym instead, so a PACS keeps the files of one patient together.
+- **D**: a dummy of the value representation.
+- **U**: a new UID, the same for the same original UID throughout a :class:`DeidSession` (so the
+  captures of one report share ONE new Study Instance UID). With a key the new UID is an HMAC
+  of the old one (the same across runs with that key); without one it is random.
+- Private attributes and the overlay/curve repeating groups are removed.
+- The text that is kept, and the descriptions volumeviz itself writes (series description,
+  derivation), pass through the free-text scrubber :class:`volumeviz.model.deid.Redactor`
+  with every value the profile removed (Clean Descriptors).
+
+Options (PS3.15 Table E.1-1 columns, CID 7050), chosen for sharing pictures of a case:
+
+- *Clean Descriptors* (113105): applied; descriptions volumeviz writes are scrubbed.
+- *Clean Pixel Data* (113101): applied when the caller says the pixels were made from
+  de-identified text (the pictures volumeviz renders with ``anonymize``; ultrasound frames are
+  blacked out outside their regions); Burned In Annotation is then ``NO``.
+- *Retain Longitudinal Temporal Information* (113106/113107): **not** applied: no dates at all
+  (the simplest guarantee, and what HIPAA Safe Harbor asks).
+- *Retain Patient Characteristics* (113108), *Retain Device Identity* (113109), *Retain
+  Institution Identity* (113112), *Retain UIDs* (113110), *Retain Safe Private* (113111):
+  **not** applied (sex emptied, age removed, station and serial numbers removed, institution
+  removed, new UIDs, private attributes removed).
+
+Patient Identity Removed (0012,0062) is ``YES``; De-identification Method (0012,0063) names the
+profile, options and table; De-identification Method Code Sequence (0012,0064) holds the CID
+7050 codes of the profile and the options applied.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from volumeviz.model.deid import Identity, Redactor, pseudonym
+
+__all__ = [
+    "FIELD_KEYWORDS",
+    "OPTIONS",
+    "TABLE_VERSION",
+    "DeidSession",
+    "action_for",
+    "basic_profile",
+    "deidentify_dataset",
+    "pseudonym_key",
+    "session_for",
+]
+
+#: the edition of PS3.15 Table E.1-1 used (the dicom-anonymizer transcription)
+TABLE_VERSION = "dicomfields_2026c"
+
+#: CID 7050 code names (pydicom's ``codes.DCM``) of the profile and of each option applied
+OPTIONS = {
+    "basic": "BasicApplicationConfidentialityProfile",
+    "clean_pixels": "CleanPixelDataOption",
+    "clean_descriptors": "CleanDescriptorsOption",
+}
+
+#: the DICOM attribute of each identifying field (model.volume.IDENTIFYING_FIELDS): every one
+#: is removed, emptied or replaced by the profile (a test holds the two lists together)
+FIELD_KEYWORDS = {
+    "patient_name": "PatientName",
+    "patient_id": "PatientID",
+    "patient_birth_date": "PatientBirthDate",
+    "patient_age": "PatientAge",
+    "institution": "InstitutionName",
+    "accession_number": "AccessionNumber",
+    "referring_physician": "ReferringPhysicianName",
+    "study_date": "StudyDate",
+    "study_time": "StudyTime",
+    "study_id": "StudyID",
+    "study_uid": "StudyInstanceUID",
+    "series_uid": "SeriesInstanceUID",
+    "frame_of_reference_uid": "FrameOfReferenceUID",
+}
+
+_TEXT_VRS = ("LO", "SH", "ST", "LT", "UT", "UC", "PN")
+_CATEGORY_CODE = {
+    "D_TAGS": "D",
+    "Z_TAGS": "Z",
+    "X_TAGS": "X",
+    "U_TAGS": "U",
+    "Z_D_TAGS": "Z/D",
+    "X_Z_TAGS": "X/Z",
+    "X_D_TAGS": "X/D",
+    "X_Z_D_TAGS": "X/Z/D",
+    "X_Z_U_STAR_TAGS": "X/Z/U*",
+}
+
+
+@functools.cache
+def basic_profile() -> tuple[dict[int, str], tuple[tuple[int, int, int, int, str], ...]]:
+    """Table E.1-1's Basic Profile column: ``{tag: action}`` and the masked repeating groups.
+
+    Returns
+    -------
+    tuple
+        ``(single, masked)``: ``single`` maps a tag (int, ``0xGGGGEEEE``) to its action code
+        (``"X"``, ``"Z"``, ``"D"``, ``"U"``, ``"Z/D"``, ``"X/Z"``, ``"X/D"``, ``"X/Z/D"``,
+        ``"X/Z/U*"``); ``masked`` lists ``(group, element, group mask, element mask, action)``
+        for the repeating groups (overlays, curves).
+
+    Examples
+    --------
+    >>> single, masked = basic_profile()
+    >>> single[0x00100010], single[0x0020000D], single[0x00081030]
+    ('Z', 'U', 'X')
+    """
+    from dicomanonymizer.dicomfields_selector import dicom_anonymization_database_selector
+
+    table = dicom_anonymization_database_selector(TABLE_VERSION)
+    single: dict[int, str] = {}
+    masked: list[tuple[int, int, int, int, str]] = []
+    for category, code in _CATEGORY_CODE.items():
+        for tag in table[category]:
+            if len(tag) == 2:
+                single[(tag[0] << 16) | tag[1]] = code
+            else:
+                masked.append((tag[0], tag[1], tag[2], tag[3], code))
+    return single, tuple(masked)
+
+
+def action_for(keyword: str) -> str:
+    """The Basic Profile action for an attribute keyword (``"K"`` when the table keeps it).
+
+    Examples
+    --------
+    >>> action_for("PatientName"), action_for("Rows")
+    ('Z', 'K')
+    """
+    from pydicom.datadict import tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        raise ValueError(f"{keyword!r} is not a DICOM keyword")
+    return _action(tag)
+
+
+def _action(tag: Any) -> str:
+    single, masked = basic_profile()
+    code = single.get(int(tag))
+    if code is not None:
+        return code
+    group, element = tag >> 16, tag & 0xFFFF
+    for g, e, gm, em, c in masked:
+        if group & gm == g & gm and element & em == e & em:
+            return c
+    return "K"
+
+
+@dataclass
+class DeidSession:
+    """De-identification state shared by the files of one output (one report, one series).
+
+    Parameters
+    ----------
+    key
+        Secret for pseudonyms and new UIDs (default ``$VOLUMEVIZ_PSEUDONYM_KEY`` when the
+        caller reads it). With a key, the same patient and UIDs map to the same values across
+        runs; without one, pseudonym and UIDs are random for this session only.
+    identity
+        Identifying values known beforehand (the source Volume's metadata and paths), scrubbed
+        from the text that is kept in addition to the values found in each dataset.
+    """
+
+    key: bytes | None = None
+    identity: Identity = field(default_factory=Identity)
+    _uids: dict[str, str] = field(default_factory=dict, repr=False)
+    _patients: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
+    _nonce: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+
+    def uid(self, old: str) -> str:
+        """The new UID for ``old`` (the same for the same ``old`` in this session)."""
+        from pydicom.uid import generate_uid
+
+        old = str(old).strip()
+        if old not in self._uids:
+            secret = self.key.hex() if self.key else self._nonce
+            self._uids[old] = str(generate_uid(entropy_srcs=[secret, old]))
+        return self._uids[old]
+
+    def patient(self, patient_id: str, name: str, birth_date: str) -> str:
+        """The pseudonym of one patient: keyed HMAC with a key, random for the session without."""
+        ident = (patient_id.strip(), str(name).strip(), birth_date.strip())
+        if ident not in self._patients:
+            key = self.key or self._nonce.encode("ascii")
+            self._patients[ident] = pseudonym(*ident, key)
+        return self._patients[ident]
+
+
+def _identity_of(ds: Any) -> Identity:
+    """The values the profile removes from ``ds`` that could be typed into free text."""
+    names: list[str] = []
+    ids: list[str] = []
+    dates: list[str] = []
+    phrases: list[str] = []
+
+    def visit(dataset: Any, elem: Any) -> None:
+        if elem.VR == "SQ" or elem.value in (None, "", b""):
+            return
+        if _action(elem.tag) == "K" or "Description" in (elem.keyword or ""):
+            return
+        values = elem.value if elem.VM > 1 else [elem.value]
+        for v in values:
+            text = str(v).strip()
+            if not text:
+                continue
+            if elem.VR == "PN":
+                names.append(text)
+            elif elem.VR == "DA":
+                dates.append(text)
+            elif (elem.keyword or "").endswith(("ID", "IDs", "Number", "Numbers")):
+                ids.append(text)
+            elif elem.VR in ("LO", "SH", "CS", "AS", "ST", "LT", "AE", "UI", "TM", "DT"):
+                phrases.append(text)
+
+    ds.walk(visit)
+    return Identity(names=tuple(names), ids=tuple(ids), dates=tuple(dates), phrases=tuple(phrases))
+
+
+def _dummy(vr: str, session: DeidSession, value: Any) -> Any:
+    if vr == "UI":
+        return session.uid(str(value))
+    if vr in ("DA",):
+        return "19000101"
+    if vr == "TM":
+        return "000000"
+    if vr == "DT":
+        return "19000101000000"
+    if vr in ("DS", "IS"):
+        return "0"
+    if vr in ("US", "SS", "UL", "SL", "FL", "FD"):
+        return 0
+    if vr == "AS":
+        return "000Y"
+    if vr in ("OB", "OW", "UN"):
+        return b""
+    return "ANONYMOUS"
+
+
+def pseudonym_key() -> bytes | None:
+    """The pseudonym key from ``$VOLUMEVIZ_PSEUDONYM_KEY`` (None when unset or empty)."""
+    value = os.environ.get("VOLUMEVIZ_PSEUDONYM_KEY", "")
+    return value.encode("utf-8") if value else None
+
+
+def session_for(anonymize: bool | DeidSession, *items: Any) -> DeidSession | None:
+    """The session a writer uses: the one given, a new one for ``True``, None for ``False``.
+
+    A new session takes its key from :func:`pseudonym_key` and scrubs the identity of
+    ``items`` (Volumes, metadata) from the text it keeps.
+    """
+    if isinstance(anonymize, DeidSession):
+        return anonymize
+    if not anonymize:
+        return None
+    return DeidSession(key=pseudonym_key(), identity=Identity.of(*items))
+
+
+def deidentify_dataset(
+    ds: Any,
+    session: DeidSession,
+    *,
+    clean_pixels: bool = False,
+    descriptors: Mapping[str, str] | None = None,
+    identity: Identity | None = None,
+    program: str = "volumeviz",
+) -> None:
+    """De-identify ``ds`` in place (PS3.15 Basic Profile; options as the module says).
+
+    Parameters
+    ----------
+    ds
+        A pydicom Dataset about to be written (its ``file_meta``, if any, is rebuilt by the
+        writer from the new SOP Instance UID).
+    session
+        The shared state: new UIDs and the pseudonym stay the same across the files of one
+        output.
+    clean_pixels
+        The pixels were made from de-identified text (Clean Pixel Data: Burned In Annotation
+        becomes ``NO``). Otherwise an existing Burned In Annotation is kept as it is.
+    descriptors
+        Descriptive text volumeviz wrote (keyword -> value, e.g. ``{"SeriesDescription":
+        "volumeviz report: MPR quad"}``), kept after scrubbing (Clean Descriptors).
+    identity
+        More identifying values to scrub from kept text (the source's metadata and paths).
+    program
+        Named in De-identification Method (0012,0063).
+    """
+    from pydicom.dataset import Dataset
+    from pydicom.sr.codedict import codes
+
+    identity = session.identity.merged(identity or Identity()).merged(_identity_of(ds))
+    redact = Redactor(identity)
+    pid = session.patient(
+        str(ds.get("PatientID", "") or ""),
+        str(ds.get("PatientName", "") or ""),
+        str(ds.get("PatientBirthDate", "") or ""),
+    )
+    ds.remove_private_tags()
+
+    def visit(dataset: Any, elem: Any) -> None:
+        action = _action(elem.tag)
+        if action == "K":
+            return
+        if action == "U":
+            if elem.VM > 1:
+                elem.value = [session.uid(v) for v in elem.value]
+            elif elem.value:
+                elem.value = session.uid(elem.value)
+        elif action in ("X", "X/Z", "X/D", "X/Z/D", "X/Z/U*"):
+            del dataset[elem.tag]
+        elif action in ("Z", "Z/D"):
+            elem.value = [] if elem.VR == "SQ" else ("" if elem.VR not in ("OB", "OW") else b"")
+        elif action == "D":
+            if elem.VR == "SQ":
+                del dataset[elem.tag]
+            else:
+                elem.value = _dummy(elem.VR, session, elem.value)
+
+    # walk a copy of the tag list at each level: deleting while iterating is not safe
+    _walk(ds, visit)
+    ds.PatientID = pid
+    ds.PatientName = pid.replace("-", "^", 1)  # a PN with its family^given parts
+    # kept text: scrubbed of every removed value (Clean Descriptors)
+    _walk(ds, lambda d, e: _scrub(e, redact))
+    options = ["basic", "clean_descriptors"]
+    for keyword, value in (descriptors or {}).items():
+        setattr(ds, keyword, redact(value)[:64] if _vr(keyword) == "LO" else redact(value))
+    if clean_pixels:
+        ds.BurnedInAnnotation = "NO"
+        options.insert(1, "clean_pixels")
+    ds.PatientIdentityRemoved = "YES"
+    items = []
+    for name in options:
+        code = getattr(codes.DCM, OPTIONS[name])
+        item = Dataset()
+        item.CodeValue = code.value
+        item.CodingSchemeDesignator = code.scheme_designator
+        item.CodeMeaning = code.meaning
+        items.append(item)
+    ds.DeidentificationMethodCodeSequence = items
+    ds.DeidentificationMethod = _method_text(program, options)
+    if _needs_utf8(ds):
+        ds.SpecificCharacterSet = "ISO_IR 192"
+
+
+def _method_text(program: str, options: Iterable[str]) -> list[str]:
+    """De-identification Method values (LO: each at most 64 characters)."""
+    from pydicom.sr.codedict import codes
+
+    values = [f"{program}: PS3.15 E.1-1 ({TABLE_VERSION})"]
+    values += [getattr(codes.DCM, OPTIONS[o]).meaning for o in options if o != "basic"]
+    return [v[:64] for v in values]
+
+
+def _vr(keyword: str) -> str:
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    return str(dictionary_VR(tag)) if tag is not None else ""
+
+
+def _walk(ds: Any, fn: Any) -> None:
+    for tag in list(ds.keys()):
+        if tag not in ds:
+            continue
+        elem = ds[tag]
+        fn(ds, elem)
+        if tag in ds and ds[tag].VR == "SQ":
+            for item in ds[tag].value:
+                _walk(item, fn)
+
+
+def _scrub(elem: Any, redact: Redactor) -> None:
+    if elem.VR not in _TEXT_VRS or elem.value in (None, ""):
+        return
+    if elem.VM > 1:
+        elem.value = [redact(str(v)) for v in elem.value]
+    else:
+        elem.value = redact(str(elem.value))
+
+
+def _needs_utf8(ds: Any) -> bool:
+    for elem in ds:
+        if elem.VR in _TEXT_VRS and elem.value is not None and not str(elem.value).isascii():
+            return True
+    return False
