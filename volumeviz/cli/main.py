@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("volumeviz.cli.report", "report", "Build an HTML/PDF report of a series or study."),
     "batch": ("volumeviz.cli.report", "batch", "Render many series from a TOML/YAML spec."),
     "convert": ("volumeviz.cli.convert", "convert", "Write a series as NIfTI or NRRD."),
+    "stats": (
+        "volumeviz.cli.stats",
+        "stats",
+        "Statistics (mL, HU, centroid) inside segments and ROIs.",
+    ),
 }
 
 

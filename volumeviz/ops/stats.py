@@ -36,6 +36,7 @@ from volumeviz.errors import UsageError
 from volumeviz.model.volume import Volume
 
 if TYPE_CHECKING:
+    from volumeviz.model.segmentation import Segmentation
     from volumeviz.ops.mpr import Slice2D
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "parse_roi",
     "region_stats",
     "roi_mask",
+    "segment_stats",
     "sphere_mask",
 ]
 
@@ -394,3 +396,30 @@ def roi_mask(image: Volume | Slice2D, spec: str) -> tuple[str, npt.NDArray[np.bo
         return name, sphere_mask(image, n[:3], n[3])
     name = f"box ({n[0]:g}, {n[1]:g}, {n[2]:g})-({n[3]:g}, {n[4]:g}, {n[5]:g})"
     return name, box_mask(image, n[:3], n[3:])
+
+
+def segment_stats(image: Volume, seg: Segmentation) -> list[RegionStats]:
+    """:func:`region_stats` of every segment of ``seg`` over ``image``.
+
+    ``seg`` must already lie on ``image``'s grid (``volumeviz.io.seg.place_on`` puts it
+    there). Fractional segments weight each voxel by its fraction. Each segment's cropped block
+    is used as it is (no full-size copy).
+
+    Raises
+    ------
+    UsageError
+        ``seg`` is on another grid.
+    """
+    from volumeviz.model.segmentation import Grid
+
+    if not seg.grid.same_as(Grid.of(image), tol_mm=1e-3):
+        raise UsageError(
+            "the segmentation is not on this image's grid; place it first "
+            "(volumeviz.io.seg.place_on)"
+        )
+    return [
+        region_stats(image, s.mask, name=s.label, offset=s.offset)
+        if s.mask.size
+        else region_stats(image, np.zeros((0, 0, 0), bool), name=s.label, offset=(0, 0, 0))
+        for s in seg.segments
+    ]

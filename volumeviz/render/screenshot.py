@@ -26,6 +26,8 @@ import pyvista as pv
 from volumeviz import __version__
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import OutputError, RenderError, UsageError
+from volumeviz.model.deid import SafeText
+from volumeviz.model.segmentation import Segmentation
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import Slice2D, reslice
 from volumeviz.render.annotations import (
@@ -38,6 +40,13 @@ from volumeviz.render.annotations import (
 )
 from volumeviz.render.cameras import set_camera, set_camera_2d
 from volumeviz.render.convert import grid_bounds_lps
+from volumeviz.render.overlay import (
+    add_legend,
+    add_overlay_2d,
+    add_segment_surfaces,
+    legend_entries,
+    overlay_rgba,
+)
 from volumeviz.render.planes import add_slice, slice_extent_mm
 from volumeviz.render.state import (
     MAX_SIDE,
@@ -85,6 +94,7 @@ class SceneInfo:
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
     scale_bars_mm: dict[str, float] = field(default_factory=dict)
     texts: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    legend: list[tuple[SafeText, tuple[float, float, float]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -93,13 +103,21 @@ def _tf(preset: str | TransferFunction) -> TransferFunction:
     return preset if isinstance(preset, TransferFunction) else load_preset(preset)
 
 
-def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
+def render_scene(
+    pl: Any,
+    vol: Volume,
+    state: ViewState,
+    *,
+    segmentations: tuple[Segmentation, ...] | list[Segmentation] = (),
+) -> SceneInfo:
     """Fill plotter ``pl`` (made with ``shape=(2, 2)`` for ``mpr="quad"``) from ``state``.
 
     ``state`` is resolved against ``vol`` first (:meth:`ViewState.resolved`: preset and window
     by modality, the slice point), so every caller draws the same picture for the same state.
     Never calls ``show()``: the caller decides between a window, a screenshot or a report.
     Preset misfits are warned about with :class:`~volumeviz.transfer.PresetWarning`.
+    ``segmentations`` (already placed on ``vol``'s grid by ``volumeviz.io.seg.place_on``) are
+    drawn over every MPR plane and as surfaces in 3D, styled by ``state.overlay``.
     """
     state = state.checked().resolved(vol)
     info = SceneInfo(view=state.view)
@@ -136,6 +154,8 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
             )
             info.planes[plane] = s
             add_slice(pl, s, wl)
+            if segmentations:
+                add_overlay_2d(pl, s, overlay_rgba(s, segmentations, state.overlay))
             width_mm, height_mm = slice_extent_mm(s)
             set_camera_2d(pl.renderer, width_mm, height_mm, aspect)
             if state.annotations:
@@ -149,6 +169,11 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
                     texts.update(info_lines(shown_meta, redact=redact))
                 add_corner_text(pl, texts, tag=plane)
                 info.texts[plane] = texts
+                if segmentations and state.overlay.legend and plane == planes[0]:
+                    info.legend = legend_entries(
+                        segmentations, state.overlay, redact=redact, anonymize=state.anonymize
+                    )
+                    add_legend(pl, info.legend)
     if show_3d:
         if state.mpr == "quad":
             pl.subplot(*QUAD_LAYOUT["3d"])
@@ -158,8 +183,11 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
         for msg in preset_warnings(tf, vol):
             info.warnings.append(msg)
             warnings.warn(msg, PresetWarning, stacklevel=2)
-        actor = add_volume(pl, vol, tf, mapper=state.mapper, crop=state.crop, clip=state.clip)
-        info.mapper = str(getattr(actor, "_volumeviz_mapper_kind", ""))
+        if state.volume:
+            actor = add_volume(pl, vol, tf, mapper=state.mapper, crop=state.crop, clip=state.clip)
+            info.mapper = str(getattr(actor, "_volumeviz_mapper_kind", ""))
+        if segmentations and state.overlay.surfaces:
+            add_segment_surfaces(pl, segmentations, state.overlay)
         set_camera(
             pl.renderer,
             [float(b) for b in grid_bounds_lps(vol)],
@@ -175,6 +203,11 @@ def render_scene(pl: Any, vol: Volume, state: ViewState) -> SceneInfo:
                 texts.update(info_lines(shown_meta, redact=redact))
             add_corner_text(pl, texts, tag="3d")
             info.texts["3d"] = texts
+            if segmentations and state.overlay.legend and not planes:
+                info.legend = legend_entries(
+                    segmentations, state.overlay, redact=redact, anonymize=state.anonymize
+                )
+                add_legend(pl, info.legend)
     return info
 
 
@@ -234,13 +267,18 @@ def grab_frame(pl: Any) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(pixels[::-1, :, :3], dtype=np.uint8)  # VTK's rows go up
 
 
-def render_image(vol: Volume, state: ViewState) -> tuple[npt.NDArray[np.uint8], SceneInfo]:
+def render_image(
+    vol: Volume,
+    state: ViewState,
+    *,
+    segmentations: tuple[Segmentation, ...] | list[Segmentation] = (),
+) -> tuple[npt.NDArray[np.uint8], SceneInfo]:
     """Render ``state`` offscreen; return the RGB image ``(height, width, 3)`` and its info."""
     state = state.checked()
     t0 = time.perf_counter()
     pl = make_plotter(state)
     try:
-        info = render_scene(pl, vol, state)
+        info = render_scene(pl, vol, state, segmentations=segmentations)
         img = grab_frame(pl)
     except (RuntimeError, MemoryError) as exc:
         raise RenderError(f"rendering failed: {exc}") from exc
@@ -261,6 +299,7 @@ def screenshot(
     size: tuple[int, int] = (800, 600),
     mpr: str | None = None,
     state: ViewState | None = None,
+    segmentations: tuple[Segmentation, ...] | list[Segmentation] = (),
     **options: Any,
 ) -> npt.NDArray[np.uint8]:
     """Render ``vol`` offscreen and return the RGB image ``(height, width, 3)`` uint8.
@@ -276,6 +315,9 @@ def screenshot(
         (:func:`volumeviz.transfer.defaults.defaults_for`): MR never gets a CT preset.
     state
         A ready :class:`ViewState` (then the other arguments must not be given).
+    segmentations
+        Segmentations placed on ``vol`` (``volumeviz.io.seg.load_segmentation``), drawn over
+        the MPR planes and as 3D surfaces.
 
     Examples
     --------
@@ -291,7 +333,7 @@ def screenshot(
         state = ViewState(preset=preset, view=view, size=size, mpr=mpr, **options)
     elif options:
         raise UsageError("give either state= or options, not both")
-    img, _ = render_image(vol, state)
+    img, _ = render_image(vol, state, segmentations=segmentations)
     return img
 
 

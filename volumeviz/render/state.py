@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ import numpy.typing as npt
 from volumeviz.errors import UsageError
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import PLANES, SLAB_MODES, plane_axes, resolve_point
+from volumeviz.render.overlay import OverlayStyle
 from volumeviz.transfer import TransferFunction, WindowLevel, parse_window
 from volumeviz.transfer import defaults as _defaults
 
@@ -120,6 +121,11 @@ class ViewState:
         Letters, scale bars, orientation marker and text (off for regression images).
     anonymize
         Leave patient identity (and the study date) out of the text.
+    overlay
+        How segmentations are drawn (:class:`~volumeviz.render.overlay.OverlayStyle`: fill
+        opacity, outline, 3D surfaces and their opacity, hidden segments, legend).
+    volume
+        Show the volume rendering in 3D views (False: segment surfaces alone).
     """
 
     preset: str | TransferFunction | None = None
@@ -141,6 +147,8 @@ class ViewState:
     mapper: str = "auto"
     annotations: bool = True
     anonymize: bool = False
+    overlay: OverlayStyle = field(default_factory=OverlayStyle)
+    volume: bool = True
 
     def __post_init__(self) -> None:
         """Refuse values no picture can have (cheap: runs on every mouse move in the window)."""
