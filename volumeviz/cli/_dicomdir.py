@@ -8,12 +8,8 @@ from pathlib import Path
 import click
 
 from volumeviz.io.dicomdir import read_fileset
+from volumeviz.model.dates import format_date as _date
 from volumeviz.model.fileset import FileSetInstance, FileSetTree
-
-
-def _date(text: str) -> str:
-    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
-
 
 #: instances listed one per line in the tree; longer series show the first and last two
 _MAX_LISTED = 8

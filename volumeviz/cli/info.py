@@ -1,8 +1,10 @@
 """``volumeviz info PATH [--json]``: list the series under a folder, file or DICOMDIR.
 
-Headers only (no pixels): patient, study, series number, modality, description, files, size,
-spacing, orientation ("axial", "oblique 20° (near axial)"), issues; then rejected files with
-reasons and skipped files. ``--json`` prints a list with one record per series.
+Headers only (no pixels). One table per study (patient, date, description in its title), as wide
+as the terminal: the series' label (what ``--series`` accepts: ``801``, ``801 [2]`` for part 2 of
+a split series), modality, description, grid size, spacing, plane ("axial", "oblique 20° (near
+axial)") and how many issues; then each issue on its own entry, rejected files with reasons and
+skipped files (counted; ``-v`` lists them). ``--json`` prints one record per series.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ def _orientation(direction: Any) -> str:
     return plane_name(direction[:, 2])
 
 
-def _record(s: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = s.to_dict()
+def _record(s: Any, label: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {"label": label, **s.to_dict()}
     rec["orientation"] = (
         _orientation(s.plan.direction) if s.plan is not None and s.plan.has_geometry else ""
     )
@@ -38,7 +40,7 @@ def _record(s: Any) -> dict[str, Any]:
     "--series",
     "series",
     default=None,
-    help="Show only this series (number, UID or key as listed).",
+    help="Show only this series: its label as listed (801, '801 [2]'), number, UID or key.",
 )
 def info(path: Path, as_json: bool, series: str | None) -> None:
     """List the image series under PATH (folder, file or DICOMDIR), from headers only."""
@@ -60,7 +62,8 @@ def info(path: Path, as_json: bool, series: str | None) -> None:
 
         chosen = [select_series(result, series, source=str(path))]
     if as_json:
-        out = [_record(s) for s in chosen]
+        labels = result.labels()
+        out = [_record(s, labels[s.key]) for s in chosen]
         click.echo(json.dumps(out, indent=2))
         if not chosen:
             _fail_if_nothing(result, path)
@@ -95,60 +98,97 @@ def _fail_if_nothing(result: Any, path: Path) -> None:
 
 
 def _fmt(values: Any, digits: int = 3) -> str:
-    return " x ".join(f"{v:.{digits}g}" for v in values)
+    return "x".join(f"{v:.{digits}g}" for v in values)
+
+
+def _issue_lines(s: Any) -> list[tuple[str, str]]:
+    """``(code, text)`` of each thing the loader found for series ``s``: one entry per issue."""
+    out: list[tuple[str, str]] = []
+    if s.plan is None:
+        out.append(("refused", f"not reconstructable: {s.refusal}"))
+    else:
+        out += [(i.code, f"{i.code}: {i.message}") for i in s.plan.issues]
+    if s.split_reason:
+        out.append(("split", f"split: {s.split_reason}"))
+    return out
+
+
+def _study_title(h: dict[str, Any]) -> str:
+    from volumeviz.model.dates import format_date
+
+    patient = h.get("patient_name", "") or "(no name)"
+    if h.get("patient_id"):
+        patient += f" ({h['patient_id']})"
+    parts = [patient, format_date(h.get("study_date", "")), h.get("study_description", "")]
+    return " · ".join(p for p in parts if p)
+
+
+def _verbosity() -> int:
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.find_root().meta.get("volumeviz.verbose", 0)) if ctx is not None else 0
 
 
 def _print_table(result: Any, chosen: list[Any], path: Path) -> None:
+    """Print one table per study (as wide as the terminal), then one entry per issue."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=False, width=max(Console().width, 160))
-    table = Table(title=f"{path}: {len(chosen)} series", show_lines=True)
-    for col in (
-        "patient",
-        "study",
-        "series",
-        "modality",
-        "description",
-        "files",
-        "size",
-        "spacing (mm)",
-        "orientation",
-        "issues",
-    ):
-        table.add_column(col, overflow="fold")
+    console = Console(highlight=False)  # the terminal's width ($COLUMNS; 80 when piped)
+    labels = result.labels()
+    studies: dict[tuple[str, str], list[Any]] = {}
     for s in chosen:
         h = s.header
-        plan = s.plan
-        if plan is not None:
-            size = _fmt(plan.size, 6)
-            spacing = _fmt(plan.spacing, 4)
-            orient = _orientation(plan.direction) if plan.has_geometry else "unknown"
-            issues = "\n".join(f"{i.code}: {i.message}" for i in plan.issues) or "-"
-        else:
-            size = spacing = orient = "-"
-            issues = f"not reconstructable: {s.refusal}"
-        if s.split_reason:
-            issues = f"{issues}\nsplit: {s.split_reason}"
-        patient = f"{h.get('patient_name', '')} ({h.get('patient_id', '')})"
-        study = " ".join(x for x in (h.get("study_date", ""), h.get("study_description", "")) if x)
-        number = "-" if s.number is None else str(s.number)
-        if s.key != s.uid:
-            number += f" [{s.key.rsplit('#', 1)[-1]}]"
-        table.add_row(
-            patient,
-            study,
-            number,
-            s.modality,
-            s.description,
-            str(s.n_files),
-            size,
-            spacing,
-            orient,
-            issues,
-        )
-    console.print(table)
+        studies.setdefault((h.get("study_uid", ""), _study_title(h)), []).append(s)
+    console.print(f"{path}: {len(chosen)} series", markup=False)
+    for (_, title), members in studies.items():
+        table = Table(
+            title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+            collapse_padding=True,
+        )  # fmt: skip
+        for col, kw in (
+            ("series", {"no_wrap": True}),
+            ("modality", {"no_wrap": True}),
+            ("description", {"overflow": "fold", "ratio": 1, "min_width": 11}),
+            ("size", {"no_wrap": True}),
+            ("spacing mm", {"no_wrap": True}),
+            ("plane", {"overflow": "fold", "ratio": 1, "min_width": 8}),
+            ("issues", {"justify": "right", "no_wrap": True}),
+        ):
+            table.add_column(col, **kw)
+        for s in members:
+            plan = s.plan
+            if plan is not None:
+                size, spacing = _fmt(plan.size, 6), _fmt(plan.spacing, 3)
+                orient = _orientation(plan.direction) if plan.has_geometry else "unknown"
+            else:
+                size = spacing = orient = "-"
+            n_issues = len(_issue_lines(s))
+            table.add_row(
+                labels[s.key], s.modality, s.description, size, spacing, orient,
+                str(n_issues) if n_issues else "-",
+            )  # fmt: skip
+        console.print(table)
+        found = [(labels[s.key], text) for s in members for _, text in _issue_lines(s)]
+        if found:
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(no_wrap=True)
+            grid.add_column(overflow="fold")
+            for label, text in found:
+                grid.add_row(label, text)
+            console.print(grid)
     for r in result.rejected:
-        console.print(f"rejected: {r.reason}", markup=False, highlight=False)
-    for note in result.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
+        console.print(f"rejected: {r.reason}", markup=False)
+    _print_notes(console, result.notes)
+
+
+def _print_notes(console: Any, notes: list[str]) -> None:
+    """Files that were skipped (not images): each one under -v, else how many and the first."""
+    if _verbosity() > 0 or len(notes) == 1:
+        for note in notes:
+            console.print(f"skipped: {note}", markup=False)
+    elif notes:
+        console.print(
+            f"skipped {len(notes)} files that are not images (first: {notes[0]}); -v lists them",
+            markup=False,
+        )

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from volumeviz import __version__
+from volumeviz._face import command_line
 from volumeviz.errors import VolumeVizError
 
 #: subcommand name -> (module, attribute, one-line help)
@@ -65,6 +66,7 @@ class LazyGroup(click.Group):
 
             return _missing
         cmd: click.Command = getattr(module, attr)
+        _add_verbosity(cmd)
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -74,18 +76,64 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+_VERBOSE_HELP = "More messages (-vv for debug logging); also after the subcommand."
+_QUIET_HELP = "Only errors; also after the subcommand."
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Record -v/-q (given before or after the subcommand) and set the logging level."""
+    meta = ctx.find_root().meta
+    if param.name == "verbose":
+        meta["volumeviz.verbose"] = meta.get("volumeviz.verbose", 0) + int(value or 0)
+    elif value:
+        meta["volumeviz.quiet"] = True
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    quiet = meta.get("volumeviz.quiet", False)
+    level = logging.ERROR if quiet else levels[min(meta.get("volumeviz.verbose", 0), 2)]
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="volumeviz: %(levelname)s: %(message)s")
+    if "volumeviz.level" not in meta:  # put back the caller's level when the command ends
+        meta["volumeviz.level"] = root.level
+        ctx.find_root().call_on_close(lambda: root.setLevel(meta["volumeviz.level"]))
+    root.setLevel(level)
+
+
+def _verbosity_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["-v", "--verbose"], count=True, expose_value=False, is_eager=True,
+            callback=_verbosity, help=_VERBOSE_HELP,
+        ),
+        click.Option(
+            ["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True,
+            callback=_verbosity, help=_QUIET_HELP,
+        ),
+    ]  # fmt: skip
+
+
+def _add_verbosity(cmd: click.Command) -> None:
+    """Give ``cmd`` (and a group's subcommands) ``-v``/``-q``, unless it has its own."""
+    taken = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
+    if not taken & {"-v", "--verbose", "-q", "--quiet"}:
+        cmd.params.extend(_verbosity_options())
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _add_verbosity(sub)
+
+
+@click.group(
+    cls=LazyGroup,
+    params=_verbosity_options(),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="volumeviz")
-@click.option("-v", "--verbose", count=True, help="More messages (-vv for debug logging).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-def cli(verbose: int, quiet: bool) -> None:
+def cli() -> None:
     """volumeviz: DICOM CT/MR/ultrasound in 3D, the right way round.
 
-    Add --debug anywhere to see tracebacks.
+    Add --debug anywhere to see tracebacks. Tab completion in bash:
+    eval "$(_VOLUMEVIZ_COMPLETE=bash_source volumeviz)" (zsh_source, fish_source likewise).
     """
-    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
-    level = logging.ERROR if quiet else levels[min(verbose, 2)]
-    logging.basicConfig(level=level, format="volumeviz: %(levelname)s: %(message)s")
 
 
 def _one_line(text: str) -> str:
@@ -98,7 +146,8 @@ def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in args or os.environ.get("VOLUMEVIZ_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
     try:
-        return cli.main(args=args, prog_name="volumeviz", standalone_mode=False)
+        with command_line():
+            return cli.main(args=args, prog_name="volumeviz", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -596,7 +596,8 @@ def scan(
     -------
     ScanResult
         Series (each planned: size, spacing, issues, or a refusal), rejected files with reasons,
-        and notes (skipped non-DICOM / non-image files, splits).
+        and notes (skipped non-DICOM / non-image files); a split's reason is on its
+        :attr:`SeriesInfo.split_reason`.
 
     Raises
     ------
@@ -625,8 +626,6 @@ def scan(
                 split_reason=reason,
                 header=header,
             )
-            if reason:
-                result.notes.append(f"series {key}: {reason}")
             plan_series(info, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol)
             result.series.append(info)
     result.series.sort(key=lambda s: (s.number if s.number is not None else 1 << 30, s.key))

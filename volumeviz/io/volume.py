@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz._face import option
 from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError
 from volumeviz.io.discover import quiet_pydicom, scan
 from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
@@ -70,11 +71,13 @@ def choose_dtype(slices: Sequence[SliceRef]) -> str:
 
 
 def select_series(result: ScanResult, series: int | str | None, *, source: str = "") -> SeriesInfo:
-    """Pick the series to load: by number, UID, key (``uid#2``) or index; else the largest.
+    """Pick the series to load: by label, number, UID, key (``uid#2``) or index; else the largest.
 
-    ``series`` may be a Series Number (int or numeric string), a Series Instance UID, a split key
-    such as ``"1.2.3#2"``, or ``"@n"`` for the n-th series (0-based) in ``info``'s order. Without
-    it the largest reconstructable series is chosen and the choice is logged (stderr).
+    ``series`` may be the label ``volumeviz info`` prints (``"801"``, ``"801 [2]"`` for part 2 of
+    a split series, see :func:`volumeviz.model.series.series_labels`), a Series Number (int or
+    numeric string), a Series Instance UID, a split key such as ``"1.2.3#2"``, or ``"@n"`` for the
+    n-th series (0-based) in ``info``'s order. Without it the largest reconstructable series is
+    chosen and the choice is logged (stderr).
 
     Raises
     ------
@@ -92,7 +95,10 @@ def select_series(result: ScanResult, series: int | str | None, *, source: str =
             if idx >= len(result.series):
                 raise NoSeriesError(f"{where}: no series @{idx}; found {listing}")
             return result.series[idx]
-        matches = [s for s in result.series if s.key == text]
+        by_label = result.find(text)
+        matches = [by_label] if by_label is not None else []
+        if not matches:
+            matches = [s for s in result.series if s.key == text]
         if not matches:
             matches = [s for s in result.series if s.uid == text]
         if not matches and text.lstrip("+-").isdigit():
@@ -105,9 +111,11 @@ def select_series(result: ScanResult, series: int | str | None, *, source: str =
         if len(matches) == 1:
             return matches[0]
         if len(usable) > 1:
-            keys = ", ".join(f"{s.key} ({s.split_reason})" for s in usable)
+            labels = result.labels()
+            parts = ", ".join(f"{labels[s.key]!r} ({s.split_reason})" for s in usable)
             raise NoSeriesError(
-                f"{where}: series {text!r} has {len(usable)} parts; pick one by key: {keys}"
+                f"{where}: series {text!r} has {len(usable)} parts; pick one with "
+                f"{option('series')}: {parts}"
             )
         return matches[0]
     candidates = [s for s in result.series if s.reconstructable and not _is_localizer(s)]
@@ -121,17 +129,16 @@ def select_series(result: ScanResult, series: int | str | None, *, source: str =
         candidates = [s for s in result.series if s.plan is not None]
     chosen = max(candidates, key=lambda s: s.n_voxels)
     if len(result.series) > 1:
-        num = "-" if chosen.number is None else chosen.number
         log.warning(
-            "%s: %d series found; loading the largest reconstructable: #%s %s '%s' "
-            "(%d slices, key %s); choose another with series=",
+            "%s: %d series found; loading the largest reconstructable: %s %s '%s' "
+            "(%d slices); choose another with %s",
             where,
             len(result.series),
-            num,
+            result.labels()[chosen.key],
             chosen.modality,
             chosen.description,
             len(chosen.slices),
-            chosen.key,
+            option("series", "LABEL"),
         )
     return chosen
 

@@ -205,11 +205,65 @@ class ScanResult:
     n_files: int = 0
 
     def describe(self) -> str:
-        """One line per series (key, number, modality, slices, description)."""
-        lines = []
+        """One entry per series: its ``info`` label, modality, slices, description."""
+        labels = self.labels()
+        return "; ".join(
+            f"{labels[s.key]} {s.modality} '{s.description}' {len(s.slices)} slice(s)"
+            for s in self.series
+        )
+
+    def labels(self) -> dict[str, str]:
+        """Map each series' ``key`` to its ``info`` label (see :func:`series_labels`)."""
+        return series_labels(self.series)
+
+    def find(self, label: str) -> SeriesInfo | None:
+        """Return the series whose label (as ``info`` prints it) is ``label``, else None.
+
+        Spacing inside the label does not matter: ``"801[2]"`` finds ``"801 [2]"``.
+        """
+        want = _normalise_label(label)
+        labels = self.labels()
         for s in self.series:
-            num = "-" if s.number is None else str(s.number)
-            lines.append(
-                f"#{num} {s.modality} '{s.description}' {len(s.slices)} slice(s) uid={s.key}"
-            )
-        return "; ".join(lines)
+            if _normalise_label(labels[s.key]) == want:
+                return s
+        return None
+
+
+def _part(key: str) -> str:
+    """The part number of a split key (``"1.2.3#2"`` -> ``"2"``), ``""`` for an unsplit series."""
+    head, sep, tail = key.rpartition("#")
+    return tail if sep and head and tail.isdigit() else ""
+
+
+def _normalise_label(text: str) -> str:
+    return " ".join(str(text).replace("[", " [").split()).replace("[ ", "[").replace(" ]", "]")
+
+
+def series_labels(series: list[SeriesInfo]) -> dict[str, str]:
+    """Map each series' ``key`` to a short label, unique within ``series``.
+
+    The label is the Series Number (0020,0011), followed by ``[n]`` for part ``n`` of a series
+    that was split (by echo, time, orientation ...): ``"801 [2]"``. A series without a number,
+    or whose number-based label would name two series (two studies that both have a series 3),
+    is labelled by its key (the Series Instance UID, plus ``#n`` for a part). ``info`` prints
+    these labels and ``--series``/``series=`` accepts them.
+
+    Examples
+    --------
+    >>> a = SeriesInfo("1.2#1", "1.2", 801, "MR", "B0", [])
+    >>> b = SeriesInfo("1.2#2", "1.2", 801, "MR", "B0", [])
+    >>> c = SeriesInfo("1.3", "1.3", None, "CT", "", [])
+    >>> series_labels([a, b, c])
+    {'1.2#1': '801 [1]', '1.2#2': '801 [2]', '1.3': '1.3'}
+    """
+    short: dict[str, str] = {}
+    for s in series:
+        if s.number is None:
+            short[s.key] = s.key
+            continue
+        part = _part(s.key)
+        short[s.key] = f"{s.number} [{part}]" if part else str(s.number)
+    counts: dict[str, int] = {}
+    for label in short.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {key: (label if counts[label] == 1 else key) for key, label in short.items()}

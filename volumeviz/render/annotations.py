@@ -20,6 +20,7 @@ import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
 from vtkmodules.vtkRenderingCore import vtkTextActor
 
+from volumeviz.model.dates import format_date
 from volumeviz.model.deid import Identity, Redactor, SafeText
 from volumeviz.model.volume import VolumeMeta
 from volumeviz.ops.mpr import Slice2D
@@ -164,8 +165,7 @@ def info_lines(
     anonymous = anonymize or redact.active
     upper_left = [x for x in (meta.series_description, meta.modality) if x]
     if meta.study_date and not anonymous:
-        d = meta.study_date
-        upper_left.append(f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 and d.isdigit() else d)
+        upper_left.append(format_date(meta.study_date))
     out: dict[str, SafeText] = {}
     if upper_left:
         out["upper_left"] = redact.lines(upper_left)

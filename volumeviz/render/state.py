@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz._face import option
 from volumeviz.errors import UsageError
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import PLANES, SLAB_MODES, plane_axes, resolve_point
@@ -160,7 +161,9 @@ class ViewState:
             raise UsageError(f"zoom must be a positive number, got {self.zoom}")
         mpr = _norm_mpr(self.mpr)
         if mpr is not None and mpr not in MPR_MODES:
-            raise UsageError(f"unknown --mpr {self.mpr!r}; choose {', '.join(MPR_MODES)}")
+            raise UsageError(
+                f"unknown {option('mpr')} {self.mpr!r}; choose {', '.join(MPR_MODES)}"
+            )
         if isinstance(self.window, tuple) and not (
             len(self.window) == 2 and float(self.window[0]) > 0
         ):

@@ -30,6 +30,7 @@ from vtkmodules.vtkRenderingVolumeOpenGL2 import (
     vtkSmartVolumeMapper,
 )
 
+from volumeviz._face import on_command_line, option
 from volumeviz.errors import RenderError, UsageError
 from volumeviz.model.volume import Volume
 from volumeviz.render.convert import user_matrix, volume_to_grid, vtk_matrix
@@ -182,7 +183,8 @@ def _make_mapper(kind: str, blend: str, sample_mm: float, interactive: bool) -> 
         m.SetLockSampleDistanceToInputSpacing(0)
         if blend == "average":
             raise RenderError(
-                "the fixed-point CPU mapper has no average-intensity blend; use --mapper gpu"
+                "the fixed-point CPU mapper has no average-intensity blend; use "
+                + option("mapper", "gpu" if on_command_line() else "'gpu'")
             )
     elif kind == "gpu":
         m = vtkOpenGLGPUVolumeRayCastMapper()

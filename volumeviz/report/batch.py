@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from volumeviz._atomic import atomic_path
+from volumeviz._face import option
 from volumeviz.errors import OutputError, UsageError
 from volumeviz.report.spec import Job, RenderSpec
 
@@ -391,7 +392,9 @@ def run_batch(
     if executor not in EXECUTORS:
         raise UsageError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
-        raise UsageError("the dask executor needs a scheduler address (--scheduler ADDRESS)")
+        raise UsageError(
+            f"the dask executor needs a scheduler address ({option('scheduler', 'ADDRESS')})"
+        )
     if workers is not None and workers < 1:
         raise UsageError(f"workers must be >= 1, got {workers}")
     n_workers = 1
