@@ -43,5 +43,5 @@ def test_scene_errors(ct):
         Scene(ct).add(colour="red")
     with pytest.raises(UsageError, match="at least 1 column"):
         Scene(ct, columns=0)
-    with pytest.raises(UsageError, match="unknown --mpr"):
+    with pytest.raises(UsageError, match="unknown view mpr="):
         Scene(ct).add_mpr("diagonal")

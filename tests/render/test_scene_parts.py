@@ -203,7 +203,7 @@ def test_oblique_letters_follow_geometry(ct):
     ("kwargs", "fragment"),
     [
         ({"size": (0, 0)}, "image size 0x0"),
-        ({"mpr": "diagonal"}, "unknown --mpr"),
+        ({"mpr": "diagonal"}, "unknown view mpr='diagonal'; choose axial"),  # Python's spelling
         ({"mpr": "oblique"}, "needs a plane normal"),
         ({"mapper": "cuda"}, "unknown mapper"),
         ({"zoom": 0}, "zoom must be"),

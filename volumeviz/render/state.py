@@ -162,7 +162,7 @@ class ViewState:
         mpr = _norm_mpr(self.mpr)
         if mpr is not None and mpr not in MPR_MODES:
             raise UsageError(
-                f"unknown {option('mpr')} {self.mpr!r}; choose {', '.join(MPR_MODES)}"
+                f"unknown view {option('mpr', repr(self.mpr))}; choose {', '.join(MPR_MODES)}"
             )
         if isinstance(self.window, tuple) and not (
             len(self.window) == 2 and float(self.window[0]) > 0
