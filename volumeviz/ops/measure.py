@@ -1,5 +1,14 @@
-"""Measurements in physical units on ultrasound images, through their calibration regions.
+"""Measurements in physical units: ultrasound through its calibration regions; CT/MR in LPS mm.
 
+**CT and MR** (a :class:`~volumeviz.model.volume.Volume`): distances, angles, the value under a
+point and ellipse ROI statistics are computed from LPS points in millimetres (:func:`voxel_value`,
+:func:`volume_distance`, :func:`volume_angle`, :func:`ellipse_stats`), so they hold on any MPR,
+oblique included. A :class:`Markup` is such a measurement as plain data (kind and
+LPS points) that the window, ``screenshot --measure`` and reports keep; :func:`describe_markup`
+gives its one-line value. ROI statistics are :func:`volumeviz.ops.stats.region_stats`, the code
+``volumeviz stats`` uses.
+
+**Ultrasound**:
 Every number comes from exactly one region of (0018,6011): the points must all lie in the same
 region, that region must be sound, and the axes used must have known units and a usable delta.
 Otherwise the measurement is refused with :class:`~volumeviz.errors.MeasurementRefused` and a
@@ -29,10 +38,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from volumeviz.errors import MeasurementRefused, UsageError
+import numpy as np
+import numpy.typing as npt
+
+from volumeviz.errors import MeasurementRefused, UsageError, VolumeVizError
 from volumeviz.model.ultrasound import PhysicalUnits, UltrasoundImage, UltrasoundRegion
+from volumeviz.model.volume import Volume
+from volumeviz.ops.stats import RegionStats
 
 Point = tuple[float, float]
+Vec3 = tuple[float, float, float]
 
 #: values of :attr:`Measurement.calibration`
 REGION, PIXEL_SPACING, UNCALIBRATED = "region", "pixel-spacing", "uncalibrated"
@@ -45,14 +60,16 @@ class Measurement:
     Parameters
     ----------
     kind
-        ``"distance"``, ``"area"``, ``"difference-x"``, ``"difference-y"``, ``"value-x"`` or
-        ``"value-y"``.
+        ``"distance"``, ``"area"``, ``"difference-x"``, ``"difference-y"``, ``"value-x"``,
+        ``"value-y"`` or (on a Volume) ``"angle"``.
     value
         The number, in ``units``. Differences are signed (second point minus first).
     units
-        ``"cm"``, ``"cm²"``, ``"s"``, ``"cm/s"``, ``"Hz"``, ... or ``"px"`` / ``"px²"``.
+        ``"cm"``, ``"cm²"``, ``"s"``, ``"cm/s"``, ``"Hz"``, ... or ``"px"`` / ``"px²"``; on a
+        Volume ``"mm"`` or ``"°"`` (``"voxels"`` when uncalibrated).
     calibration
-        ``"region"``, ``"pixel-spacing"`` or ``"uncalibrated"``.
+        ``"region"``, ``"pixel-spacing"``, ``"patient"`` (a Volume's LPS geometry) or
+        ``"uncalibrated"``.
     basis
         One line saying what gave the scale (region and its type, or the DICOM element).
     region
@@ -276,3 +293,356 @@ def value_at(image: UltrasoundImage, point: Sequence[float], axis: str = "y") ->
     unit = region.axis_units(axis)
     value = region.to_physical_axis(col if axis == "x" else row, axis)
     return Measurement(f"value-{axis}", value, unit.symbol, REGION, _basis(region), region.index)
+
+
+# ------------------------------------------------------------------------------ CT / MR volumes
+#: calibration of a measurement on a Volume placed in patient space
+PATIENT = "patient"
+#: what gives a Volume's scale (the elements the loader placed the voxels from)
+_PATIENT_BASIS = (
+    "patient space (LPS mm) from (0020,0032) Image Position, (0020,0037) Image Orientation, "
+    "(0028,0030) Pixel Spacing"
+)
+#: the kinds of :class:`Markup` and how many LPS points each takes
+MARKUP_POINTS: dict[str, int] = {"distance": 2, "angle": 3, "point": 1, "ellipse": 3}
+
+
+def _placed(vol: Volume) -> bool:
+    """False when the loader had no patient geometry and assumed a spacing (``no-geometry``)."""
+    return not any(i.code == "no-geometry" for i in vol.issues)
+
+
+def _lps(point: Sequence[float]) -> npt.NDArray[np.float64]:
+    p = np.asarray(point, float).reshape(-1)
+    if p.shape != (3,) or not np.all(np.isfinite(p)):
+        raise UsageError(f"an LPS point is 3 finite numbers (mm), not {tuple(point)!r}")
+    return p
+
+
+def _uncalibrated_basis(vol: Volume) -> str:
+    return (
+        "uncalibrated: the file gives no patient geometry (no-geometry), so lengths are in "
+        f"voxels of the assumed {' x '.join(f'{s:g}' for s in vol.spacing)} mm grid"
+    )
+
+
+def volume_distance(vol: Volume, a_lps: Sequence[float], b_lps: Sequence[float]) -> Measurement:
+    """Length of the segment between two LPS points (mm), on any plane, oblique included.
+
+    The points are where the user clicked on an MPR (:meth:`~volumeviz.ops.mpr.Slice2D.
+    pixel_to_lps` gives them from pixel positions), so the length is the patient-space distance
+    whatever the plane's orientation or pixel size. A volume without patient geometry
+    (``no-geometry``: spacing assumed by the loader) is measured in voxels, labelled
+    ``"uncalibrated"``, never in invented millimetres.
+
+    Returns
+    -------
+    Measurement
+        ``kind="distance"``, ``units="mm"`` (or ``"voxels"``), ``components`` unset.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from volumeviz.model.volume import Volume
+    >>> vol = Volume(np.zeros((4, 4, 4), np.int16), spacing=(0.5, 0.5, 2.0))
+    >>> m = volume_distance(vol, vol.index_to_lps([0, 0, 0]), vol.index_to_lps([0, 0, 3]))
+    >>> round(m.value, 6), m.units, m.calibration
+    (6.0, 'mm', 'patient')
+    """
+    a, b = _lps(a_lps), _lps(b_lps)
+    if _placed(vol):
+        return Measurement("distance", float(np.linalg.norm(b - a)), "mm", PATIENT, _PATIENT_BASIS)
+    d = vol.lps_to_index(b) - vol.lps_to_index(a)
+    return Measurement(
+        "distance", float(np.linalg.norm(d)), "voxels", UNCALIBRATED, _uncalibrated_basis(vol)
+    )
+
+
+def volume_angle(
+    vol: Volume, a_lps: Sequence[float], vertex_lps: Sequence[float], b_lps: Sequence[float]
+) -> Measurement:
+    """Angle at ``vertex_lps`` between the rays to ``a_lps`` and ``b_lps``, in degrees (0–180).
+
+    Measured in patient space, so it is the true angle on an oblique plane and on anisotropic
+    voxels. On a volume without patient geometry it is the angle in voxel space, labelled
+    ``"uncalibrated"``.
+
+    Raises
+    ------
+    UsageError
+        A ray has zero length (two points coincide): the angle is undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from volumeviz.model.volume import Volume
+    >>> vol = Volume(np.zeros((2, 2, 2), np.int16))
+    >>> round(volume_angle(vol, (10, 0, 0), (0, 0, 0), (10, 10, 0)).value, 6)
+    45.0
+    """
+    a, v, b = _lps(a_lps), _lps(vertex_lps), _lps(b_lps)
+    placed = _placed(vol)
+    if not placed:
+        a, v, b = (vol.lps_to_index(p) for p in (a, v, b))
+    u, w = a - v, b - v
+    nu, nw = float(np.linalg.norm(u)), float(np.linalg.norm(w))
+    if nu < 1e-9 or nw < 1e-9:
+        raise UsageError("an angle needs three distinct points (a ray of zero length)")
+    # atan2 of |u x w| and u.w: accurate near 0 and 180 degrees, unlike acos
+    deg = math.degrees(math.atan2(float(np.linalg.norm(np.cross(u, w))), float(u @ w)))
+    if placed:
+        return Measurement("angle", deg, "°", PATIENT, _PATIENT_BASIS)
+    return Measurement("angle", deg, "°", UNCALIBRATED, _uncalibrated_basis(vol))
+
+
+@dataclass(frozen=True, slots=True)
+class VoxelValue:
+    """The value under a point: the nearest voxel's value and where it is.
+
+    Attributes
+    ----------
+    lps
+        The point asked about (LPS mm).
+    ijk
+        The nearest voxel ``(i, j, k)``, None outside the volume.
+    value
+        That voxel's value in ``units`` (HU for CT), None outside the volume.
+    units
+        The volume's units (``"HU"`` for CT; ``""`` when the modality has none).
+    """
+
+    lps: tuple[float, float, float]
+    ijk: tuple[int, int, int] | None
+    value: float | None
+    units: str
+
+    def __str__(self) -> str:
+        x, y, z = self.lps
+        where = f"L {x:.1f}  P {y:.1f}  S {z:.1f} mm"
+        if self.value is None:
+            return f"{where}: outside the volume"
+        return f"{where}: {self.value:g} {self.units}".rstrip()
+
+
+def voxel_value(vol: Volume, lps: Sequence[float]) -> VoxelValue:
+    """The value of the voxel nearest to an LPS point (HU for CT), as a viewer reads it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from volumeviz.model.volume import Volume, VolumeMeta
+    >>> arr = np.arange(8, dtype=np.int16).reshape(2, 2, 2) - 1000
+    >>> vol = Volume(arr, meta=VolumeMeta(modality="CT", units="HU"))
+    >>> v = voxel_value(vol, vol.index_to_lps([1, 0, 1]))
+    >>> v.ijk, v.value, v.units
+    ((1, 0, 1), -995.0, 'HU')
+    >>> voxel_value(vol, (50, 50, 50)).value is None
+    True
+    """
+    p = _lps(lps)
+    ijk = np.rint(vol.lps_to_index(p)).astype(int)
+    where = (float(p[0]), float(p[1]), float(p[2]))
+    if np.any(ijk < 0) or np.any(ijk >= np.asarray(vol.size)):
+        return VoxelValue(where, None, None, vol.units)
+    i, j, k = (int(x) for x in ijk)
+    return VoxelValue(where, (i, j, k), float(vol.array[k, j, i]), vol.units)
+
+
+def ellipse_points(
+    center_lps: Sequence[float],
+    right: Sequence[float],
+    down: Sequence[float],
+    radius_right_mm: float,
+    radius_down_mm: float | None = None,
+) -> tuple[Vec3, Vec3, Vec3]:
+    """The three LPS points that describe an ellipse ROI: centre, end of each semi-axis.
+
+    ``right``/``down`` are the plane's unit vectors (:attr:`Slice2D.right`/``down``) the ellipse's
+    axes run along; a circle when ``radius_down_mm`` is None.
+    """
+    c = _lps(center_lps)
+    ry = radius_right_mm if radius_down_mm is None else radius_down_mm
+    if not (radius_right_mm > 0 and ry > 0):
+        raise UsageError(f"ellipse radii must be > 0 mm, got {radius_right_mm}, {ry}")
+    r = _lps(right) / np.linalg.norm(_lps(right))
+    d = _lps(down) / np.linalg.norm(_lps(down))
+    return (_vec(c), _vec(c + radius_right_mm * r), _vec(c + ry * d))
+
+
+def _vec(p: npt.ArrayLike) -> Vec3:
+    x, y, z = (float(v) for v in np.asarray(p, float).reshape(3))
+    return (x, y, z)
+
+
+def ellipse_stats(
+    vol: Volume, points: Sequence[Sequence[float]], *, pixel_mm: float | None = None
+) -> RegionStats:
+    """Statistics (mean, SD, min, max, area in mm²) inside an ellipse ROI on its plane.
+
+    ``points`` are :func:`ellipse_points`: the centre and the ends of the two semi-axes, which
+    fix the plane (any orientation) and the radii in mm. The volume is resliced on that plane
+    (thin, trilinear, pixels of the smallest voxel spacing) and the statistics are
+    :func:`volumeviz.ops.stats.region_stats` over :func:`volumeviz.ops.stats.ellipse_mask`: the
+    same code ``volumeviz stats`` uses. Pixels whose centre lies in the ellipse count; pixels
+    outside the volume never do. ``pixel_mm`` sets the plane's pixel size (finer: an area closer
+    to pi·a·b, slower).
+
+    Raises
+    ------
+    UsageError
+        The semi-axes are not perpendicular, or have zero length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from volumeviz.model.volume import Volume
+    >>> vol = Volume(np.full((9, 41, 41), 40, np.int16), spacing=(0.5, 0.5, 2.0))
+    >>> c = vol.center_lps
+    >>> st = ellipse_stats(vol, ellipse_points(c, (1, 0, 0), (0, 1, 0), 5.0))
+    >>> st.mean, st.sd, round(st.area_mm2 / (np.pi * 25), 1)
+    (40.0, 0.0, 1.0)
+    """
+    from volumeviz.ops.mpr import reslice
+    from volumeviz.ops.stats import ellipse_mask, region_stats
+
+    if len(points) != 3:
+        raise UsageError(f"an ellipse is 3 LPS points (centre, two axis ends), got {len(points)}")
+    c, a, b = (_lps(p) for p in points)
+    u, w = a - c, b - c
+    rx, ry = float(np.linalg.norm(u)), float(np.linalg.norm(w))
+    if rx < 1e-6 or ry < 1e-6:
+        raise UsageError("an ellipse needs two semi-axes of non-zero length")
+    if abs(float(u @ w)) > 1e-3 * rx * ry:
+        raise UsageError("an ellipse's two semi-axes must be perpendicular")
+    normal = np.cross(u, w)
+    plane = reslice(vol, "oblique", normal=normal, point=c, pixel_mm=pixel_mm)
+    # the mask's axes run along the plane's right/down: rotate the radii onto them
+    cos_r = abs(float(u @ plane.right)) / rx
+    if cos_r < 1 - 1e-6:
+        if abs(float(u @ plane.down)) / rx < 1 - 1e-6:
+            raise UsageError(
+                "an ellipse's axes must run along its plane's right and down directions"
+            )
+        rx, ry = ry, rx
+    name = (
+        f"ellipse {2 * rx:.1f} x {2 * ry:.1f} mm"
+        if abs(rx - ry) > 1e-6
+        else (f"circle r={rx:.1f} mm")
+    )
+    stats = region_stats(plane, ellipse_mask(plane, c, rx, ry), name=name)
+    return dataclasses.replace(stats, units=vol.units)  # a resliced plane has no units
+
+
+@dataclass(frozen=True, slots=True)
+class Markup:
+    """A measurement placed on a volume: what to measure, by its LPS points (plain data).
+
+    The window's measurement list, ``screenshot --measure`` and reports hold these; the numbers
+    are computed from the volume when shown (:func:`measure_markup`), never stored.
+
+    Parameters
+    ----------
+    kind
+        ``"distance"`` (2 points), ``"angle"`` (3 points, vertex in the middle), ``"point"``
+        (1 point: the value under it) or ``"ellipse"`` (3 points, see :func:`ellipse_points`).
+    points
+        LPS mm.
+    label
+        Optional name shown with the value.
+
+    Examples
+    --------
+    >>> Markup.parse("distance:0,0,0,30,40,0")
+    Markup(kind='distance', points=((0.0, 0.0, 0.0), (30.0, 40.0, 0.0)), label='')
+    """
+
+    kind: str
+    points: tuple[Vec3, ...]
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in MARKUP_POINTS:
+            raise UsageError(
+                f"unknown measurement {self.kind!r}; choose {', '.join(MARKUP_POINTS)}"
+            )
+        want = MARKUP_POINTS[self.kind]
+        if len(self.points) != want:
+            raise UsageError(f"a {self.kind} takes {want} LPS point(s), got {len(self.points)}")
+        object.__setattr__(self, "points", tuple(_vec(_lps(p)) for p in self.points))
+
+    @classmethod
+    def parse(cls, spec: str) -> Markup:
+        """Read ``KIND:x,y,z[,x,y,z...]`` (LPS mm), as ``volumeviz screenshot --measure`` takes.
+
+        ``ellipse:cx,cy,cz,ax,ay,az,bx,by,bz`` is the centre and the ends of the two semi-axes.
+        """
+        kind, sep, rest = str(spec).partition(":")
+        kind = kind.strip().lower()
+        if not sep or kind not in MARKUP_POINTS:
+            raise UsageError(
+                f"measurement {spec!r}: write KIND:x,y,z,... with KIND one of "
+                f"{', '.join(MARKUP_POINTS)} (LPS mm)"
+            )
+        try:
+            nums = [float(x) for x in rest.replace(";", ",").split(",") if x.strip()]
+        except ValueError:
+            raise UsageError(f"measurement {spec!r}: coordinates must be numbers") from None
+        want = 3 * MARKUP_POINTS[kind]
+        if len(nums) != want:
+            raise UsageError(
+                f"measurement {spec!r}: a {kind} takes {want} numbers, got {len(nums)}"
+            )
+        pts = tuple((nums[i], nums[i + 1], nums[i + 2]) for i in range(0, want, 3))
+        return cls(kind, pts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {"kind": self.kind, "points": [list(p) for p in self.points], "label": self.label}
+
+
+MarkupResult = Measurement | VoxelValue | RegionStats
+
+
+def measure_markup(vol: Volume, markup: Markup) -> MarkupResult:
+    """Compute a :class:`Markup` on ``vol``.
+
+    Returns a :class:`Measurement` (distance, angle), a :class:`VoxelValue` (point) or the
+    :class:`~volumeviz.ops.stats.RegionStats` of an ellipse.
+    """
+    p = markup.points
+    if markup.kind == "distance":
+        return volume_distance(vol, p[0], p[1])
+    if markup.kind == "angle":
+        return volume_angle(vol, p[0], p[1], p[2])
+    if markup.kind == "point":
+        return voxel_value(vol, p[0])
+    return ellipse_stats(vol, p)
+
+
+def describe_markup(vol: Volume, markup: Markup) -> str:
+    """One line for lists, pictures and reports.
+
+    ``"distance 52.3 mm"``, ``"angle 90.0°"``, ``"L 1.0  P 2.0  S 3.0 mm: 35 HU"``,
+    ``"circle r=5.0 mm: 78.5 mm², mean 40.0 SD 0.0 (min 40, max 40) HU"``.
+
+    A measurement that cannot be made says why (``"angle: ..."``) instead of raising.
+    """
+    prefix = f"{markup.label}: " if markup.label else ""
+    try:
+        r = measure_markup(vol, markup)
+    except VolumeVizError as exc:
+        return f"{prefix}{markup.kind}: {exc}"
+    if isinstance(r, Measurement):
+        note = "" if r.calibration == PATIENT else " (uncalibrated)"
+        digits = ".1f"
+        return f"{prefix}{r.kind} {r.value:{digits}} {r.units}{note}".replace(" °", "°")
+    if isinstance(r, VoxelValue):
+        return f"{prefix}{r}"
+    if r.empty:
+        return f"{prefix}{r.name}: no pixel inside the volume"
+    units = f" {r.units}" if r.units else ""
+    area = f"{r.area_mm2:.1f} mm²" if r.area_mm2 is not None else ""
+    return (
+        f"{prefix}{r.name}: {area}, mean {r.mean:.1f} SD {r.sd:.1f} "
+        f"(min {r.minimum:g}, max {r.maximum:g}){units}"
+    )
