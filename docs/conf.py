@@ -34,7 +34,10 @@ extensions = [
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/README.txt"]
 html_theme = "alabaster"
-html_theme_options = {"description": "Medical images in 3D, the right way round", "fixed_sidebar": True}
+html_theme_options = {
+    "description": "Medical images in 3D, the right way round",
+    "fixed_sidebar": True,
+}
 html_static_path: list[str] = []
 html_title = f"volumeviz {release}"
 

@@ -33,7 +33,8 @@ def render_options(win: MainWindow) -> ViewState:
         raise ValueError("no series is open")
     size = win.grid_widget.size()
     return st.replace(
-        size=(max(size.width(), rshot.MIN_SIDE), max(size.height(), rshot.MIN_SIDE))
+        size=(max(size.width(), rshot.MIN_SIDE), max(size.height(), rshot.MIN_SIDE)),
+        measurements=tuple(win.measure.markups),
     ).checked()
 
 
@@ -53,6 +54,8 @@ def cli_args(opts: ViewState) -> list[str]:
     if opts.crop is not None:
         args += ["--crop", ",".join(f"{b:.6g}" for b in opts.crop)]
     args += ["--size", f"{opts.size[0]}x{opts.size[1]}"]
+    for m in opts.measurements:
+        args += ["--measure", m if isinstance(m, str) else m.spec()]
     return args
 
 

@@ -23,6 +23,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from volumeviz.app.loader import Loader, LoadJob, PreparedVolume
 from volumeviz.app.lod import preview_volume
+from volumeviz.app.measure import MeasureTool
 from volumeviz.app.recent import RecentFiles, open_settings
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import PLANES, SLAB_MODES
@@ -153,6 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._build_toolbar()
         self._build_statusbar()
+        self.measure = MeasureTool(self)  # distance, angle, point, ellipse (app/measure.py)
         self._set_controls_enabled(False)
 
     # ------------------------------------------------------------------------------ UI build
@@ -269,7 +271,7 @@ class MainWindow(QtWidgets.QMainWindow):
         sb.addPermanentWidget(self.progress)
 
     def _set_controls_enabled(self, on: bool) -> None:
-        for w in (self.toolbar, self.m_window, self.m_3d):
+        for w in (self.toolbar, self.m_window, self.m_3d, self.measure.toolbar):
             w.setEnabled(on)
         self.act_screenshot.setEnabled(on)
         self.act_close.setEnabled(on)
@@ -419,6 +421,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_crop = None
         self.ultrasound = None
         self.state = None
+        self.measure.clear()  # measurements belong to the series that was shown
         self._set_controls_enabled(False)
         self.position_label.setText("")
         for panel in self.panels.values():
@@ -625,6 +628,10 @@ class MainWindow(QtWidgets.QMainWindow):
             return True
         if et == QtCore.QEvent.Type.MouseButtonPress:
             assert isinstance(event, QtGui.QMouseEvent)
+            if event.button() == QtCore.Qt.MouseButton.LeftButton and self.measure.active:
+                pos = event.position()
+                self.measure.click(name, self._widget_to_lps(name, pos.x(), pos.y()))
+                return True
             if event.button() == QtCore.Qt.MouseButton.LeftButton:
                 self.click_view(name, event.position().x(), event.position().y())
                 self._drag = (name, event.position(), self.state)

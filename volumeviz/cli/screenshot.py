@@ -120,6 +120,15 @@ def _check_output(out: Path) -> None:
     help="Volume mapper: auto picks the CPU ray caster on software OpenGL.",
 )
 @click.option(
+    "--measure",
+    "measure",
+    multiple=True,
+    metavar="KIND:x,y,z,...",
+    help="Draw a measurement (LPS mm) on the MPR views it lies in, with its value: "
+    "distance:2 points, angle:3 (vertex 2nd), point:1 (the value there), "
+    "ellipse:centre,axis end,axis end. Repeatable.",
+)
+@click.option(
     "--frame",
     type=int,
     default=0,
@@ -149,6 +158,7 @@ def screenshot(
     anonymize: bool,
     no_annotations: bool,
     mapper: str,
+    measure: tuple[str, ...],
     frame: int,
 ) -> None:
     """Render PATH (a DICOM folder, file or DICOMDIR) to a PNG, without a display.
@@ -202,6 +212,7 @@ def screenshot(
         mapper=mapper,
         annotations=not no_annotations,
         anonymize=anonymize,
+        measurements=measure,
     ).checked()
     if preset is not None:
         _check_names(state)

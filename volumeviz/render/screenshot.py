@@ -29,6 +29,7 @@ from volumeviz.errors import OutputError, RenderError, UsageError
 from volumeviz.model.deid import SafeText
 from volumeviz.model.segmentation import Segmentation
 from volumeviz.model.volume import Volume
+from volumeviz.ops.measure import Markup
 from volumeviz.ops.mpr import Slice2D, reslice
 from volumeviz.render.annotations import (
     add_corner_text,
@@ -40,6 +41,7 @@ from volumeviz.render.annotations import (
 )
 from volumeviz.render.cameras import set_camera, set_camera_2d
 from volumeviz.render.convert import grid_bounds_lps
+from volumeviz.render.markups import add_markups
 from volumeviz.render.overlay import (
     add_legend,
     add_overlay_2d,
@@ -95,6 +97,7 @@ class SceneInfo:
     scale_bars_mm: dict[str, float] = field(default_factory=dict)
     texts: dict[str, Mapping[str, str]] = field(default_factory=dict)
     legend: list[tuple[SafeText, tuple[float, float, float]]] = field(default_factory=list)
+    measurements: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -158,6 +161,9 @@ def render_scene(
                 add_overlay_2d(pl, s, overlay_rgba(s, segmentations, state.overlay))
             width_mm, height_mm = slice_extent_mm(s)
             set_camera_2d(pl.renderer, width_mm, height_mm, aspect)
+            if state.measurements:
+                marks = [m for m in state.measurements if isinstance(m, Markup)]
+                info.measurements[plane] = add_markups(pl, s, vol, marks, tag=plane)
             if state.annotations:
                 info.letters[plane] = add_edge_letters(pl, s, tag=plane)
                 info.scale_bars_mm[plane] = add_scale_bar(pl, s, tag=plane)
@@ -365,6 +371,8 @@ def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, st
             }
         )
     redact = redactor_for(vol.meta, anonymize=state.anonymize)
+    if info.measurements:
+        meta["volumeviz:measurements"] = json.dumps(info.measurements)
     return {k: redact(v) for k, v in meta.items() if v != ""}
 
 

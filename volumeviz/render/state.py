@@ -49,6 +49,7 @@ import numpy.typing as npt
 from volumeviz._face import option
 from volumeviz.errors import UsageError
 from volumeviz.model.volume import Volume
+from volumeviz.ops.measure import Markup
 from volumeviz.ops.mpr import PLANES, SLAB_MODES, plane_axes, resolve_point
 from volumeviz.render.overlay import OverlayStyle
 from volumeviz.transfer import TransferFunction, WindowLevel, parse_window
@@ -127,6 +128,9 @@ class ViewState:
         opacity, outline, 3D surfaces and their opacity, hidden segments, legend).
     volume
         Show the volume rendering in 3D views (False: segment surfaces alone).
+    measurements
+        :class:`~volumeviz.ops.measure.Markup` objects (or their ``"KIND:x,y,z,..."`` text) drawn
+        with their values on the MPR views whose plane they lie in (``screenshot --measure``).
     """
 
     preset: str | TransferFunction | None = None
@@ -150,6 +154,7 @@ class ViewState:
     anonymize: bool = False
     overlay: OverlayStyle = field(default_factory=OverlayStyle)
     volume: bool = True
+    measurements: tuple[Markup | str, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse values no picture can have (cheap: runs on every mouse move in the window)."""
@@ -186,7 +191,10 @@ class ViewState:
         if self.mapper not in MAPPERS:
             raise UsageError(f"unknown mapper {self.mapper!r}; choose {', '.join(MAPPERS)}")
         _check_colour(self.background)
-        return dataclasses.replace(self, size=(w, h), mpr=mpr, view=parse_view(self.view))
+        marks = tuple(m if isinstance(m, Markup) else Markup.parse(m) for m in self.measurements)
+        return dataclasses.replace(
+            self, size=(w, h), mpr=mpr, view=parse_view(self.view), measurements=marks
+        )
 
     def resolved(self, vol: Volume) -> ViewState:
         """Fill what depends on the data: preset, window, and the slice as an LPS point.
