@@ -45,6 +45,7 @@ html_title = f"volumeviz {release}"
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
+napoleon_use_ivar = True  # "Attributes" as a field list: no duplicate of the dataclass fields
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"

@@ -12,4 +12,5 @@ fi
 echo "== ruff";        .venv/bin/ruff check volumeviz tests scripts && .venv/bin/ruff format --check volumeviz tests scripts
 echo "== mypy";        .venv/bin/mypy volumeviz
 echo "== import layers"; .venv/bin/lint-imports
+echo "== docs";        bash scripts/docs.sh
 echo "== pytest";      .venv/bin/python -m pytest "$@"

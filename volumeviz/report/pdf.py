@@ -180,29 +180,55 @@ def _table(pdf: Any, block: Table) -> None:
     pdf.ln(3)
 
 
+#: a figure row that does not fit the rest of a page is shrunk down to this scale before it
+#: moves to the next page (so a page is not left three-quarters empty for a slightly tall row)
+MIN_FIT_SCALE = 0.6
+
+
+def _row_scale(pdf: Any, row_h: float, caption_h: float, full_page_h: float) -> float:
+    """The scale a row of natural height ``row_h`` is placed at, starting a page if needed.
+
+    At most 1 (never enlarged), at most what a whole page holds; where the rest of the current
+    page holds the row at :data:`MIN_FIT_SCALE` or more, it goes there, shrunk to fit.
+    """
+    scale = min(1.0, full_page_h / row_h)
+    room = pdf.page_break_trigger - pdf.get_y() - caption_h - 2
+    if row_h * scale <= room:
+        return scale
+    if room >= MIN_FIT_SCALE * row_h * scale:
+        return room / row_h
+    pdf.add_page()
+    return scale
+
+
 def _grid(pdf: Any, block: FigureGrid, layout: Layout, image_module: Any) -> None:
+    """Place a grid of figures, row by row, at the column width.
+
+    A row that does not fit the rest of the page is shrunk to fit (down to
+    :data:`MIN_FIT_SCALE`, centred) rather than leaving the page mostly empty.
+    """
     cols = block.columns
     cell_w = layout.cell_width_mm(cols)
     figs = list(block.figures)
     caption_h = 5.0 if any(f.caption for f in figs) else 0.0
+    full_page_h = pdf.page_break_trigger - pdf.t_margin - caption_h - 8
     if block.caption:
         # keep the grid's caption on the page of its first row
         first_h = max((cell_w * f.aspect for f in figs[:cols]), default=0.0)
-        max_h = pdf.page_break_trigger - pdf.t_margin - caption_h - 8
-        _need(pdf, 6 + min(first_h, max_h) + caption_h)
+        first_h = min(first_h, full_page_h)
+        _need(pdf, 6 + MIN_FIT_SCALE * first_h + caption_h)
         pdf.set_font("Helvetica", style="I", size=9)
         pdf.multi_cell(0, 5, latin1(block.caption), new_x="LMARGIN", new_y="NEXT")
     for start in range(0, len(figs), cols):
         row = figs[start : start + cols]
         row_h = max(cell_w * f.aspect for f in row)
-        # shrink a row that is taller than a page, keeping its aspect
-        max_h = pdf.page_break_trigger - pdf.t_margin - caption_h - 2
-        scale = min(1.0, max_h / row_h)
-        _need(pdf, row_h * scale + caption_h + 2)
+        scale = _row_scale(pdf, row_h, caption_h, full_page_h)
         y = pdf.get_y()
+        w = cell_w * scale
+        row_w = len(row) * w + (len(row) - 1) * layout.gap_mm
+        x0 = layout.margin_mm + max(0.0, (layout.content_width_mm - row_w) / 2) * (scale < 1)
         for n, fig in enumerate(row):
-            x = layout.margin_mm + n * (cell_w + layout.gap_mm)
-            w = cell_w * scale
+            x = x0 + n * (w + layout.gap_mm)
             h = w * fig.aspect
             pdf.image(image_module.fromarray(fig.image), x=x, y=y, w=w, h=h)
             if fig.caption:
