@@ -130,6 +130,7 @@ def test_measurements_are_listed_deleted_and_saved_in_screenshots(
     after = win.save_screenshot(tmp_path / "after.png")
     a = np.asarray(Image.open(before).convert("RGB"), int)
     b = np.asarray(Image.open(after).convert("RGB"), int)
+
     def yellow(img: np.ndarray) -> int:
         return int(((img[..., 0] > 200) & (img[..., 1] > 150) & (img[..., 2] < 100)).sum())
 

@@ -86,7 +86,7 @@ def test_report_of_the_sample_anonymised_pdf(tmp_path, capsys):
     assert stdout.strip() == str(out)
     text = _out("pdftotext", "-layout", str(out), "-")
     assert "512 x 512 x 28" in text  # the series metadata table
-    assert "Geometry issues" in text
+    assert "What the loader found" in text
     assert "MPR quad" in text
     assert "3D, preset bone, anterior view" in text
     info = _out("pdfinfo", str(out)) + _out("pdfinfo", "-meta", str(out))

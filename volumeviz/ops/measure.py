@@ -312,10 +312,10 @@ def _placed(vol: Volume) -> bool:
     return not any(i.code == "no-geometry" for i in vol.issues)
 
 
-def _lps(point: Sequence[float]) -> npt.NDArray[np.float64]:
+def _lps(point: npt.ArrayLike) -> npt.NDArray[np.float64]:
     p = np.asarray(point, float).reshape(-1)
     if p.shape != (3,) or not np.all(np.isfinite(p)):
-        raise UsageError(f"an LPS point is 3 finite numbers (mm), not {tuple(point)!r}")
+        raise UsageError(f"an LPS point is 3 finite numbers (mm), not {p.tolist()!r}")
     return p
 
 
@@ -449,9 +449,9 @@ def voxel_value(vol: Volume, lps: Sequence[float]) -> VoxelValue:
 
 
 def ellipse_points(
-    center_lps: Sequence[float],
-    right: Sequence[float],
-    down: Sequence[float],
+    center_lps: npt.ArrayLike,
+    right: npt.ArrayLike,
+    down: npt.ArrayLike,
     radius_right_mm: float,
     radius_down_mm: float | None = None,
 ) -> tuple[Vec3, Vec3, Vec3]:
@@ -529,7 +529,7 @@ def ellipse_stats(
         if abs(rx - ry) > 1e-6
         else (f"circle r={rx:.1f} mm")
     )
-    stats = region_stats(plane, ellipse_mask(plane, c, rx, ry), name=name)
+    stats = region_stats(plane, ellipse_mask(plane, _vec(c), rx, ry), name=name)
     return dataclasses.replace(stats, units=vol.units)  # a resliced plane has no units
 
 

@@ -37,6 +37,7 @@ import numpy as np
 from volumeviz import __version__
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import NoSeriesError, OutputError, UsageError
+from volumeviz.model.dates import format_date
 from volumeviz.model.deid import Identity, Redactor
 from volumeviz.model.ultrasound import UltrasoundImage
 from volumeviz.model.volume import Volume
@@ -50,6 +51,7 @@ from volumeviz.report.document import (
     Section,
     Table,
 )
+from volumeviz.report.findings import plain_finding, plain_summary
 from volumeviz.report.spec import VIEWS, RenderSpec, SpecError
 from volumeviz.transfer import defaults as _defaults
 
@@ -357,7 +359,7 @@ def _metadata_table(vol: Volume, anonymize: bool, source: str) -> Table:
         ("Series description", m.series_description or "-"),
         ("Series number", "-" if m.series_number is None else str(m.series_number)),
         ("Study description", m.study_description or "-"),
-        ("Study date", m.study_date or "-"),
+        ("Study date", format_date(m.study_date) or "-"),
     ]
     if not anonymize:
         rows += [
@@ -384,9 +386,16 @@ def _metadata_table(vol: Volume, anonymize: bool, source: str) -> Table:
     return Table(tuple(rows), header=("Field", "Value"))
 
 
-def _issues_block(vol: Volume) -> Block:
+def _findings_blocks(vol: Volume) -> list[Block]:
+    """What the loader found, in plain words (one paragraph each), then its technical record."""
     if not vol.issues:
-        return Paragraph("No geometry issues found: slices evenly spaced, parallel, complete.")
+        return [Paragraph(plain_summary(vol.issues))]
+    blocks: list[Block] = [Paragraph(f"- {plain_finding(i)}") for i in vol.issues]
+    blocks.append(_issues_block(vol))
+    return blocks
+
+
+def _issues_block(vol: Volume) -> Block:
     rows = tuple(
         (
             i.code,
@@ -396,7 +405,9 @@ def _issues_block(vol: Volume) -> Block:
         )
         for i in vol.issues
     )
-    return Table(rows, header=("Issue", "Details", "Size", "Action"))
+    return Table(
+        rows, header=("Issue", "Details", "Size", "Action"), caption="The loader's record"
+    )
 
 
 def _key_points(vol: Volume, n: int) -> list[tuple[float, float, float]]:
@@ -420,8 +431,8 @@ def _volume_sections(
     if "metadata" in tpl.sections:
         blocks.append(_metadata_table(vol, anonymize, source))
     if "issues" in tpl.sections:
-        blocks.append(Paragraph("Geometry issues found by the loader:"))
-        blocks.append(_issues_block(vol))
+        blocks.append(Paragraph("What the loader found and did:"))
+        blocks.extend(_findings_blocks(vol))
     presets = tpl.presets or _defaults.defaults_for(vol).report_presets[: tpl.default_presets]
     if "views" in tpl.sections and presets and tpl.views:
         size = layout.cell_px(2, 0.75)
@@ -609,7 +620,7 @@ def build_report(
     study = first.meta.study_description if first is not None else ""
     heading = title or tpl.title or (f"Report: {study}" if study else "volumeviz report")
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    date = first.meta.study_date if first is not None else ""
+    date = format_date(first.meta.study_date) if first is not None else ""
     n_vol = sum(isinstance(it, Volume) for it in shown)
     n_us = len(shown) - n_vol
     parts = [f"{n_vol} series" if n_vol else "", f"{n_us} ultrasound" if n_us else ""]
