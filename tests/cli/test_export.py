@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from volumeviz.cli.export import pseudonym, run_export, safe_name
 from volumeviz.errors import OutputError, UsageError
+from volumeviz.io.export import LOCK_NAME, STATE_NAME, export_images, safe_name
 from volumeviz.io.pixels import iter_display_frames
+from volumeviz.model.deid import pseudonym
 
 FILESET = "dicomdir/pydicom_dcmtk_3patients"
 
@@ -38,7 +40,7 @@ EXPECTED = {
 def tree_of(root: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for f in sorted(root.rglob("*")):
-        if f.is_file():
+        if f.is_file() and f.name not in (LOCK_NAME, STATE_NAME):
             out.setdefault(f.parent.relative_to(root).as_posix(), []).append(f.stem)
     return out
 
@@ -62,14 +64,15 @@ def test_export_dicomdir_gives_the_expected_tree(shared_data: Path, tmp_path: Pa
     (expected,) = list(iter_display_frames(src))
     png = np.asarray(Image.open(out / "Doe_Archibald_77654033/2001-01-01/1/1.png"))
     assert np.array_equal(png, expected)
-    assert not list(out.rglob(".*"))  # no temporary files left
+    # no temporary files left; the lock and the record of which folder holds which study stay
+    assert sorted(p.name for p in out.rglob(".*")) == sorted([LOCK_NAME, STATE_NAME])
 
 
 @pytest.mark.shared_data
 def test_folder_export_equals_dicomdir_export_and_lists_skips(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    result = run_export(shared_data / FILESET, tmp_path / "out")
+    result = export_images(shared_data / FILESET, tmp_path / "out")
     assert tree_of(tmp_path / "out") == EXPECTED
     reasons = dict((Path(f).name, why) for f, why in result.skipped)
     assert reasons["README.txt"] == "not a DICOM file"
@@ -83,11 +86,11 @@ def test_anonymize_uses_stable_keyed_pseudonyms(
 ) -> None:
     monkeypatch.setenv("VOLUMEVIZ_PSEUDONYM_KEY", "site-secret")
     dicomdir = shared_data / FILESET / "DICOMDIR"
-    first = run_export(dicomdir, tmp_path / "a", anonymize=True)
-    run_export(dicomdir, tmp_path / "b", anonymize=True)
+    first = export_images(dicomdir, tmp_path / "a", anonymize=True)
+    export_images(dicomdir, tmp_path / "b", anonymize=True)
     assert first.notes == []  # keyed
-    folders = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert folders == sorted(p.name for p in (tmp_path / "b").iterdir())
+    folders = sorted(p.name for p in (tmp_path / "a").iterdir() if p.is_dir())
+    assert folders == sorted(p.name for p in (tmp_path / "b").iterdir() if p.is_dir())
     assert folders == sorted(
         [pseudonym("77654033", "Doe^Archibald", "", b"site-secret"),
          pseudonym("98890234", "Doe^Peter", "", b"site-secret")]
@@ -96,9 +99,13 @@ def test_anonymize_uses_stable_keyed_pseudonyms(
     every_path = " ".join(str(p) for p in (tmp_path / "a").rglob("*"))
     assert "Doe" not in every_path
     assert "77654033" not in every_path
+    assert not re.search(r"(19|20)\d\d-?\d\d-?\d\d", every_path)  # no study date in a name
+    # projection radiographs without (0028,0301) NO may carry burned-in labels: not exported
+    assert any("CR" in f and "Burned In Annotation is not NO" in why for f, why in first.skipped)
+    assert not any("Doe" in f or "/" in f for f, _ in first.skipped)  # files named by hash
     monkeypatch.setenv("VOLUMEVIZ_PSEUDONYM_KEY", "other")
-    run_export(dicomdir, tmp_path / "c", anonymize=True)
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) != folders
+    export_images(dicomdir, tmp_path / "c", anonymize=True)
+    assert sorted(p.name for p in (tmp_path / "c").iterdir() if p.is_dir()) != folders
 
 
 def test_anonymize_skips_burned_in_annotation(tmp_path: Path) -> None:
@@ -107,16 +114,16 @@ def test_anonymize_skips_burned_in_annotation(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     write_secondary_capture(np.zeros((4, 4, 3), np.uint8), src / "shot.dcm")
-    result = run_export(src, tmp_path / "out", anonymize=True, key=b"k")
+    result = export_images(src, tmp_path / "out", anonymize=True, key=b"k")
     assert result.written == []
     assert "Burned In Annotation YES" in result.skipped[0][1]
-    plain = run_export(src, tmp_path / "out2")
+    plain = export_images(src, tmp_path / "out2")
     assert len(plain.written) == 1
 
 
 @pytest.mark.shared_data
 def test_multiframe_one_file_per_frame(shared_data: Path, tmp_path: Path) -> None:
-    result = run_export(shared_data / "syntax/emri_10f_rle.dcm", tmp_path / "o", window="auto")
+    result = export_images(shared_data / "syntax/emri_10f_rle.dcm", tmp_path / "o", window="auto")
     names = sorted(p.name for p in result.written)
     assert names == [f"1_{k:04d}.png" for k in range(1, 11)]
 
@@ -126,7 +133,7 @@ def test_window_choices(shared_data: Path, tmp_path: Path) -> None:
     ct = shared_data / "syntax/ct_j2k_osirix_cta.dcm"
     pictures = {}
     for spec in ("file", "file:2", "file:WINDOW2", "400/40", "lung", "auto"):
-        (f,) = run_export(
+        (f,) = export_images(
             ct, tmp_path / spec.replace("/", "-").replace(":", "_"), window=spec
         ).written
         pictures[spec] = np.asarray(Image.open(f))
@@ -134,24 +141,24 @@ def test_window_choices(shared_data: Path, tmp_path: Path) -> None:
     assert np.array_equal(pictures["file:2"], pictures["400/40"])  # WINDOW2 is C40/W400
     assert not np.array_equal(pictures["file"], pictures["file:2"])
     assert not np.array_equal(pictures["lung"], pictures["file"])
-    result = run_export(ct, tmp_path / "bad", window="file:3")
+    result = export_images(ct, tmp_path / "bad", window="file:3")
     assert "window 2 does not exist" in result.failed[0][1]
     with pytest.raises(UsageError):
-        run_export(ct, tmp_path / "bad2", window="0/40")
+        export_images(ct, tmp_path / "bad2", window="0/40")
 
 
 @pytest.mark.shared_data
 def test_existing_files_are_kept_unless_force(shared_data: Path, tmp_path: Path) -> None:
     dicomdir = shared_data / FILESET / "DICOMDIR"
     out = tmp_path / "out"
-    run_export(dicomdir, out)
+    export_images(dicomdir, out)
     victim = out / "Doe_Archibald_77654033/2001-01-01/1/1.png"
     victim.write_bytes(b"mine")
-    second = run_export(dicomdir, out)
+    second = export_images(dicomdir, out)
     assert second.written == []
     assert len(second.kept) == 31
     assert victim.read_bytes() == b"mine"
-    third = run_export(dicomdir, out, force=True)
+    third = export_images(dicomdir, out, force=True)
     assert len(third.written) == 31
     assert victim.read_bytes()[:4] == b"\x89PNG"
 
@@ -183,7 +190,7 @@ def test_partial_failure_keeps_the_rest(shared_data: Path, tmp_path: Path) -> No
     out = tmp_path / "out"
     out.mkdir()
     (out / "Doe_Peter_98890234").write_text("blocks one patient")
-    result = run_export(shared_data / FILESET / "DICOMDIR", out)
+    result = export_images(shared_data / FILESET / "DICOMDIR", out)
     assert len(result.written) == 7  # Doe^Archibald's images
     assert len(result.failed) == 24
     assert all("cannot create" in why for _, why in result.failed)
@@ -193,7 +200,7 @@ def test_output_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     target = tmp_path / "file"
     target.write_text("x")
     with pytest.raises(OutputError, match="is not a folder"):
-        run_export(tmp_path, target)
+        export_images(tmp_path, target)
     res = _run(str(tmp_path), "-o", str(target / "sub"))
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1
@@ -222,7 +229,7 @@ def test_safe_names() -> None:
 
 @pytest.mark.shared_data
 def test_jpeg_export_of_a_palette_file(shared_data: Path, tmp_path: Path) -> None:
-    result = run_export(shared_data / "syntax/palette8_face_ot.dcm", tmp_path / "o", fmt="jpg")
+    result = export_images(shared_data / "syntax/palette8_face_ot.dcm", tmp_path / "o", fmt="jpg")
     (written,) = result.written
     assert written.suffix == ".jpg"
     with Image.open(written) as im:
@@ -262,7 +269,7 @@ def test_dicomdir_missing_file_is_listed_and_the_rest_exported(
     shutil.copytree(shared_data / FILESET, cd)
     (cd / "77654033" / "CR2").chmod(0o755)
     (cd / "77654033" / "CR2" / "6247").unlink()
-    result = run_export(cd / "DICOMDIR", tmp_path / "out")
+    result = export_images(cd / "DICOMDIR", tmp_path / "out")
     assert len(result.written) == 30
     assert result.skipped == [
         (
@@ -280,11 +287,11 @@ def test_output_folder_without_write_permission(
     real_access = __import__("os").access
     out = tmp_path / "ro"
     monkeypatch.setattr(
-        "volumeviz.cli.export.os.access",
+        "volumeviz.io.export.os.access",
         lambda p, mode: False if Path(p) == out else real_access(p, mode),
     )
     with pytest.raises(OutputError, match="output folder is not writable"):
-        run_export(tmp_path, out)
+        export_images(tmp_path, out)
 
 
 def test_nothing_to_export_is_an_error(tmp_path: Path) -> None:
@@ -305,7 +312,7 @@ def test_hostile_header_values_stay_inside_outdir(tmp_path: Path) -> None:
     vol = phantom.asymmetric(3).replace(meta=meta)
     write_series(vol, tmp_path / "src", series_number=0)
     out = tmp_path / "deep" / "out"
-    result = run_export(tmp_path / "src", out)
+    result = export_images(tmp_path / "src", out)
     assert len(result.written) == 3
     assert all(p.resolve().is_relative_to(out.resolve()) for p in result.written)
     assert {p.relative_to(out).parts[:2] for p in result.written} == {("evil_etc", "unknown-date")}

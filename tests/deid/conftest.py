@@ -42,7 +42,7 @@ class Ident:
 
 A = Ident(
     folder="Leaky Test",
-    name="LEAKY^TEST",
+    name="LEAKY^PRUDENCE",
     pid="LEAK123",
     birth="19010203",
     institution="LEAKYHOSP",
@@ -51,7 +51,7 @@ A = Ident(
     study_id="STUDYLEAK",
     study_date="19990909",
     age="098Y",
-    series_description="HEAD Leaky Test 03.02.1901",
+    series_description="HEAD Prudence Leaky 03.02.1901",
     study_description="LEAK123 BRAIN",
 )
 B = Ident(

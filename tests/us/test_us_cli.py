@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from volumeviz.cli.main import main
-from volumeviz.cli.us import parse_frames, screenshot_ultrasound
+from volumeviz.cli.us import screenshot_ultrasound
 from volumeviz.errors import UltrasoundError, UsageError
+from volumeviz.model.ultrasound import parse_frames
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

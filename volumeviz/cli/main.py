@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -145,6 +147,32 @@ def main(argv: list[str] | None = None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("VOLUMEVIZ_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
+    previous = _on_sigterm()
+    try:
+        return _run(args, debug)
+    finally:
+        from volumeviz.cli import _console
+
+        _console.restore()  # after the error line, which --anonymize filters too
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _on_sigterm() -> Any:
+    """Make SIGTERM unwind like an exception, so half-written temporary files are removed.
+
+    Returns the handler it replaced (None when not in the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _terminated)
+
+
+def _run(args: list[str], debug: bool) -> Any:
     try:
         with command_line():
             return cli.main(args=args, prog_name="volumeviz", standalone_mode=False)

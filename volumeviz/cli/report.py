@@ -70,6 +70,7 @@ def report(
     sc_dir: Path | None,
 ) -> None:
     """Build a PDF or HTML report of the series (or whole study) at PATH."""
+    from volumeviz.cli import _console
     from volumeviz.report.build import (
         build_report,
         load_study,
@@ -79,6 +80,8 @@ def report(
     )
     from volumeviz.report.document import Layout
 
+    if anonymize:  # from here nothing printed names an input file or the patient
+        _console.protect([path])
     suffix = output.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise UsageError(f"{output}: the report is written as .pdf or .html, not {suffix!r}")
@@ -97,6 +100,7 @@ def report(
         for p in presets:
             load_preset(p)  # unknown name: PresetError (exit 2) before anything is loaded
     items, problems = load_study(path, series=series)
+    _console.add_identity(*items)
     layout = Layout(dpi=tpl.dpi, page=tpl.page)
     doc = build_report(
         items,

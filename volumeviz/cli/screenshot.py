@@ -175,6 +175,10 @@ def screenshot(
 
     _check_output(out)
     wh = parse_size(size or "800x600")
+    if anonymize:  # from here nothing printed names an input file or the patient
+        from volumeviz.cli import _console
+
+        _console.protect([path])
 
     if path.is_file() and _is_ultrasound(path):
         _ultrasound(path, out, size=wh if size else None, frame=frame, anonymize=anonymize)
@@ -221,6 +225,9 @@ def screenshot(
 
     vol = load_series(path, series=_series_arg(series))
     if anonymize:
+        from volumeviz.cli import _console
+
+        _console.add_identity(vol)
         vol = vol.anonymized()
     _check_slice(vol, state)
 

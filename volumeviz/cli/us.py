@@ -6,20 +6,21 @@
 - ``us export FILE -o OUT [--frames 0,5,10-20|all] [--scale-bar] [--regions]``: PNG frames, or
   an MP4/GIF cine at the file's frame rate, streamed one frame at a time.
 
-:func:`screenshot_ultrasound` is what ``volumeviz screenshot`` calls for an ultrasound file.
+Thin: the rendering and export are :func:`volumeviz.render.ultrasound.save_frame` and
+:func:`volumeviz.render.ultrasound.export_frames` (``volumeviz screenshot`` of an ultrasound file
+calls :func:`screenshot_ultrasound`, which loads and calls ``save_frame``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from volumeviz._atomic import atomic_path
 from volumeviz.errors import UsageError
+from volumeviz.model.ultrasound import parse_frames
 
 
 def _point(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -41,41 +42,6 @@ def _polygon(ctx: click.Context, param: click.Parameter, value: str | None) -> A
     if len(pts) < 3:
         raise click.BadParameter(f"{value!r}: a polygon needs at least 3 points 'X,Y X,Y X,Y'")
     return pts
-
-
-def parse_frames(spec: str, n_frames: int, source: str = "") -> list[int]:
-    """Parse ``"0,5,10-20"`` or ``"all"`` into frame indices, each checked against n_frames.
-
-    Examples
-    --------
-    >>> parse_frames("0,5,10-12", 20)
-    [0, 5, 10, 11, 12]
-    >>> parse_frames("all", 3)
-    [0, 1, 2]
-    """
-    spec = spec.strip().lower()
-    if spec == "all":
-        return list(range(n_frames))
-    out: list[int] = []
-    for part in spec.split(","):
-        part = part.strip()
-        try:
-            lo_s, _, hi_s = part.partition("-") if "-" in part[1:] else (part, "", part)
-            lo, hi = int(lo_s), int(hi_s)
-        except ValueError:
-            raise UsageError(
-                f"--frames {spec!r}: {part!r} is not a frame number or range (e.g. 0,5,10-20)"
-            ) from None
-        if hi < lo:
-            raise UsageError(f"--frames {spec!r}: range {part!r} runs backwards")
-        out.extend(range(lo, hi + 1))
-    bad = [i for i in out if not 0 <= i < n_frames]
-    if bad:
-        raise UsageError(
-            f"{source}: frame {bad[0]} out of range; the file has {n_frames} frame(s), "
-            f"0..{n_frames - 1}"
-        )
-    return out
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -255,73 +221,31 @@ def export(
     anonymize: bool,
 ) -> None:
     """Export frames of FILE; a cine plays at the file's own frame rate."""
+    from volumeviz.cli import _console
     from volumeviz.io.ultrasound import load_ultrasound
-    from volumeviz.render import ultrasound as r
+    from volumeviz.render.ultrasound import export_frames
 
+    if anonymize:
+        _console.protect([file])
     img = load_ultrasound(file)
-    frames = parse_frames(frames_spec, img.n_frames, str(file))
-    suffix = out.suffix.lower()
-    if suffix in (".mp4", ".gif"):
+    _console.add_identity(img)
+    written = export_frames(
+        img,
+        out,
+        frames_spec,
+        fps=fps,
+        scale_bar=scale_bar,
+        regions=draw_regions,
+        anonymize=anonymize,
+    )
+    if out.suffix.lower() in (".mp4", ".gif"):
         rate = fps if fps is not None else img.display_fps
-        if rate is None:
-            raise UsageError(
-                f"{file}: no frame rate in the file ((0018,1063) Frame Time, (0018,1065) Frame "
-                "Time Vector, (0018,0040) Cine Rate, (0008,2144) Recommended Display Frame "
-                "Rate); pass --fps"
-            )
-        r.cine_writer_params(suffix)  # unknown suffix -> UsageError before any work
-        with atomic_path(out) as tmp:
-            n = r.write_cine(
-                img,
-                tmp,
-                frames,
-                fps=rate,
-                scale_bar=scale_bar,
-                regions=draw_regions,
-                anonymize=anonymize,
-            )
+        n = len(parse_frames(frames_spec, img.n_frames, str(file)))
         click.echo(f"{out}: {n} frame(s) at {rate:.4g} frames/s")
         return
-    if suffix != ".png":
-        raise UsageError(f"-o {out}: use a .png, .mp4 or .gif name")
-    targets = (
-        [out]
-        if len(frames) == 1
-        else [out.with_name(f"{out.stem}_{i:04d}{out.suffix}") for i in frames]
-    )
-    for target, rgb in zip(targets, img.iter_frames(frames), strict=True):
-        drawn = r.render_frame(
-            img, rgb, scale_bar=scale_bar, regions=draw_regions, anonymize=anonymize
-        )
-        _write_png(drawn, target, img, anonymize=anonymize)
     click.echo(
-        f"{targets[0]}" + (f" ... {targets[-1]} ({len(targets)} files)" * (len(targets) > 1))
+        f"{written[0]}" + (f" ... {written[-1]} ({len(written)} files)" * (len(written) > 1))
     )
-
-
-def _write_png(
-    rgb: Any, out: Path, img: Any, *, anonymize: bool, frame: int | None = None
-) -> None:
-    from PIL import Image, PngImagePlugin
-
-    from volumeviz import __version__
-
-    info = PngImagePlugin.PngInfo()
-    info.add_text("Software", f"volumeviz {__version__}")
-    if not anonymize:  # a file name may carry the patient's name
-        info.add_text("Source", Path(img.source).name)
-    if frame is not None:
-        info.add_text("Frame", str(frame))
-    calib = "; ".join(
-        f"region {r.index} {r.label.split(' ', 1)[1]}: {r.pixels_per_cm[1]:.4f} px/cm"
-        for r in img.regions
-        if r.is_spatial_cm and r.pixels_per_cm[1] is not None
-    )
-    info.add_text("Calibration", calib or "uncalibrated")
-    if not anonymize and img.meta.patient_name:
-        info.add_text("Patient", img.meta.patient_name)
-    with atomic_path(out) as tmp:
-        Image.fromarray(rgb).save(tmp, format="PNG", pnginfo=info)
 
 
 def screenshot_ultrasound(
@@ -332,16 +256,11 @@ def screenshot_ultrasound(
     frame: int = 0,
     anonymize: bool = False,
 ) -> None:
-    """Render one frame of an ultrasound file with its scale bar and regions to a PNG.
-
-    ``size = (width, height)`` fits the frame inside that box (aspect kept, bars scale with
-    it). ``anonymize`` blacks out everything outside the regions and leaves patient fields
-    out of the PNG metadata. The PNG is written atomically.
-    """
+    """Load ``path`` and :func:`volumeviz.render.ultrasound.save_frame` it (the screenshot)."""
+    from volumeviz.cli import _console
     from volumeviz.io.ultrasound import load_ultrasound
-    from volumeviz.render.ultrasound import render_frame
+    from volumeviz.render.ultrasound import save_frame
 
     img = load_ultrasound(path)
-    img.check_frame(frame)
-    rgb = render_frame(img, frame, scale_bar=True, regions=True, anonymize=anonymize, size=size)
-    _write_png(rgb, Path(os.fspath(out)), img, anonymize=anonymize, frame=frame)
+    _console.add_identity(img)
+    save_frame(img, out, frame=frame, size=size, anonymize=anonymize)

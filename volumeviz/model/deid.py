@@ -16,6 +16,8 @@ fields is looked for in free text (a person name, an identifier, a date, a whole
   one, when nothing is anonymised). Functions that draw text on pictures accept only
   ``SafeText`` (mypy enforces it), so new annotation text cannot skip the scrubber.
 - :func:`pseudonym` makes the stable ``patient-<hash>`` used for folder names and DICOM.
+- :func:`pixel_policy` decides, for every anonymised output, whether an image's pixels may be
+  kept, must be masked outside the ultrasound regions, or must not leave (burned-in text).
 
 The DICOM side (PS3.15 Annex E on datasets written by volumeviz) is
 :mod:`volumeviz.io.deid`; it uses this scrubber for the text it keeps.
@@ -51,8 +53,11 @@ __all__ = [
     "FIELD_KINDS",
     "REMOVED",
     "Identity",
+    "PixelPolicy",
     "Redactor",
     "SafeText",
+    "keyed_hash",
+    "pixel_policy",
     "pseudonym",
 ]
 
@@ -384,3 +389,101 @@ def keyed_hash(text: str, key: bytes | None) -> str:
     if key:
         return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- pixels ---------------------------------------------------------------------------------
+
+#: modalities whose images are reconstructions with no burned-in text as a rule (cross-sectional)
+_RECONSTRUCTED = frozenset({"CT", "MR", "PT", "NM"})
+_SC_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage (and multi-frame)
+_US_CLASS_PREFIXES = ("1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3")
+
+
+@dataclass(frozen=True)
+class PixelPolicy:
+    """What an anonymised output may do with an image's pixels, and why.
+
+    ``action`` is ``"keep"`` (nothing identifying is expected in the pixels), ``"mask"``
+    (ultrasound: black out everything outside the (0018,6011) regions, where scanners burn in
+    the name, ID, date and institution) or ``"refuse"`` (the image may show the patient's
+    identity and nothing safe can be kept; ``reason`` says why).
+    """
+
+    action: str
+    reason: str
+
+
+def pixel_policy(
+    *,
+    modality: str,
+    sop_class_uid: str = "",
+    burned_in_annotation: str = "",
+    image_type: Iterable[str] = (),
+    has_regions: bool | None = None,
+) -> PixelPolicy:
+    """Decide whether an image's pixels may leave in an anonymised output (PS3.15 E.3.1).
+
+    PS3.15 asks burned-in identifying text to be removed, or the image not released, unless it
+    is known to be absent: (0028,0301) Burned In Annotation ``NO`` says so. Without it:
+
+    - ultrasound: masked outside its regions (refused when it has none);
+    - Burned In Annotation ``YES``: refused;
+    - secondary captures (any SC SOP class, modality OT/SC) and screen saves (Image Type
+      ``SCREEN SAVE``): refused, as they are pictures of screens with text;
+    - CT, MR, PET and NM reconstructions: kept (their pixels are computed, not captured);
+    - anything else (radiographs, fluoroscopy, photographs, endoscopy ...): refused, since
+      these often carry markers or scanned labels.
+
+    Parameters
+    ----------
+    modality, sop_class_uid, burned_in_annotation, image_type
+        (0008,0060), (0008,0016), (0028,0301) and (0008,0008) as found ("" when absent).
+    has_regions
+        Whether the image has usable (0018,6011) ultrasound regions (None: not known yet;
+        the caller masks if it finds any and refuses otherwise).
+
+    Examples
+    --------
+    >>> pixel_policy(modality="CT").action
+    'keep'
+    >>> pixel_policy(modality="US", has_regions=True).action
+    'mask'
+    >>> p = pixel_policy(modality="OT", sop_class_uid="1.2.840.10008.5.1.4.1.1.7")
+    >>> p.action, p.reason.split(" may ")[0]
+    ('refuse', 'a secondary capture without (0028,0301) Burned In Annotation NO')
+    """
+    modality = modality.strip().upper()
+    bia = burned_in_annotation.strip().upper()
+    types = {str(t).strip().upper() for t in image_type}
+    is_us = modality == "US" or sop_class_uid.startswith(_US_CLASS_PREFIXES)
+    if is_us:
+        if has_regions is False:
+            if bia == "NO":
+                return PixelPolicy("keep", "(0028,0301) Burned In Annotation NO")
+            return PixelPolicy(
+                "refuse",
+                "ultrasound with no (0018,6011) regions to keep and (0028,0301) Burned In "
+                f"Annotation {bia or 'absent'}: text in the pixels may identify the patient",
+            )
+        return PixelPolicy("mask", "ultrasound: text outside the (0018,6011) regions may identify")
+    if bia == "NO":
+        return PixelPolicy("keep", "(0028,0301) Burned In Annotation NO")
+    if bia == "YES":
+        return PixelPolicy("refuse", "(0028,0301) Burned In Annotation YES: pixels may identify")
+    if sop_class_uid.startswith(_SC_CLASS_PREFIX) or modality in ("OT", "SC"):
+        return PixelPolicy(
+            "refuse",
+            "a secondary capture without (0028,0301) Burned In Annotation NO may show the "
+            "patient's identity",
+        )
+    if types & {"SCREEN SAVE", "SCREENSHOT"}:
+        return PixelPolicy(
+            "refuse", "a screen save (0008,0008) without (0028,0301) Burned In Annotation NO"
+        )
+    if modality in _RECONSTRUCTED:
+        return PixelPolicy("keep", f"{modality}: reconstructed, no burned-in text expected")
+    return PixelPolicy(
+        "refuse",
+        f"{modality or 'an image of unknown modality'} may carry burned-in text and "
+        "(0028,0301) Burned In Annotation is not NO",
+    )

@@ -526,6 +526,63 @@ class ArrayFrames:
             yield self.array[i]
 
 
+def region_mask(
+    regions: Iterable[UltrasoundRegion], rows: int, cols: int
+) -> npt.NDArray[np.bool_]:
+    """Boolean ``(rows, cols)``: True inside any of ``regions`` (bounds inclusive, clipped).
+
+    What an anonymised output keeps of an ultrasound frame: scanners burn the patient's name,
+    ID, date and institution in outside the regions.
+
+    Examples
+    --------
+    >>> reg = UltrasoundRegion(index=0, bounds=(1, 1, 2, 2), delta=(0.1, 0.1),
+    ...                        reference_pixel=(0, 0), reference_value=(0.0, 0.0))
+    >>> region_mask([reg], 4, 4).sum()
+    np.int64(4)
+    """
+    keep = np.zeros((rows, cols), dtype=bool)
+    for region in regions:
+        x0, y0, x1, y1 = region.bounds
+        keep[max(y0, 0) : max(y1 + 1, 0), max(x0, 0) : max(x1 + 1, 0)] = True
+    return keep
+
+
+def parse_frames(spec: str, n_frames: int, source: str = "") -> list[int]:
+    """Parse ``"0,5,10-20"`` or ``"all"`` into frame indices, each checked against n_frames.
+
+    Examples
+    --------
+    >>> parse_frames("0,5,10-12", 20)
+    [0, 5, 10, 11, 12]
+    >>> parse_frames("all", 3)
+    [0, 1, 2]
+    """
+    spec = spec.strip().lower()
+    if spec == "all":
+        return list(range(n_frames))
+    out: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            lo_s, _, hi_s = part.partition("-") if "-" in part[1:] else (part, "", part)
+            lo, hi = int(lo_s), int(hi_s)
+        except ValueError:
+            raise UsageError(
+                f"--frames {spec!r}: {part!r} is not a frame number or range (e.g. 0,5,10-20)"
+            ) from None
+        if hi < lo:
+            raise UsageError(f"--frames {spec!r}: range {part!r} runs backwards")
+        out.extend(range(lo, hi + 1))
+    bad = [i for i in out if not 0 <= i < n_frames]
+    if bad:
+        raise UsageError(
+            f"{source}: frame {bad[0]} out of range; the file has {n_frames} frame(s), "
+            f"0..{n_frames - 1}"
+        )
+    return out
+
+
 #: coded UltrasoundMeta fields (never free text, kept as they are)
 _TECHNICAL_FIELDS = ("sop_class_uid", "transfer_syntax", "photometric_interpretation",
                      "burned_in_annotation", "modality")  # fmt: skip

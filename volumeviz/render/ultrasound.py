@@ -9,19 +9,23 @@ with no regions is stamped ``uncalibrated`` (or drawn from its Pixel Spacing, sa
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from volumeviz.errors import UltrasoundError, UsageError
+from volumeviz.model.deid import Redactor, pixel_policy
 from volumeviz.model.ultrasound import (
     PhysicalUnits,
     RegionSpatialFormat,
     UltrasoundImage,
     UltrasoundRegion,
+    region_mask,
 )
 
 #: outline colours by spatial format (RGB)
@@ -336,21 +340,20 @@ def add_ultrasound_plane(
 def mask_outside_regions(rgb: npt.NDArray[np.uint8], image: UltrasoundImage) -> npt.NDArray[Any]:
     """Black out every pixel outside the regions (burned-in patient text lives there).
 
-    Refuses (:class:`UltrasoundError`) for a file with no regions unless it declares
-    (0028,0301) Burned In Annotation ``NO``: there is then no safe area to keep.
+    Follows :func:`volumeviz.model.deid.pixel_policy`, the rule every anonymised output uses:
+    a file with no regions is refused (:class:`UltrasoundError`) unless it declares (0028,0301)
+    Burned In Annotation ``NO``: there is then no safe area to keep.
     """
-    if not image.regions:
-        if image.meta.burned_in_annotation == "NO":
-            return rgb
-        value = image.meta.burned_in_annotation or "absent"
-        raise UltrasoundError(
-            f"{image.source}: cannot anonymize: no (0018,6011) regions to keep and (0028,0301) "
-            f"Burned In Annotation is {value}; text in the pixels may identify the patient"
-        )
-    keep = np.zeros(rgb.shape[:2], dtype=bool)
-    for region in image.regions:
-        x0, y0, x1, y1 = region.bounds
-        keep[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1] = True
+    policy = pixel_policy(
+        modality="US",
+        burned_in_annotation=image.meta.burned_in_annotation,
+        has_regions=bool(image.regions),
+    )
+    if policy.action == "keep":
+        return rgb
+    if policy.action == "refuse":
+        raise UltrasoundError(f"{image.source}: cannot anonymize: {policy.reason}")
+    keep = region_mask(image.regions, rgb.shape[0], rgb.shape[1])
     out = rgb.copy()
     out[~keep] = 0
     return out
@@ -444,3 +447,162 @@ def write_cine(
     finally:
         writer.close()
     return n
+
+
+def frame_png_metadata(
+    image: UltrasoundImage, *, frame: int | None = None, anonymize: bool = False
+) -> dict[str, str]:
+    """PNG text chunks of an ultrasound picture: software, frame, calibration.
+
+    Not anonymised, also the source file's name and the patient's name; anonymised, nothing
+    that can identify (the file name may carry the name). Values pass through the same
+    :class:`~volumeviz.model.deid.Redactor` as every picture's text.
+    """
+    from volumeviz import __version__
+
+    redact = Redactor.for_items(image, anonymize=anonymize)
+    info: dict[str, str] = {"Software": f"volumeviz {__version__}"}
+    if not anonymize:
+        info["Source"] = Path(image.source).name
+    if frame is not None:
+        info["Frame"] = str(frame)
+    calib = "; ".join(
+        f"region {r.index} {r.label.split(' ', 1)[1]}: {r.pixels_per_cm[1]:.4f} px/cm"
+        for r in image.regions
+        if r.is_spatial_cm and r.pixels_per_cm[1] is not None
+    )
+    info["Calibration"] = calib or "uncalibrated"
+    if not anonymize and image.meta.patient_name:
+        info["Patient"] = image.meta.patient_name
+    return {k: redact(v) for k, v in info.items()}
+
+
+def save_frame(
+    image: UltrasoundImage,
+    out: str | os.PathLike[str],
+    *,
+    frame: int = 0,
+    size: Sequence[int] | None = None,
+    anonymize: bool = False,
+    scale_bar: bool = True,
+    regions: bool = True,
+) -> Path:
+    """Render one frame with its scale bar and region outlines to a PNG (written atomically).
+
+    What ``volumeviz screenshot`` does for an ultrasound file.
+
+    Parameters
+    ----------
+    image
+        The ultrasound image (:func:`volumeviz.load_ultrasound`).
+    out
+        The ``.png`` to write.
+    frame
+        Which frame (from 0).
+    size
+        ``(width, height)``: fit the frame inside that box (aspect kept, bars scale with it).
+    anonymize
+        Black out everything outside the regions (refused when there are none and the file does
+        not say Burned In Annotation NO) and leave identity out of the PNG text.
+    scale_bar, regions
+        Draw the cm/time bars and the region outlines.
+
+    Raises
+    ------
+    UsageError
+        ``frame`` out of range.
+    UltrasoundError
+        ``anonymize`` on a file with nothing safe to keep.
+    """
+    from volumeviz.render.screenshot import write_png
+
+    image.check_frame(frame)
+    rgb = render_frame(
+        image, frame, scale_bar=scale_bar, regions=regions, anonymize=anonymize, size=size
+    )
+    target = Path(os.fspath(out))
+    return write_png(target, rgb, frame_png_metadata(image, frame=frame, anonymize=anonymize))
+
+
+def export_frames(
+    image: UltrasoundImage,
+    out: str | os.PathLike[str],
+    frames: Sequence[int] | str = "all",
+    *,
+    fps: float | None = None,
+    scale_bar: bool = False,
+    regions: bool = False,
+    anonymize: bool = False,
+) -> list[Path]:
+    """Export frames as PNGs (``OUT_0005.png`` each when several) or as one MP4/GIF cine.
+
+    What ``volumeviz us export`` does. Every file is written atomically; a cine plays at the
+    file's own frame rate unless ``fps`` is given, and is streamed one frame at a time.
+
+    Parameters
+    ----------
+    image
+        The ultrasound image.
+    out
+        ``OUT.png``, ``OUT.mp4`` or ``OUT.gif``.
+    frames
+        Frame indices, or a spec such as ``"0,5,10-20"`` / ``"all"``
+        (:func:`volumeviz.model.ultrasound.parse_frames`).
+    fps
+        Cine frame rate (default the file's).
+    scale_bar, regions, anonymize
+        As :func:`render_frame`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    UsageError
+        Bad frames, an unknown suffix, or a cine without any frame rate.
+    """
+    from volumeviz._atomic import atomic_path
+    from volumeviz.model.ultrasound import parse_frames
+
+    target = Path(os.fspath(out))
+    indices = (
+        parse_frames(frames, image.n_frames, image.source) if isinstance(frames, str) else frames
+    )
+    for k in indices:
+        image.check_frame(k)
+    suffix = target.suffix.lower()
+    if suffix in (".mp4", ".gif"):
+        rate = fps if fps is not None else image.display_fps
+        if rate is None:
+            raise UsageError(
+                f"{image.source}: no frame rate in the file ((0018,1063) Frame Time, (0018,1065) "
+                "Frame Time Vector, (0018,0040) Cine Rate, (0008,2144) Recommended Display Frame "
+                "Rate); pass --fps"
+            )
+        cine_writer_params(suffix)  # unknown suffix -> UsageError before any work
+        with atomic_path(target) as tmp:
+            write_cine(
+                image,
+                tmp,
+                indices,
+                fps=rate,
+                scale_bar=scale_bar,
+                regions=regions,
+                anonymize=anonymize,
+            )
+        return [target]
+    if suffix != ".png":
+        raise UsageError(f"-o {target}: use a .png, .mp4 or .gif name")
+    from volumeviz.render.screenshot import write_png
+
+    targets = (
+        [target]
+        if len(indices) == 1
+        else [target.with_name(f"{target.stem}_{i:04d}{target.suffix}") for i in indices]
+    )
+    for path, rgb in zip(targets, image.iter_frames(indices), strict=True):
+        drawn = render_frame(image, rgb, scale_bar=scale_bar, regions=regions, anonymize=anonymize)
+        write_png(path, drawn, frame_png_metadata(image, anonymize=anonymize))
+    return targets
