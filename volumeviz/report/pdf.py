@@ -154,6 +154,7 @@ def _need(pdf: Any, height_mm: float) -> None:
 
 def _table(pdf: Any, block: Table) -> None:
     if block.caption:
+        _need(pdf, 5 + 6 * min(3, len(block.rows) + 1))  # a caption never ends a page alone
         pdf.set_font("Helvetica", style="I", size=9)
         pdf.multi_cell(0, 5, latin1(block.caption), new_x="LMARGIN", new_y="NEXT")
     rows = list(block.rows)
