@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz.model.dimensions import Dimension
 from volumeviz.model.volume import GeometryIssue
 
 Vec3 = tuple[float, float, float]
@@ -112,6 +113,52 @@ class StackPlan:
 
 
 @dataclass
+class DimensionLayout:
+    """How the slices of one series form volumes along extra dimensions (time, echo ...).
+
+    Filled by :func:`volumeviz.io.dimensions.find_dimensions` (which rule told the volumes
+    apart) and :func:`volumeviz.io.series.plan_series` (one :class:`StackPlan` per volume).
+
+    ``cells`` maps an index tuple (one 0-based int per dimension, outermost first) to the
+    positions in ``SeriesInfo.slices`` of that volume's slices. ``missing`` maps the index tuples
+    that have no complete volume to the reason (what is missing). ``issues`` are series-level
+    findings (incomplete volumes ...), added to every loaded volume's issues.
+    """
+
+    dims: tuple[Dimension, ...]
+    cells: dict[tuple[int, ...], tuple[int, ...]]
+    rule: str
+    missing: dict[tuple[int, ...], str] = field(default_factory=dict)
+    issues: tuple[GeometryIssue, ...] = ()
+    plans: dict[tuple[int, ...], StackPlan] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Size of each extra dimension, outermost first."""
+        return tuple(d.size for d in self.dims)
+
+    @property
+    def first(self) -> tuple[int, ...]:
+        """The first index (C order) that has a volume."""
+        return min(self.cells)
+
+    def summary(self) -> str:
+        """``"5 time (TR 2 s)"`` / ``"2 part (magnitude, phase) x 2 echo (TE 7, 10 ms)"``."""
+        return " × ".join(d.summary() for d in self.dims)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``info --json`` fields: ``dims`` {name: size}, ``dimensions`` (values, units)."""
+        return {
+            "dims": {d.name: d.size for d in self.dims},
+            "dimensions": [d.to_dict() for d in self.dims],
+            "dimension_rule": self.rule,
+            "missing_volumes": [
+                {"index": list(k), "reason": v} for k, v in sorted(self.missing.items())
+            ],
+        }
+
+
+@dataclass
 class SeriesInfo:
     """One loadable series (or part of a split series), found from headers only.
 
@@ -119,7 +166,9 @@ class SeriesInfo:
     of a split. ``split_reason`` says why this part was separated from the others.
     ``header`` holds study/patient/display fields (strings, numbers) from the first slice.
     ``plan`` and ``refusal`` are filled by :func:`volumeviz.io.series.plan_series`: a series that
-    cannot be reconstructed has ``plan is None`` and a one-line ``refusal``.
+    cannot be reconstructed has ``plan is None`` and a one-line ``refusal``. A series of several
+    volumes on one grid (time, echo ...) has ``dims`` (:class:`DimensionLayout`); ``plan`` is then
+    the plan of its first volume (every volume shares the grid).
     """
 
     key: str
@@ -132,6 +181,8 @@ class SeriesInfo:
     header: dict[str, Any] = field(default_factory=dict)
     plan: StackPlan | None = None
     refusal: str = ""
+    #: extra dimensions (time, echo ...) when the slices form several volumes on one grid
+    dims: DimensionLayout | None = None
 
     @property
     def files(self) -> list[str]:
@@ -144,10 +195,23 @@ class SeriesInfo:
 
     @property
     def sorted_slices(self) -> list[SliceRef]:
-        """Slices in plan order (along the normal) if planned, else as found."""
+        """Slices in plan order (along the normal) if planned, else as found.
+
+        For a series with extra dimensions: every volume's slices, volume after volume (C order
+        of the index), each volume's along its normal.
+        """
         if self.plan is None:
             return list(self.slices)
-        return [self.slices[i] for i in self.plan.order]
+        layout = self.dims
+        if layout is None:
+            return [self.slices[i] for i in self.plan.order]
+        out: list[SliceRef] = []
+        for idx in sorted(layout.cells):
+            cell = layout.cells[idx]
+            plan = layout.plans.get(idx)
+            order = plan.order if plan is not None else range(len(cell))
+            out.extend(self.slices[cell[i]] for i in order)
+        return out
 
     @property
     def n_files(self) -> int:
@@ -167,8 +231,13 @@ class SeriesInfo:
         return int(np.prod(self.plan.size))
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the ``info --json`` record of this series."""
+        """Return the ``info --json`` record of this series (``dims`` is ``{}`` for plain 3D)."""
         plan = self.plan
+        dims: dict[str, Any] = (
+            self.dims.to_dict()
+            if self.dims is not None
+            else {"dims": {}, "dimensions": [], "dimension_rule": "", "missing_volumes": []}
+        )
         return {
             "key": self.key,
             "series_uid": self.uid,
@@ -192,6 +261,7 @@ class SeriesInfo:
             "study_description": self.header.get("study_description", ""),
             "study_date": self.header.get("study_date", ""),
             "study_uid": self.header.get("study_uid", ""),
+            **dims,
         }
 
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz.model.dimensions import DimensionIndex
+
 
 @dataclass(frozen=True, slots=True)
 class GeometryIssue:
@@ -89,6 +91,9 @@ class VolumeMeta:
 
     The fields that identify the patient are listed in :data:`IDENTIFYING_FIELDS`;
     :meth:`anonymized` blanks them and scrubs their values out of the other text.
+
+    ``dims`` says which volume of a multi-volume series (time, echo ...) this is, empty for a
+    plain 3D series (:class:`~volumeviz.model.dimensions.DimensionIndex`).
     """
 
     modality: str = ""
@@ -118,6 +123,8 @@ class VolumeMeta:
     windows: tuple[WindowPreset, ...] = ()
     source_files: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    #: which volume of a multi-volume series this is (time 3/10, echo 2/2 ...); () for plain 3D
+    dims: tuple[DimensionIndex, ...] = ()
 
     def anonymized(self, pseudonym: str = "ANONYMOUS", *, identity: Any = None) -> VolumeMeta:
         """A copy with the patient's identity removed.
