@@ -7,6 +7,8 @@ The public API is loaded lazily, so ``import volumeviz`` is cheap:
 '0.1.0'
 
 - :func:`load_series` -- a DICOM folder, file list or DICOMDIR to a :class:`Volume` (LPS, mm)
+- :func:`load_multivolume` -- a series with extra dimensions (time, echo ...) as a
+  :class:`MultiVolume` whose volumes are read when asked for
 - :func:`load_ultrasound` -- an ultrasound file to an :class:`UltrasoundImage` with its regions
 - :func:`screenshot` -- render a Volume to an RGB numpy array
 """
@@ -23,6 +25,9 @@ _LAZY: dict[str, str] = {
     "VolumeMeta": "volumeviz.model.volume",
     "GeometryIssue": "volumeviz.model.volume",
     "load_series": "volumeviz.io.volume",
+    "load_multivolume": "volumeviz.io.volume",
+    "MultiVolume": "volumeviz.model.multivolume",
+    "Dimension": "volumeviz.model.dimensions",
     "scan": "volumeviz.io.discover",
     "load_ultrasound": "volumeviz.io.ultrasound",
     "UltrasoundImage": "volumeviz.model.ultrasound",

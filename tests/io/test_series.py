@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from volumeviz.errors import SeriesGeometryError
-from volumeviz.io.series import plan_stack, split_series
+from volumeviz.io.series import plan_stack, split_parts, split_series
 from volumeviz.model.series import SliceRef
 from volumeviz.ops.resample import resample_slices
 
@@ -115,15 +115,21 @@ def test_splits_say_why():
     assert len(parts[0][0]) == 5  # largest first
 
 
-def test_repeated_positions_split_by_echo():
-    key1 = (("(0018,0086) Echo Numbers", "1"),)
-    key2 = (("(0018,0086) Echo Numbers", "2"),)
+def test_repeated_positions_become_an_echo_dimension_not_parts():
+    key1 = (("(0018,0086) Echo Numbers", "1"), ("(0018,0081) Echo Time", "7.5"))
+    key2 = (("(0018,0086) Echo Numbers", "2"), ("(0018,0081) Echo Time", "15"))
     slices = [sl(float(z), key=key1, path=f"a{z}") for z in range(4)]
     slices += [sl(float(z), key=key2, path=f"b{z}") for z in range(4)]
-    parts = split_series(slices)
-    assert [len(p) for p, _ in parts] == [4, 4]
-    assert parts[0][1].endswith("this part: 1")
-    assert "Echo Numbers" in parts[1][1]
+    parts = split_parts(slices)
+    assert len(parts) == 1  # one series: echo is a dimension of it
+    part, why, layout = parts[0]
+    assert why == ""
+    assert layout is not None
+    (echo,) = layout.dims
+    assert (echo.name, echo.values, echo.unit) == ("echo", (7.5, 15.0), "ms")
+    assert "(0018,0086) Echo Numbers" in layout.rule
+    assert {part[i].path for i in layout.cells[(1,)]} == {f"b{z}" for z in range(4)}
+    assert [len(p) for p, _ in split_series(slices)] == [8]
 
 
 def test_resample_reproduces_slices_on_grid():

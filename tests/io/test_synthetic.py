@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from volumeviz.errors import NoSeriesError, SeriesGeometryError
+from volumeviz.errors import NoSeriesError, SeriesGeometryError, UsageError
 from volumeviz.io.synth import slice_positions, write_synthetic_series
 from volumeviz.io.volume import load_series
 from volumeviz.model.phantom import rotation
@@ -169,27 +169,38 @@ def test_two_series_and_localizer(tmp_path, make_marker, find_marker, caplog):
     assert "localizer" in loc.split_reason
 
 
-def test_two_echoes_split(tmp_path, make_marker):
-    import pydicom
-
+def test_two_echoes_are_one_series_with_an_echo_dimension(tmp_path, make_marker):
     src, _ = make_marker(size=(16, 16, 6))
     uid = "1.2.826.0.1.3680043.8.498.77"
-    a = write_synthetic_series(src, tmp_path, series_uid=uid, prefix="E1", modality="MR")
-    b = write_synthetic_series(src, tmp_path, series_uid=uid, prefix="E2", modality="MR")
-    for echo, files in ((1, a), (2, b)):
-        for p in files:
-            ds = pydicom.dcmread(p)
-            ds.EchoNumbers = echo
-            ds.save_as(p)
+    for echo, te in ((1, 7.5), (2, 15.0)):
+        second = src.replace(array=src.array + np.int16(echo))  # tells the volumes apart
+        write_synthetic_series(
+            second,
+            tmp_path,
+            series_uid=uid,
+            prefix=f"E{echo}",
+            modality="MR",
+            first_instance=1 + 6 * (echo - 1),
+            elements={"EchoNumbers": echo, "EchoTime": te},
+        )
     from volumeviz.io.discover import scan
 
     result = scan(tmp_path)
-    assert len(result.series) == 2
-    assert all("Echo Numbers" in s.split_reason for s in result.series)
-    with pytest.raises(NoSeriesError, match="2 parts"):
-        load_series(tmp_path, series=1)
-    vol = load_series(tmp_path, series=result.series[1].key)
+    assert len(result.series) == 1
+    info = result.series[0]
+    assert info.split_reason == ""
+    assert info.dims is not None
+    assert info.dims.summary() == "2 echo (TE 7.5, 15 ms)"
+    first = load_series(tmp_path)
+    assert first.meta.dims[0].label == "echo 1/2 (TE 7.5 ms)"
+    vol = load_series(tmp_path, index={"echo": 1})
     assert vol.size == src.size
+    np.testing.assert_array_equal(vol.array, src.array + 2)
+    np.testing.assert_allclose(vol.origin, src.origin, atol=1e-4)
+    with pytest.raises(UsageError, match="no dimension 'time'; this series has: echo"):
+        load_series(tmp_path, index={"time": 0})
+    with pytest.raises(UsageError, match=r"echo index 2 is outside 0\.\.1"):
+        load_series(tmp_path, index={"echo": 2})
 
 
 def test_duplicate_position_dropped(tmp_path, make_marker):

@@ -26,7 +26,7 @@ from pydicom.tag import Tag
 
 from volumeviz.errors import HeaderError, NoSeriesError
 from volumeviz.io.header import Header, number_of_frames
-from volumeviz.io.series import plan_series, split_series
+from volumeviz.io.series import plan_series, split_parts
 from volumeviz.model.series import RejectedFile, ScanResult, SeriesInfo, SliceRef
 
 log = logging.getLogger(__name__)
@@ -100,10 +100,19 @@ HEADER_TAGS = [
     "FloatPixelData",
     "DoubleFloatPixelData",
     "DirectoryRecordSequence",
+    # extra dimensions (io/dimensions.py): timing and the number of volumes
+    "RepetitionTime",
+    "NumberOfTemporalPositions",
+    "FrameTime",
+    "MRAcquisitionType",
+    "AcquisitionTime",
 ]
 
+#: Philips private (2005,1429) label type (LABEL / CONTROL of ASL), read as dcm2niix does
+PHILIPS_LABEL_TYPE = 0x20051429
+
 #: HEADER_TAGS as tags: dcmread converts keywords on every call (62 lookups a file), tags it passes
-_HEADER_TAG_IDS = [Tag(k) for k in HEADER_TAGS]
+_HEADER_TAG_IDS = [Tag(k) for k in HEADER_TAGS] + [Tag(PHILIPS_LABEL_TYPE)]
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 _NATIVE_SYNTAXES = {
@@ -179,6 +188,12 @@ def _header_fields(h: Header) -> dict[str, Any]:
         "rescale_type": text("RescaleType"),
         "windows": windows,
         "frame_increment_pointer": "\\".join(h.texts("FrameIncrementPointer", lenient=True)),
+        "repetition_time": h.number("RepetitionTime", 0.0, positive=True, lenient=True),
+        "number_of_temporal_positions": h.integer(
+            "NumberOfTemporalPositions", 0, low=0, lenient=True
+        ),
+        "frame_time": h.number("FrameTime", 0.0, positive=True, lenient=True),
+        "mr_acquisition_type": text("MRAcquisitionType"),
     }
 
 
@@ -463,10 +478,15 @@ def _slices_checked(
         ("DiffusionBValue", "(0018,9087) Diffusion b-value"),
         ("AcquisitionNumber", "(0020,0012) Acquisition Number"),
         ("EchoTime", "(0018,0081) Echo Time"),
+        ("AcquisitionTime", "(0008,0032) Acquisition Time"),
     ):
         v = h.text(kw, lenient=True)
         if v != "":
             split.append((tag, v))
+    if "philips" in h.text("Manufacturer", lenient=True).lower():
+        label_type = h.text(PHILIPS_LABEL_TYPE, lenient=True).upper()
+        if label_type:
+            split.append(("(2005,1429) Philips label type", label_type))
     image_type = tuple(v.upper() for v in h.texts("ImageType", lenient=True))
     if image_type:
         split.append(("(0008,0008) Image Type", "\\".join(image_type)))
@@ -613,8 +633,8 @@ def scan(
             _scan_one(f, n, len(files), result, by_uid, headers, progress)
     for uid, slices in by_uid.items():
         header = headers[uid]
-        parts = split_series(slices)
-        for idx, (part, reason) in enumerate(parts):
+        parts = split_parts(slices, header)
+        for idx, (part, reason, layout) in enumerate(parts):
             key = uid if len(parts) == 1 else f"{uid}#{idx + 1}"
             info = SeriesInfo(
                 key=key,
@@ -625,6 +645,7 @@ def scan(
                 slices=part,
                 split_reason=reason,
                 header=header,
+                dims=layout,
             )
             plan_series(info, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol)
             result.series.append(info)

@@ -4,10 +4,12 @@ Each frame becomes a :class:`~volumeviz.model.series.SliceRef` with its own geom
 
 - Enhanced (Shared/Per-frame Functional Groups): (0020,9113) Plane Position, (0020,9116) Plane
   Orientation, (0028,9110) Pixel Measures and (0028,9145) Pixel Value Transformation are taken per
-  frame (per-frame group first, then shared, then the top level). Frames are told apart by their
-  (0020,9157) Dimension Index Values with the spatial indices (In-Stack Position, Image
-  Position) left out, e.g. echo, b-value, "Private ImageTypeMR": the splitter then makes one
-  volume per value.
+  frame (per-frame group first, then shared, then the top level). What tells a frame's volume
+  apart is recorded in its ``split_key``: the (0020,9157) Dimension Index Values with the spatial
+  indices (In-Stack Position, Image Position) left out, keyed by their (0020,9165) pointer, and
+  the per-frame Temporal Position Index, Frame Type, Effective Echo Time, b-value, trigger delay,
+  repetition time and acquisition time; :mod:`volumeviz.io.dimensions` makes the extra
+  dimensions from them.
 - Legacy multi-frame (no functional groups): frames share the top-level geometry; a single
   (0020,0032) cannot place several frames, so such frames are stacked in file order only when the
   file gives no position at all (see :func:`volumeviz.io.series.plan_series`).
@@ -36,6 +38,68 @@ def _group(per: Header | None, shared: Header | None, keyword: str) -> Header | 
     return (per.item(keyword) if per is not None else None) or (
         shared.item(keyword) if shared is not None else None
     )
+
+
+def _frame_key(
+    per: Header | None,
+    shared: Header | None,
+    labels: dict[int, str],
+    pointers: dict[int, str],
+    spatial: set[int],
+    philips: bool,
+) -> list[tuple[str, str]]:
+    """The values that tell a frame's volume apart (read by :mod:`volumeviz.io.dimensions`).
+
+    Non-spatial (0020,9157) Dimension Index Values (keyed by their (0020,9165) pointer), and the
+    per-frame (or shared) standard values: Temporal Position Index, Frame Type, Effective Echo
+    Time, b-value, repetition time, nominal cardiac trigger delay, frame acquisition time; and
+    the Philips private per-frame label type (2005,1429) inside (2005,140F), which dcm2niix reads
+    for ASL. Values that only inform are read leniently (a bad one is left out, with a note).
+    """
+    key: list[tuple[str, str]] = []
+    content = per.item("FrameContentSequence") if per is not None else None
+    if content is not None:
+        div = content.integers("DimensionIndexValues", None, None)
+        if div is not None:
+            for pos, v in enumerate(div):
+                if pos not in spatial:
+                    ptr = pointers.get(pos, "(?)")
+                    key.append((f"dimension index {ptr} '{labels.get(pos, pos + 1)}'", str(v)))
+        for kw, tag in (
+            ("TemporalPositionIndex", "(0020,9128) Temporal Position Index"),
+            ("FrameAcquisitionDateTime", "(0018,9074) Frame Acquisition DateTime"),
+        ):
+            v = content.text(kw, lenient=True)
+            if v:
+                key.append((tag, v))
+    ftype_item = _group(per, shared, "MRImageFrameTypeSequence") or _group(
+        per, shared, "CTImageFrameTypeSequence"
+    )
+    if ftype_item is not None:
+        ft = ftype_item.texts("FrameType", lenient=True)
+        if ft:
+            key.append(("(0008,9007) Frame Type", "\\".join(ft)))
+    for group, kw, tag in (
+        ("MREchoSequence", "EffectiveEchoTime", "(0018,9082) Effective Echo Time"),
+        ("MRDiffusionSequence", "DiffusionBValue", "(0018,9087) Diffusion b-value"),
+        ("MRTimingAndRelatedParametersSequence", "RepetitionTime", "(0018,0080) Repetition Time"),
+        (
+            "CardiacSynchronizationSequence",
+            "NominalCardiacTriggerDelayTime",
+            "(0020,9153) Nominal Cardiac Trigger Delay Time",
+        ),
+    ):
+        item = _group(per, shared, group)
+        if item is not None:
+            value = item.number(kw, None, lenient=True)
+            if value is not None:
+                key.append((tag, f"{value:g}"))
+    if philips and per is not None:
+        private = per.item(0x2005140F, lenient=True)
+        label = private.text(0x20051429, lenient=True).upper() if private is not None else ""
+        if label:
+            key.append(("(2005,1429) Philips label type", label))
+    return key
 
 
 def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
@@ -101,13 +165,17 @@ def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
         ]
 
     labels: dict[int, str] = {}
+    pointers: dict[int, str] = {}
     spatial: set[int] = set()
     for pos, item in enumerate(h.items("DimensionIndexSequence")):
         ptr = item.pointer("DimensionIndexPointer", None)
         label = item.text("DimensionDescriptionLabel", lenient=True) or f"dimension {pos + 1}"
         labels[pos] = label
+        if ptr is not None:
+            pointers[pos] = f"({int(ptr) >> 16:04X},{int(ptr) & 0xFFFF:04X})"
         if ptr is not None and ptr in _POSITION_POINTERS:
             spatial.add(pos)
+    philips = "philips" in h.text("Manufacturer", lenient=True).lower()
 
     out: list[SliceRef] = []
     for f in range(n):
@@ -116,10 +184,6 @@ def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
         ori_item = _group(per, shared, "PlaneOrientationSequence")
         meas = _group(per, shared, "PixelMeasuresSequence")
         pvt = _group(per, shared, "PixelValueTransformationSequence")
-        content = per.item("FrameContentSequence") if per is not None else None
-        ftype_item = _group(per, shared, "MRImageFrameTypeSequence") or _group(
-            per, shared, "CTImageFrameTypeSequence"
-        )
         ipp = position(pos_item) if pos_item else base.ipp
         iop = orientation(ori_item) if ori_item else base.iop
         ps = pixel_spacing(meas) if meas else base.pixel_spacing
@@ -131,25 +195,9 @@ def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
             intercept = pvt.number(
                 "RescaleIntercept", intercept, low=-MAX_RESCALE, high=MAX_RESCALE
             )
-        key: list[tuple[str, str]] = []
-        if content is not None:
-            div = content.integers("DimensionIndexValues", None, None)
-            if div is not None:
-                for pos, v in enumerate(div):
-                    if pos not in spatial:
-                        key.append((f"dimension index '{labels.get(pos, pos + 1)}'", str(v)))
-            tpi = content.text("TemporalPositionIndex")
-            if tpi and not key:
-                key.append(("(0020,9128) Temporal Position Index", tpi))
-        if ftype_item is not None and not key:
-            ft = ftype_item.texts("FrameType")
-            if ft:
-                key.append(("(0008,9007) Frame Type", "\\".join(ft)))
-        echo = per.item("MREchoSequence") if per is not None else None
-        if echo is not None and not key:
-            te = echo.text("EffectiveEchoTime")
-            if te:
-                key.append(("(0018,9082) Effective Echo Time", te))
+        key = _frame_key(per, shared, labels, pointers, spatial, philips)
+        have = {name for name, _ in key}
+        key += [(name, v) for name, v in base.split_key if name not in have]
         out.append(
             dataclasses.replace(
                 base,

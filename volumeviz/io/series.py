@@ -5,9 +5,9 @@ Rules (see DESIGN.md):
 - Slices are sorted by (0020,0032) Image Position (Patient) projected on the slice normal
   (row x column cosines of (0020,0037)). Never by Instance Number, Slice Location or file name.
 - The slice spacing comes from those positions, never from (0018,0050) Slice Thickness.
-- One Series Instance UID is split where it holds localizers, different orientations, different
-  matrix sizes, or repeated positions told apart by echo / time / dimension index; every split
-  says why.
+- One Series Instance UID is split where it holds localizers, different orientations or
+  different matrix sizes; every split says why. Repeated positions told apart by time / echo /
+  dimension index ... are extra dimensions of one series (:mod:`volumeviz.io.dimensions`).
 - Measured in mm (or degrees): missing slices, uneven spacing, gantry tilt (a sheared stack, seen
   from the positions and orientation, whatever (0018,1120) says), non-parallel slices, duplicate
   positions. Each becomes a :class:`~volumeviz.model.volume.GeometryIssue`; the plan then
@@ -16,19 +16,22 @@ Rules (see DESIGN.md):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from volumeviz.errors import SeriesGeometryError
+from volumeviz.io.dimensions import find_dimensions
 from volumeviz.model.orientation import plane_name
-from volumeviz.model.series import SeriesInfo, SliceRef, StackPlan
+from volumeviz.model.series import DimensionLayout, SeriesInfo, SliceRef, StackPlan
 from volumeviz.model.volume import GeometryIssue
 
-__all__ = ["plan_series", "plan_stack", "split_series"]
+__all__ = ["plan_series", "plan_stack", "split_parts", "split_series"]
 
 #: slices whose normals differ by more than this (degrees) are different orientations (split)
 ORIENTATION_SPLIT_DEG = 5.0
@@ -78,87 +81,34 @@ def _describe_orientation(s: SliceRef) -> str:
     return "no orientation" if n is None else plane_name(n)
 
 
-def _position_key(s: SliceRef) -> tuple[float, ...] | None:
-    if s.ipp is None:
-        return None
-    return tuple(round(v / 0.01) * 0.01 for v in s.ipp)
-
-
-def _split_repeats(slices: list[SliceRef]) -> tuple[list[list[SliceRef]], list[str]]:
-    """Split slices whose positions repeat by the first key that makes positions unique."""
-    keys = [_position_key(s) for s in slices]
-    if any(k is None for k in keys):
-        # without positions a repeat cannot be seen; still split multi-frame dimensions
-        dim_names = {name for s in slices for name, _ in s.split_key}
-        for name in sorted(dim_names):
-            if not name.startswith("dimension index"):
-                continue
-            values = [dict(s.split_key).get(name, "") for s in slices]
-            if len(set(values)) > 1:
-                return _split_with_reasons(slices, name, values)
-        return [slices], [""]
-    counts = Counter(keys)
-    if max(counts.values()) <= 1:
-        return [slices], [""]
-    names: list[str] = []
-    for s in slices:
-        for name, _ in s.split_key:
-            if name not in names:
-                names.append(name)
-    # prefer dimension indices, then echo/time keys, then the others
-    names.sort(key=lambda n: (not n.startswith("dimension"), "Image Type" in n, n))
-    for name in names:
-        values = [dict(s.split_key).get(name, "") for s in slices]
-        if len(set(values)) < 2:
-            continue
-        parts = _by_value(slices, name, values)
-        if all(max(Counter(_position_key(s) for s in part).values()) <= 1 for part in parts):
-            return _split_with_reasons(slices, name, values)
-    return [slices], [""]
-
-
-def _split_with_reasons(
-    slices: list[SliceRef], name: str, values: list[str]
-) -> tuple[list[list[SliceRef]], list[str]]:
-    parts = _by_value(slices, name, values)
-    why = _reason(name, values)
-    return parts, [f"{why}; this part: {dict(p[0].split_key).get(name, '')}" for p in parts]
-
-
-def _by_value(slices: list[SliceRef], name: str, values: list[str]) -> list[list[SliceRef]]:
-    order: dict[str, list[SliceRef]] = {}
-    for s, v in zip(slices, values, strict=True):
-        order.setdefault(v, []).append(s)
-
-    def sort_key(v: str) -> tuple[int, float | str]:
-        try:
-            return (0, float(v))
-        except ValueError:
-            return (1, v)
-
-    return [order[v] for v in sorted(order, key=sort_key)]
-
-
-def _reason(name: str, values: list[str]) -> str:
-    distinct = sorted(set(values), key=lambda v: (len(v), v))
-    shown = ", ".join(distinct[:6]) + (" ..." if len(distinct) > 6 else "")
-    return f"repeated positions split by {name} ({len(distinct)} values: {shown})"
-
-
 def split_series(slices: Sequence[SliceRef]) -> list[tuple[list[SliceRef], str]]:
     """Split the slices of one Series Instance UID into stackable parts, each with a reason.
 
+    :func:`split_parts` without the extra-dimension layouts (see there).
+    """
+    return [(part, why) for part, why, _ in split_parts(slices)]
+
+
+def split_parts(
+    slices: Sequence[SliceRef], header: dict[str, Any] | None = None
+) -> list[tuple[list[SliceRef], str, DimensionLayout | None]]:
+    """Split the slices of one Series Instance UID into parts, each with a reason and dimensions.
+
     Order of splits: localizers, orientation (normals more than 5° apart), matrix size
-    (Rows x Columns), then repeated positions (by dimension index, echo, time, acquisition).
-    The reason is "" for a series that needed no split. Largest parts come first.
+    (Rows x Columns). Repeated positions inside a part are *not* split into parts: they become
+    extra dimensions (time, echo, ...) of one part, decided by
+    :func:`volumeviz.io.dimensions.find_dimensions` (which says which rule it used); only volumes
+    whose geometry differs become parts of their own. The reason is "" for a series that needed
+    no split. Largest parts come first.
     """
     slices = list(slices)
-    out: list[tuple[list[SliceRef], str]] = []
+    header = header or {}
+    out: list[tuple[list[SliceRef], str, DimensionLayout | None]] = []
     locs = [s for s in slices if s.is_localizer]
     rest = [s for s in slices if not s.is_localizer]
     if locs and rest:
         itype = "\\".join(locs[0].image_type)
-        out.append((locs, f"localizer: (0008,0008) Image Type {itype}"))
+        out.append((locs, f"localizer: (0008,0008) Image Type {itype}", None))
     elif locs:
         rest = locs
     groups = _orientation_groups(rest)
@@ -172,13 +122,12 @@ def split_series(slices: Sequence[SliceRef]) -> list[tuple[list[SliceRef], str]]
                 reasons.append(f"orientation {_describe_orientation(part[0])}")
             if len(sizes) > 1:
                 reasons.append(f"matrix {cols}x{rows}")
-            sub, whys = _split_repeats(part)
-            for piece, why in zip(sub, whys, strict=True):
+            for piece, why, layout in find_dimensions(part, header):
                 r = [*reasons, why] if why else reasons
-                out.append((piece, "; ".join(r)))
+                out.append((piece, "; ".join(r), layout))
     if len(out) > 1:
-        names = ", ".join(f"{len(p)} slice(s)" for p, _ in out)
-        out = [(p, r or f"one of {len(out)} parts ({names})") for p, r in out]
+        names = ", ".join(f"{len(p)} slice(s)" for p, _, _ in out)
+        out = [(p, r or f"one of {len(out)} parts ({names})", lay) for p, r, lay in out]
     out.sort(key=lambda pr: (pr[0][0].is_localizer, -len(pr[0])))
     return out
 
@@ -201,16 +150,26 @@ def _no_geometry_plan(slices: list[SliceRef], info: SeriesInfo) -> StackPlan:
         missing.append("(0020,0037) Image Orientation (Patient)")
     if ps is None:
         missing.append("(0028,0030) Pixel Spacing")
-    what = (
-        f"frames are a series in time ((0028,0009) Frame Increment Pointer {fip})"
-        if "0018,1063" in fip or "(0018, 1063)" in fip
-        else "slices in file order"
-    )
+    in_time = "0018,1063" in fip or "(0018, 1063)" in fip
+    if in_time and len(slices) == 1:
+        what = (
+            f"one frame of a series in time ((0028,0009) Frame Increment Pointer {fip}), "
+            f"assumed spacing {di:g} x {dj:g} mm"
+        )
+    else:
+        what = (
+            f"{len(slices)} "
+            + (
+                f"frames are a series in time ((0028,0009) Frame Increment Pointer {fip})"
+                if in_time
+                else "slices in file order"
+            )
+            + f", stacked with assumed spacing {di:g} x {dj:g} x {dk:g} mm"
+        )
     issues = [
         GeometryIssue(
             "no-geometry",
-            f"no {' / '.join(missing)}: not placed in patient space; {len(slices)} {what}, "
-            f"stacked with assumed spacing {di:g} x {dj:g} x {dk:g} mm, identity orientation",
+            f"no {' / '.join(missing)}: not placed in patient space; {what}, identity orientation",
             action="assumed",
         )
     ]
@@ -539,6 +498,10 @@ def plan_series(
     if not slices:
         info.refusal = f"series {info.key}: no slices"
         return info
+    if info.dims is not None:
+        return _plan_dimensions(
+            info, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
+        )
     bad_samples = [s for s in slices if s.samples not in (1, 3)]
     if bad_samples:
         s = bad_samples[0]
@@ -558,4 +521,79 @@ def plan_series(
         )
     except SeriesGeometryError as exc:
         info.refusal = str(exc)
+    return info
+
+
+def _same_grid(a: StackPlan, b: StackPlan) -> bool:
+    return (
+        a.size == b.size
+        and np.allclose(a.origin, b.origin, atol=0.01)
+        and np.allclose(a.spacing, b.spacing, rtol=1e-4)
+        and np.allclose(a.direction, b.direction, atol=1e-4)
+        and a.has_geometry == b.has_geometry
+    )
+
+
+def _plan_dimensions(
+    info: SeriesInfo, *, spacing_rtol: float, perpendicular_tol: float
+) -> SeriesInfo:
+    """Plan every volume of a series with extra dimensions; all must share one grid.
+
+    A volume that cannot be planned, or lands on another grid, becomes missing (with the reason,
+    also recorded as an issue); ``info.plan`` is the first volume's plan.
+    """
+    layout = info.dims
+    assert layout is not None
+    if not layout.dims:  # one volume left after incomplete ones were dropped: a plain stack
+        only = next(iter(layout.cells.values()))
+        info.slices = [info.slices[i] for i in only]
+        info.dims = None
+        plan_series(info, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol)
+        if info.plan is not None:
+            info.plan = dataclasses.replace(info.plan, issues=info.plan.issues + layout.issues)
+        return info
+    plans: dict[tuple[int, ...], StackPlan] = {}
+    extra: list[GeometryIssue] = []
+    first: StackPlan | None = None
+    for idx in sorted(layout.cells):
+        part = SeriesInfo(
+            key=info.key,
+            uid=info.uid,
+            number=info.number,
+            modality=info.modality,
+            description=info.description,
+            slices=[info.slices[i] for i in layout.cells[idx]],
+            header=info.header,
+        )
+        plan_series(part, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol)
+        label = " · ".join(d.label(k) for d, k in zip(layout.dims, idx, strict=True))
+        why = ""
+        if part.plan is None:
+            why = part.refusal
+        elif first is not None and not _same_grid(part.plan, first):
+            why = (
+                f"grid {part.plan.size} at {tuple(round(v, 2) for v in part.plan.origin)} "
+                f"differs from the first volume's {first.size} at "
+                f"{tuple(round(v, 2) for v in first.origin)}"
+            )
+        if why:
+            layout.missing[idx] = why
+            extra.append(
+                GeometryIssue("missing-volume", f"{label}: {why}; not loaded", action="dropped")
+            )
+            continue
+        assert part.plan is not None
+        first = first or part.plan
+        plans[idx] = part.plan
+    for idx in list(layout.cells):
+        if idx not in plans:
+            del layout.cells[idx]
+    if not plans:
+        info.refusal = next(iter(layout.missing.values()), f"series {info.key}: no volume")
+        return info
+    layout.issues = layout.issues + tuple(extra)
+    layout.plans = {
+        idx: dataclasses.replace(p, issues=p.issues + layout.issues) for idx, p in plans.items()
+    }
+    info.plan = layout.plans[layout.first]
     return info

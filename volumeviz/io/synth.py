@@ -26,8 +26,9 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -178,6 +179,8 @@ def write_synthetic_series(
     rescale_intercept: float | None = None,
     window: tuple[float, float] | None = (40.0, 400.0),
     seed: int = 0,
+    elements: Mapping[str, Any] | None = None,
+    first_instance: int = 1,
 ) -> list[Path]:
     r"""Write ``vol`` as one DICOM file per slice into ``outdir``; return the paths in slice order.
 
@@ -221,6 +224,12 @@ def write_synthetic_series(
         (0028,1050)/(0028,1051) Window Center/Width, or None.
     seed
         Seed for shuffling and random instance numbers.
+    elements
+        Data elements written into every image file, by keyword, e.g.
+        ``{"TemporalPositionIdentifier": 2, "EchoNumbers": 1}`` (one volume of a 4D series).
+    first_instance
+        (0020,0013) Instance Number of the first slice (the others follow ``instance_numbers``);
+        give each volume of a 4D series its own range.
 
     Returns
     -------
@@ -259,11 +268,11 @@ def write_synthetic_series(
     if not keep:
         raise ValueError("drop_slices leaves no slice to write")
     if instance_numbers == "ascending":
-        numbers = {k: n + 1 for n, k in enumerate(keep)}
+        numbers = {k: n + first_instance for n, k in enumerate(keep)}
     elif instance_numbers == "reversed":
-        numbers = {k: len(keep) - n for n, k in enumerate(keep)}
+        numbers = {k: len(keep) - n + first_instance - 1 for n, k in enumerate(keep)}
     else:
-        perm = rng.permutation(len(keep)) + 1
+        perm = rng.permutation(len(keep)) + first_instance
         numbers = {k: int(perm[n]) for n, k in enumerate(keep)}
     if shuffle_names:
         order = rng.permutation(len(keep))
@@ -307,6 +316,8 @@ def write_synthetic_series(
         if window is not None:
             ds.WindowCenter = _ds_str(window[0])
             ds.WindowWidth = _ds_str(window[1])
+        for keyword, value in (elements or {}).items():
+            setattr(ds, keyword, value)
         ds.PixelData = np.ascontiguousarray(stored).tobytes()
         path = out / name
         _save(ds, path)

@@ -21,14 +21,23 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz._face import option
-from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError
+from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError, UsageError
 from volumeviz.io.discover import quiet_pydicom, scan
+from volumeviz.model.multivolume import IndexSpec, MultiVolume
 from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
 from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta, WindowPreset
 
 log = logging.getLogger("volumeviz.io")
 
-__all__ = ["choose_dtype", "load_scanned", "load_series", "select_series"]
+__all__ = [
+    "choose_dtype",
+    "load_multivolume",
+    "load_scanned",
+    "load_series",
+    "open_scanned",
+    "select_series",
+    "volume_part",
+]
 
 _INT16 = (-32768, 32767)
 
@@ -225,6 +234,26 @@ def _to_grey(arr: npt.NDArray[Any], ds: Any) -> npt.NDArray[Any]:
     return np.rint(grey)
 
 
+def _read_frames(path: str, frames: set[int] | None) -> tuple[Any, dict[int, Any]] | None:
+    """``(header, {frame: 2D array})`` for some frames of a multi-frame file.
+
+    pydicom's ``iter_pixels`` reads only the requested frames from the file (one volume of a 4D
+    enhanced file, not all of it). None when all frames are wanted or the file has no File Meta
+    (the whole dataset is then decoded as before).
+    """
+    import pydicom
+    from pydicom.pixels import iter_pixels
+
+    if not frames:
+        return None
+    ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+    n = int(ds.get("NumberOfFrames") or 1)
+    if len(frames) >= n or "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
+        return None
+    wanted = sorted(frames)
+    return ds, dict(zip(wanted, iter_pixels(path, indices=wanted), strict=True))
+
+
 def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[Any], bool]:
     """Decode with pydicom (all pixel plugins), apply each slice's rescale; (array, colour?)."""
     import pydicom
@@ -234,18 +263,29 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
     # slice needs it (never an int32 volume plus its int16 copy)
     out = np.empty((len(slices), s0.rows, s0.cols), dtype="int16" if dtype == "int32" else dtype)
     colour = False
-    cache: dict[str, tuple[Any, npt.NDArray[Any]]] = {}
+    cache: dict[str, tuple[Any, Any]] = {}
+    arr: Any
+    # multi-frame files: decode only the frames asked for (one volume of a 4D file, not all)
+    frames_of: dict[str, set[int]] = {}
+    for s in slices:
+        if s.frame is not None and s.n_frames > 1:
+            frames_of.setdefault(s.path, set()).add(s.frame)
     for k, s in enumerate(slices):
         if s.path not in cache:
             cache.clear()
             try:
                 with quiet_pydicom():
-                    ds = pydicom.dcmread(s.path, force=True)
-                if "TransferSyntaxUID" not in ds.file_meta and s.transfer_syntax:
-                    # a raw dataset without File Meta: discovery found it implicit VR LE
-                    ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(s.transfer_syntax)
-                with quiet_pydicom():
-                    arr = ds.pixel_array
+                    some = _read_frames(s.path, frames_of.get(s.path))
+                if some is not None:
+                    ds, arr = some
+                else:
+                    with quiet_pydicom():
+                        ds = pydicom.dcmread(s.path, force=True)
+                    if "TransferSyntaxUID" not in ds.file_meta and s.transfer_syntax:
+                        # a raw dataset without File Meta: discovery found it implicit VR LE
+                        ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(s.transfer_syntax)
+                    with quiet_pydicom():
+                        arr = ds.pixel_array
             except Exception as exc:
                 raise DicomReadError(
                     f"{s.path}: (7FE0,0010) Pixel Data cannot be decoded "
@@ -308,13 +348,89 @@ def _read_pixels(
     return arr, issues
 
 
+def volume_part(info: SeriesInfo, index: tuple[int, ...]) -> SeriesInfo:
+    """The plain 3D series of one volume (``index``) of a series with extra dimensions."""
+    layout = info.dims
+    if layout is None:
+        return info
+    return SeriesInfo(
+        key=info.key,
+        uid=info.uid,
+        number=info.number,
+        modality=info.modality,
+        description=info.description,
+        slices=[info.slices[i] for i in layout.cells[index]],
+        split_reason=info.split_reason,
+        header=info.header,
+        plan=layout.plans[index],
+    )
+
+
+def open_scanned(
+    info: SeriesInfo,
+    *,
+    strict: bool = False,
+    rejected: Sequence[Any] = (),
+    cache: int = 1,
+) -> MultiVolume:
+    """The :class:`MultiVolume` of a planned series with extra dimensions; reads no pixels.
+
+    Raises
+    ------
+    UsageError
+        The series is one 3D volume (no extra dimensions).
+    SeriesGeometryError
+        The series cannot be reconstructed (its refusal).
+    """
+    layout = info.dims
+    if info.plan is None:
+        raise SeriesGeometryError(info.refusal or f"series {info.key}: cannot be reconstructed")
+    if layout is None or not layout.dims:
+        where = info.files[0] if info.slices else info.key
+        raise UsageError(
+            f"{where}: series {info.key} is one 3D volume {info.plan.size}; it has no extra "
+            "dimensions (time, echo ...)"
+        )
+    plan = info.plan
+
+    def read(index: tuple[int, ...]) -> Volume:
+        return load_scanned(volume_part(info, index), strict=strict, rejected=rejected)
+
+    meta = _meta(info, [f"{r.path}: {r.reason}" for r in rejected])
+    return MultiVolume(
+        layout.dims,
+        read,
+        origin=plan.origin,
+        spacing=plan.spacing,
+        direction=plan.direction,
+        size=plan.size,
+        meta=meta,
+        issues=layout.issues,
+        rule=layout.rule,
+        missing=layout.missing,
+        cache=cache,
+    )
+
+
 def load_scanned(
     info: SeriesInfo,
     *,
     strict: bool = False,
     rejected: Sequence[Any] = (),
+    index: IndexSpec = None,
 ) -> Volume:
-    """Read the pixels of a planned series (see :func:`volumeviz.io.discover.scan`)."""
+    """Read the pixels of a planned series (see :func:`volumeviz.io.discover.scan`).
+
+    For a series with extra dimensions, ``index`` picks the volume (default: the first);
+    ``meta.dims`` of the result says which one it is.
+    """
+    if info.dims is not None and info.dims.dims:
+        return open_scanned(info, strict=strict, rejected=rejected, cache=0).volume(index)
+    if index is not None and index != {}:
+        raise UsageError(
+            f"series {info.key} has no extra dimensions (time, echo ...); index {index!r} "
+            "cannot be used"
+        )
     plan = info.plan
     if plan is None:
         raise SeriesGeometryError(info.refusal or f"series {info.key}: cannot be reconstructed")
@@ -380,8 +496,12 @@ def load_series(
     spacing_rtol: float = 0.01,
     perpendicular_tol: float = 1e-3,
     progress: Callable[[int, int], None] | None = None,
+    index: IndexSpec = None,
 ) -> Volume:
     """Load one DICOM image series as a :class:`Volume` in LPS millimetres.
+
+    A series of several volumes on one grid (time, echo ...) gives its first volume, or the one
+    ``index`` picks; :func:`load_multivolume` gives all of them.
 
     Parameters
     ----------
@@ -399,6 +519,9 @@ def load_series(
         Tolerance for parallel slices and for a shear (tilt) of the stack (default 1e-3).
     progress
         ``progress(done, total)`` while headers are read.
+    index
+        For a series with extra dimensions: which volume, 0-based, e.g. ``{"time": 4}`` (other
+        dimensions default to 0), or a tuple with one int per dimension. Default: the first.
 
     Returns
     -------
@@ -433,4 +556,62 @@ def load_series(
     info = select_series(result, series, source=source)
     for r in result.rejected:
         log.info("rejected %s", r.reason)
-    return load_scanned(info, strict=strict, rejected=result.rejected)
+    return load_scanned(info, strict=strict, rejected=result.rejected, index=index)
+
+
+def load_multivolume(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    series: int | str | None = None,
+    strict: bool = False,
+    spacing_rtol: float = 0.01,
+    perpendicular_tol: float = 1e-3,
+    progress: Callable[[int, int], None] | None = None,
+    cache: int = 1,
+) -> MultiVolume:
+    """Open a series with extra dimensions (time, echo ...) as a :class:`MultiVolume`.
+
+    Only headers are read here; each volume is read when it is asked for, and at most ``cache``
+    volumes are kept, so a 4D series larger than memory opens and iterates in about one
+    volume of memory. The dimensions, which rule told the volumes apart, and the volumes that
+    are missing (with what is missing) are on the result.
+
+    Parameters
+    ----------
+    path, series, strict, spacing_rtol, perpendicular_tol, progress
+        As for :func:`load_series`.
+    cache
+        How many volumes to keep after reading them (default 1).
+
+    Returns
+    -------
+    MultiVolume
+
+    Raises
+    ------
+    UsageError
+        The chosen series is one 3D volume.
+    NoSeriesError, DicomReadError, SeriesGeometryError
+        As for :func:`load_series`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from volumeviz.model import phantom
+    >>> from volumeviz.io.synth import write_synthetic_series
+    >>> folder = tempfile.mkdtemp()
+    >>> for t in range(3):
+    ...     _ = write_synthetic_series(
+    ...         phantom.asymmetric(8, modality="MR"), folder, prefix=f"T{t}", modality="MR",
+    ...         series_uid="1.2.826.0.1.3680043.8.498.5", first_instance=1 + 8 * t,
+    ...         elements={"TemporalPositionIdentifier": t + 1, "RepetitionTime": 2000})
+    >>> mv = load_multivolume(folder)
+    >>> mv.shape, mv.names, mv.volume({"time": 2}).meta.dims[0].label
+    ((3,), ('time',), 'time 3/3 (4 s)')
+    """
+    result = scan(
+        path, progress=progress, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
+    )
+    source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
+    info = select_series(result, series, source=source)
+    return open_scanned(info, strict=strict, rejected=result.rejected, cache=cache)
