@@ -129,3 +129,54 @@ def test_real_folder_table_mentions_skipped_dirfile(capsys, shared_data):
     assert code == 0, err
     assert "DIRFILE" in out
     assert "512x512x28" in out
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_info_shows_extra_dimensions(capsys, tmp_path, make_marker, drop):
+    src, _ = make_marker(size=(16, 12, 6))
+    for t in range(5):
+        write_synthetic_series(
+            src,
+            tmp_path,
+            series_uid="1.2.826.0.1.3680043.8.498.91",
+            prefix=f"T{t}_",
+            modality="MR",
+            first_instance=1 + 6 * t,
+            elements={"TemporalPositionIdentifier": t + 1, "RepetitionTime": 2000},
+            drop_slices=(2,) if drop and t == 3 else (),
+        )
+    code, out, err = run_cli(capsys, "info", str(tmp_path))
+    assert code == 0, err
+    lines = out.splitlines()
+    if drop:
+        assert any("16x12x6 × 4 time" in ln for ln in lines)
+        flat = " ".join(out.split())
+        assert "dims: 4 time (0, 2, 4, 8 s) by (0020,0100)" in flat  # time 4 of 5 is no volume
+        assert any("incomplete-volume:" in ln for ln in lines)
+    else:
+        assert any("16x12x6 × 5 time" in ln for ln in lines)
+        assert "(TR 2 s)" in " ".join(out.replace("│", " ").split())
+    assert any("dims: " in ln for ln in lines)
+    code, out, err = run_cli(capsys, "info", str(tmp_path), "--json")
+    (rec,) = json.loads(out)
+    assert rec["size"] == [16, 12, 6]
+    (time,) = rec["dimensions"]
+    assert time["unit"] == "s"
+    assert time["source"] == "(0020,0100) Temporal Position Identifier"
+    assert rec["dimension_rule"] == "time: (0020,0100) Temporal Position Identifier"
+    if drop:
+        assert rec["dims"] == {"time": 4}
+        assert time["values"] == [0.0, 2.0, 4.0, 8.0]
+        (issue,) = rec["issues"]
+        assert issue["code"] == "incomplete-volume"
+        assert issue["message"].startswith("time 4/5 (6 s): 1 of 6 slice(s) missing")
+    else:
+        assert rec["dims"] == {"time": 5}
+        assert time["step"] == 2.0
+        assert rec["issues"] == []
+
+
+def test_info_json_dims_empty_for_3d(capsys, two_series):
+    folder, _, _ = two_series
+    code, out, _ = run_cli(capsys, "info", str(folder), "--json")
+    assert all(rec["dims"] == {} for rec in json.loads(out))

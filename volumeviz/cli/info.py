@@ -5,6 +5,12 @@ as the terminal: the series' label (what ``--series`` accepts: ``801``, ``801 [2
 a split series), modality, description, grid size, spacing, plane ("axial", "oblique 20° (near
 axial)") and how many issues; then each issue on its own entry, rejected files with reasons and
 skipped files (counted; ``-v`` lists them). ``--json`` prints one record per series.
+
+A series of several volumes on one grid shows its extra dimensions after the grid size
+(``64x64x10 × 5 time (TR 2 s)``); its issues say which rule told the volumes apart and which
+volume is missing with what is missing. ``--json`` adds ``"dims": {NAME: SIZE}`` (``{}`` for
+plain 3D), ``"dimensions"`` (values, unit, source of each), ``"dimension_rule"`` and
+``"missing_volumes"``.
 """
 
 from __future__ import annotations
@@ -110,6 +116,12 @@ def _issue_lines(s: Any) -> list[tuple[str, str]]:
         out += [(i.code, f"{i.code}: {i.message}") for i in s.plan.issues]
     if s.split_reason:
         out.append(("split", f"split: {s.split_reason}"))
+    if s.dims is not None and s.dims.dims:
+        what = "; ".join(f"{d.summary()} by {d.source}" for d in s.dims.dims)
+        out.append(("dims", f"dims: {what}"))
+        for idx, why in sorted(s.dims.missing.items()):
+            label = " · ".join(d.label(k) for d, k in zip(s.dims.dims, idx, strict=True))
+            out.append(("missing-volume", f"missing: {label}: {why}"))
     return out
 
 
@@ -160,10 +172,12 @@ def _print_table(result: Any, chosen: list[Any], path: Path) -> None:
             plan = s.plan
             if plan is not None:
                 size, spacing = _fmt(plan.size, 6), _fmt(plan.spacing, 3)
+                if s.dims is not None and s.dims.dims:
+                    size = " × ".join([size, *(d.short() for d in s.dims.dims)])
                 orient = _orientation(plan.direction) if plan.has_geometry else "unknown"
             else:
                 size = spacing = orient = "-"
-            n_issues = len(_issue_lines(s))
+            n_issues = sum(1 for code, _ in _issue_lines(s) if code != "dims")  # dims inform
             table.add_row(
                 labels[s.key], s.modality, s.description, size, spacing, orient,
                 str(n_issues) if n_issues else "-",

@@ -147,6 +147,12 @@ class Dimension:
             return counted
         return f"{counted} ({value})"
 
+    def short(self) -> str:
+        """``"5 time (TR 2 s)"`` for time with an even step, else ``"2 echo"`` (no values)."""
+        if self.name == "time" and self.step is not None:
+            return self.summary()
+        return f"{self.size} {self.name}"
+
     def summary(self) -> str:
         """``"5 time (TR 2 s)"``, ``"2 echo (TE 7.001, 10 ms)"``, ``"2 part (...)"``.
 
