@@ -179,4 +179,5 @@ def test_info_shows_extra_dimensions(capsys, tmp_path, make_marker, drop):
 def test_info_json_dims_empty_for_3d(capsys, two_series):
     folder, _, _ = two_series
     code, out, _ = run_cli(capsys, "info", str(folder), "--json")
+    assert code == 0
     assert all(rec["dims"] == {} for rec in json.loads(out))

@@ -69,9 +69,9 @@ def _frame_key(
             ("TemporalPositionIndex", "(0020,9128) Temporal Position Index"),
             ("FrameAcquisitionDateTime", "(0018,9074) Frame Acquisition DateTime"),
         ):
-            v = content.text(kw, lenient=True)
-            if v:
-                key.append((tag, v))
+            text = content.text(kw, lenient=True)
+            if text:
+                key.append((tag, text))
     ftype_item = _group(per, shared, "MRImageFrameTypeSequence") or _group(
         per, shared, "CTImageFrameTypeSequence"
     )
