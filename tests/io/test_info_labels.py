@@ -6,7 +6,6 @@ import json
 import logging
 import re
 
-import pydicom
 import pytest
 
 from tests.conftest import run_cli
@@ -19,19 +18,19 @@ from volumeviz.model.series import series_labels
 
 @pytest.fixture
 def split_study(tmp_path, make_marker):
-    """Series 7 in two echoes (split into 7 [1], 7 [2]) and a series 9 of another size."""
-    src, _ = make_marker(size=(12, 10, 5))
+    """Series 7 in two matrix sizes (split into 7 [1], 7 [2]) and a series 9 of another size.
+
+    (Two echoes on one grid are one series with an echo dimension, not two parts: a split needs
+    something a volume cannot hold, such as another matrix size.)
+    """
     uid = "1.2.826.0.1.3680043.8.498.71"
     study = "1.2.826.0.1.3680043.8.498.70"
-    for echo, prefix in ((1, "E1"), (2, "E2")):
-        files = write_synthetic_series(
+    for size, prefix in (((12, 10, 5), "E1"), ((10, 8, 5), "E2")):
+        src, _ = make_marker(size=size)
+        write_synthetic_series(
             src, tmp_path, series_uid=uid, prefix=prefix, modality="MR", series_number=7,
             study_uid=study,
         )  # fmt: skip
-        for p in files:
-            ds = pydicom.dcmread(p)
-            ds.EchoNumbers = echo
-            ds.save_as(p)
     other, _ = make_marker(size=(8, 8, 3))
     write_synthetic_series(other, tmp_path, prefix="B", series_number=9, study_uid=study)
     return tmp_path
