@@ -6,5 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VTK_DEFAULT_OPENGL_WINDOW=${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}
+# the gallery is re-rendered every time: what it shows depends on VOLUMEVIZ_SHARED_DATA, which
+# sphinx-gallery's source-checksum cache does not see
+rm -rf docs/gallery docs/sg_execution_times.rst
 .venv/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html "$@"
 echo "docs: docs/_build/html/index.html"
