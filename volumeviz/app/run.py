@@ -39,6 +39,7 @@ def run_view(
     whole_window: bool = False,
     size: tuple[int, int] = (1100, 850),
     timeout_s: float = 300.0,
+    seg: tuple[str, ...] | list[str] = (),
 ) -> int:
     """Open the window on ``path``; with ``screenshot`` render, save the PNG and exit.
 
@@ -72,6 +73,7 @@ def run_view(
     from volumeviz.app.window import MainWindow
 
     win = MainWindow()
+    win.seg_specs = list(seg) or ["auto"]
     win.resize(*size)
     result: dict[str, object] = {"code": 0}
     if screenshot is not None:

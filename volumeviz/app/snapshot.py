@@ -92,7 +92,7 @@ def layout_image(win: MainWindow) -> tuple[npt.NDArray[np.uint8], dict[str, str]
         return img, meta
     assert win.vol is not None
     opts = render_options(win)
-    img, info = rshot.render_image(win.vol, opts)
+    img, info = rshot.render_image(win.vol, opts, segmentations=getattr(win, "segmentations", ()))
     meta = rshot.png_metadata(win.vol, opts, info)
     meta["volumeviz:cli"] = " ".join(cli_args(opts))
     return img, meta

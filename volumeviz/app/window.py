@@ -25,6 +25,7 @@ from volumeviz.app.loader import Loader, LoadJob, PreparedVolume
 from volumeviz.app.lod import preview_volume
 from volumeviz.app.measure import MeasureTool
 from volumeviz.app.recent import RecentFiles, open_settings
+from volumeviz.app.segments import SegmentLayers, SegmentPanel
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import PLANES, SLAB_MODES
 from volumeviz.render import convert
@@ -156,6 +157,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_statusbar()
         self.measure = MeasureTool(self)  # distance, angle, point, ellipse (app/measure.py)
         self._set_controls_enabled(False)
+        #: --seg values for the next series opened ("auto": SEG/RTSTRUCT found beside it)
+        self.seg_specs: list[str] = ["auto"]
+        self.segmentations: list[Any] = []
+        self.seg_layers = SegmentLayers()
+        self.seg_panel = SegmentPanel(self.seg_layers, self)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.seg_panel)
+        self.seg_panel.hide()
+        self.seg_panel.changed.connect(self._render_all_views)
 
     # ------------------------------------------------------------------------------ UI build
     def _build_actions(self) -> None:
@@ -341,8 +350,10 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             if isinstance(obj, PreparedVolume):
                 self.set_volume(obj.volume, preview=obj.preview)
+                self._load_segmentations(path)
             elif isinstance(obj, Volume):
                 self.set_volume(obj)
+                self._load_segmentations(path)
             else:
                 self.set_ultrasound(obj)
         except Exception as exc:  # shown, never fatal: the window stays usable
@@ -406,8 +417,41 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"volumeviz — {vol.meta.series_description or self.path or ''}")
         self.set_state(st)
 
+    def _load_segmentations(self, path: Path) -> None:
+        """Read and place the ``seg_specs`` segmentations on the shown volume (warn, not fail)."""
+        from volumeviz.io.seg import load_segmentations
+
+        if self.vol is None:
+            return
+        segs, notes = load_segmentations(self.vol, self.seg_specs, search=path)
+        for note in notes:
+            log.warning("%s", note)
+        if notes:
+            self.statusBar().showMessage(notes[0], 10_000)
+        self.set_segmentations(segs)
+
+    def set_segmentations(self, segs: list[Any]) -> None:
+        """Show placed segmentations in every view, with the Segments panel."""
+        self.segmentations = list(segs)
+        if self.vol is None:
+            return
+        self.seg_layers.set(
+            self.vol, self.segmentations, self.slices, self.panels["3d"].interactor
+        )
+        self.seg_panel.refresh()
+        self._render_all_views()
+
+    def _render_all_views(self) -> None:
+        for panel in self.panels.values():
+            if panel.isVisible():
+                panel.interactor.render()
+
     def close_series(self) -> None:
         """Forget the loaded data and empty every view (the window stays open)."""
+        self.seg_layers.clear()
+        self.segmentations = []
+        if hasattr(self, "seg_panel"):
+            self.seg_panel.refresh()
         self._render3d_timer.stop()
         self._render2d_timer.stop()
         self._pending_2d.clear()

@@ -1,12 +1,16 @@
-"""``volumeviz convert PATH -o OUT``: a DICOM series to NIfTI or NRRD (same affine as dcm2niix).
+"""``volumeviz convert PATH -o OUT``: a series to NIfTI/NRRD, or a labelmap on it to DICOM SEG.
 
 The output format follows the suffix: ``.nii``/``.nii.gz`` (NIfTI-1, RAS affine, rows stored
-bottom-up as dcm2niix writes them) or ``.nrrd`` (LPS). Written atomically.
+bottom-up as dcm2niix writes them) or ``.nrrd`` (LPS). With ``--seg FILE`` the segmentation
+(a labelmap .nii/.nii.gz/.nrrd/.npy, a SEG or an RTSTRUCT) is placed on the series and written
+instead: as a DICOM SEG referencing the series (``-o x.dcm``) or as a labelmap on the series'
+grid (``-o x.nii.gz`` / ``.nrrd``). Written atomically.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,24 +30,105 @@ import click
     default=None,
     help="Which series under PATH: number, UID, key or @n (as 'volumeviz info' lists).",
 )
+@click.option(
+    "--seg",
+    "seg",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Write this segmentation (labelmap .nii/.nii.gz/.nrrd/.npy, SEG or RTSTRUCT) placed "
+    "on the series instead of the series itself: -o x.dcm gives a DICOM SEG.",
+)
+@click.option(
+    "--label-names",
+    default=None,
+    help="Names of the labelmap's values for the SEG: 1=liver,2=spleen.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
-def convert(path: Path, out: Path, series: str | None, force: bool) -> None:
-    """Convert the image series at PATH to a NIfTI or NRRD file.
+def convert(
+    path: Path,
+    out: Path,
+    series: str | None,
+    seg: Path | None,
+    label_names: str | None,
+    force: bool,
+) -> None:
+    """Convert the image series at PATH to NIfTI/NRRD, or a labelmap on it to DICOM SEG.
 
     \b
     volumeviz convert CT/ -o ct.nii.gz
     volumeviz convert CT/ -o ct.nrrd
+    volumeviz convert CT/ --seg labels.nii.gz --label-names 1=liver -o liver-seg.dcm
     """  # noqa: D301 (click needs the real \b to keep the example lines)
-    from volumeviz.errors import OutputError
-    from volumeviz.io.nifti import format_of, write_image
+    from volumeviz.errors import OutputError, UsageError
+    from volumeviz.io.nifti import format_of
     from volumeviz.io.volume import load_series
 
-    format_of(out)  # a bad suffix fails before any data is read
+    is_dicom = out.suffix.lower() == ".dcm"
+    if is_dicom and seg is None:
+        raise UsageError(f"{out}: a .dcm output is a DICOM SEG and needs --seg FILE")
+    if not is_dicom:
+        format_of(out)  # a bad suffix fails before any data is read
+    names = _names(label_names)
     if out.exists() and not force:
         raise OutputError(f"{out}: exists; pass --force to overwrite")
     key: int | str | None = None
     if series is not None:
         key = int(series) if series.strip().isdigit() else series
     vol = load_series(path, series=key)
-    write_image(vol, out)
+    if seg is None:
+        from volumeviz.io.nifti import write_image
+
+        write_image(vol, out)
+    else:
+        _write_segmentation(vol, seg, out, names)
     click.echo(str(out))
+
+
+def _names(text: str | None) -> dict[int, str]:
+    from volumeviz.errors import UsageError
+
+    names: dict[int, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        value, _, name = part.partition("=")
+        if not value.strip().isdigit() or not name.strip():
+            raise UsageError(
+                f"--label-names {text!r}: use VALUE=NAME,VALUE=NAME (1=liver,2=spleen)"
+            )
+        names[int(value)] = name.strip()
+    return names
+
+
+def _write_segmentation(vol: Any, seg_path: Path, out: Path, names: dict[int, str]) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from volumeviz.io.seg import load_segmentation
+    from volumeviz.model.volume import Volume, VolumeMeta
+
+    placed = load_segmentation(seg_path, vol)
+    if names:
+        placed = placed.replace(
+            segments=tuple(s.replace(label=names.get(s.number, s.label)) for s in placed.segments)
+        )
+    for issue in placed.issues:
+        click.echo(f"volumeviz: warning: {seg_path.name}: {issue.message}", err=True)
+    if out.suffix.lower() == ".dcm":
+        from volumeviz.io.seg_write import write_seg
+
+        write_seg(placed, vol, out, series_description=f"{seg_path.name} (volumeviz)")
+        return
+    from volumeviz.io.nifti import write_image
+
+    labels = placed.labelmap()
+    dtype = np.uint8 if labels.max(initial=0) < 256 else np.uint16
+    lab_vol = Volume(
+        labels.astype(dtype),
+        origin=vol.origin,
+        spacing=vol.spacing,
+        direction=vol.direction,
+        meta=dataclasses.replace(VolumeMeta(), modality="SEG"),
+    )
+    write_image(lab_vol, out)

@@ -50,6 +50,13 @@ _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--force", is_flag=True, help="Overwrite the output if it exists.")
 @click.option(
+    "--seg",
+    "segs",
+    multiple=True,
+    help="Segmentation over each series (SEG, RTSTRUCT, labelmap file), 'auto' (default: the "
+    "SEG/RTSTRUCT under PATH that belong to it) or 'none'. Repeatable.",
+)
+@click.option(
     "--secondary-capture",
     "sc_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -68,6 +75,7 @@ def report(
     title: str | None,
     force: bool,
     sc_dir: Path | None,
+    segs: tuple[str, ...],
 ) -> None:
     """Build a PDF or HTML report of the series (or whole study) at PATH."""
     from volumeviz.cli import _console
@@ -102,6 +110,15 @@ def report(
     items, problems = load_study(path, series=series)
     _console.add_identity(*items)
     layout = Layout(dpi=tpl.dpi, page=tpl.page)
+    from volumeviz.cli._seg import segmentations_for_cli
+    from volumeviz.model.volume import Volume
+
+    placed = [
+        segmentations_for_cli(it, segs, path, anonymize=anonymize)
+        if isinstance(it, Volume)
+        else []
+        for it in items
+    ]
     doc = build_report(
         items,
         template=tpl,
@@ -109,6 +126,7 @@ def report(
         anonymize=anonymize,
         source=str(path),
         problems=problems,
+        segmentations=placed,
     )
     out = write_report(doc, output, layout=layout, overwrite=force)
     click.echo(str(out))

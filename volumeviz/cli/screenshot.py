@@ -135,6 +135,26 @@ def _check_output(out: Path) -> None:
     show_default=True,
     help="Ultrasound input: which frame (from 0).",
 )
+@click.option(
+    "--seg",
+    "segs",
+    multiple=True,
+    help="Segmentation to draw over the series: a DICOM SEG, RTSTRUCT, .nii/.nii.gz/.nrrd/.npy "
+    "labelmap, 'auto' (default: the SEG/RTSTRUCT under PATH that belong to the series) or "
+    "'none'. Repeatable.",
+)
+@click.option(
+    "--seg-opacity",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.4,
+    show_default=True,
+    help="Fill opacity of segments on MPR views (0: outlines only).",
+)
+@click.option(
+    "--no-volume",
+    is_flag=True,
+    help="3D: show the segment surfaces without the volume rendering.",
+)
 def screenshot(
     path: Path,
     out: Path,
@@ -160,6 +180,9 @@ def screenshot(
     mapper: str,
     measure: tuple[str, ...],
     frame: int,
+    segs: tuple[str, ...],
+    seg_opacity: float,
+    no_volume: bool,
 ) -> None:
     """Render PATH (a DICOM folder, file or DICOMDIR) to a PNG, without a display.
 
@@ -168,6 +191,8 @@ def screenshot(
     volumeviz screenshot CT/ --mpr quad --window brain --slice 14 -o quad.png
     volumeviz screenshot CT/ --mpr axial --slab 10 --slab-mode mip -o mip.png
     """  # noqa: D301 (click needs the real \b to keep the example lines)
+    from volumeviz.cli._seg import segmentation_metadata, segmentations_for_cli
+    from volumeviz.render.overlay import OverlayStyle
     from volumeviz.render.screenshot import parse_size, parse_vector, prefer_egl
     from volumeviz.render.state import ViewState
 
@@ -217,6 +242,8 @@ def screenshot(
         annotations=not no_annotations,
         anonymize=anonymize,
         measurements=measure,
+        overlay=OverlayStyle(opacity=seg_opacity),
+        volume=not no_volume,
     ).checked()
     if preset is not None:
         _check_names(state)
@@ -224,6 +251,7 @@ def screenshot(
     from volumeviz.io.volume import load_series
 
     vol = load_series(path, series=_series_arg(series))
+    placed = segmentations_for_cli(vol, segs, path, anonymize=anonymize)  # before UIDs go
     if anonymize:
         from volumeviz.cli import _console
 
@@ -236,11 +264,14 @@ def screenshot(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PresetWarning)
-        img, info = render_image(vol, state)
+        img, info = render_image(vol, state, segmentations=placed)
     for w in caught:
         if issubclass(w.category, PresetWarning):
             click.echo(f"volumeviz: warning: {w.message}", err=True)
-    write_png(out, img, png_metadata(vol, state, info))
+    metadata = png_metadata(vol, state, info)
+    if placed:
+        metadata["volumeviz:segmentations"] = segmentation_metadata(placed, anonymize=anonymize)
+    write_png(out, img, metadata)
     click.echo(str(out))
 
 

@@ -36,12 +36,20 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int
 @click.option(
     "--size", default="1100x850", callback=_size, show_default=True, help="Window size WxH."
 )
+@click.option(
+    "--seg",
+    "segs",
+    multiple=True,
+    help="Segmentation to show (SEG, RTSTRUCT, .nii/.nii.gz/.nrrd/.npy labelmap), 'auto' "
+    "(default: the SEG/RTSTRUCT under PATH that belong to the series) or 'none'. Repeatable.",
+)
 def view(
     path: Path | None,
     series: str | None,
     screenshot: Path | None,
     whole_window: bool,
     size: tuple[int, int],
+    segs: tuple[str, ...],
 ) -> None:
     """Open PATH (a DICOM folder, DICOMDIR or ultrasound file) in the interactive window.
 
@@ -63,7 +71,12 @@ def view(
     from volumeviz.app.run import run_view
 
     code = run_view(
-        path, series=series, screenshot=screenshot, whole_window=whole_window, size=size
+        path,
+        series=series,
+        screenshot=screenshot,
+        whole_window=whole_window,
+        size=size,
+        seg=segs,
     )
     if screenshot is not None and code == 0:
         click.echo(str(screenshot))

@@ -518,8 +518,8 @@ def load_segmentations(
             continue
         out.append(seg)
         notes.extend(
-            f"{p.name}: {issue.message}"
+            issue.message if issue.message.startswith(p.name) else f"{p.name}: {issue.message}"
             for issue in seg.issues
-            if issue.action != "placed" or issue.code != "geometry-only"
+            if issue.code != "geometry-only"
         )
     return out, notes

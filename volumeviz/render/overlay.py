@@ -204,18 +204,23 @@ def add_legend(
     pl: Any,
     entries: Sequence[tuple[SafeText, tuple[float, float, float]]],
     *,
-    font_size: int = 11,
+    font_size: int | None = None,
+    bottom: float = 0.02,
 ) -> list[Any]:
     """Write each ``(text, rgb)`` in its colour, one per line, in the viewport's lower right.
 
     The lower right is the corner the view annotations leave free (upper left: series, upper
     right: patient, lower left: plane and window). Lines stack upward by 1.3 × ``font_size``
-    display pixels, the first entry on top. Returns the text actors (top first).
+    display pixels (default: 1/35 of the viewport height, at least 12), the first entry on
+    top, from ``bottom`` (a fraction of the viewport height; 3D views start above the
+    orientation cube). Returns the text actors (top first).
     """
     from vtkmodules.vtkRenderingCore import vtkTextActor
 
     _, h = pl.renderer.GetSize()
     h = max(int(h), 1)
+    if font_size is None:  # readable at any picture size: about 1/35 of the viewport height
+        font_size = max(12, round(h / 35))
     actors = []
     for n, (text, rgb) in enumerate(entries):
         a = vtkTextActor()
@@ -230,7 +235,7 @@ def add_legend(
         coord = a.GetPositionCoordinate()
         coord.SetCoordinateSystemToNormalizedViewport()
         up = len(entries) - 1 - n
-        coord.SetValue(0.985, 0.02 + (up * 1.3 * font_size) / h)
+        coord.SetValue(0.985, bottom + (up * 1.3 * font_size) / h)
         pl.renderer.AddViewProp(a)
         actors.append(a)
     return actors

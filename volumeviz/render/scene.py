@@ -18,6 +18,7 @@ import dataclasses
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ import numpy.typing as npt
 from volumeviz import __version__
 from volumeviz.errors import UsageError
 from volumeviz.model.deid import Redactor
+from volumeviz.model.segmentation import Segmentation
 from volumeviz.model.ultrasound import UltrasoundImage, UltrasoundRegion
 from volumeviz.model.volume import Volume
 from volumeviz.render.screenshot import render_image, write_png
@@ -239,6 +241,10 @@ class Scene:
     anonymize
         Leave patient identity and dates out of the text; black out ultrasound pixels
         outside the regions (burned-in text).
+    segmentations
+        Segmentations placed on ``vol`` (``volumeviz.io.seg.load_segmentation``), drawn in
+        every volume cell (fill and outline on MPR, surfaces in 3D); a cell's ``overlay=``
+        (:class:`~volumeviz.render.overlay.OverlayStyle`) styles them.
     """
 
     def __init__(
@@ -250,6 +256,7 @@ class Scene:
         background: str = "black",
         annotations: bool = True,
         anonymize: bool = False,
+        segmentations: Sequence[Segmentation] = (),
     ) -> None:
         if int(columns) < 1:
             raise UsageError(f"a Scene needs at least 1 column, got {columns}")
@@ -257,6 +264,7 @@ class Scene:
         if w < MIN_SIDE or h < MIN_SIDE:
             raise UsageError(f"cell size {w}x{h} is too small (each side >= {MIN_SIDE} px)")
         self.vol = vol
+        self.segmentations = tuple(segmentations)
         self.columns = int(columns)
         self.cell_size = (w, h)
         self._base = ViewState(
@@ -407,7 +415,7 @@ class Scene:
                 img, info = cell.render(self.cell_size, rgb, anonymize=self._base.anonymize)
             else:
                 assert self.vol is not None  # add() refuses volume cells without one
-                img, info = render_image(self.vol, cell)
+                img, info = render_image(self.vol, cell, segmentations=self.segmentations)
             r, c = divmod(n, cols)
             fig[r * h : (r + 1) * h, c * w : (c + 1) * w] = img
             infos.append(info)

@@ -213,7 +213,7 @@ def render_scene(
                 info.legend = legend_entries(
                     segmentations, state.overlay, redact=redact, anonymize=state.anonymize
                 )
-                add_legend(pl, info.legend)
+                add_legend(pl, info.legend, bottom=0.25)  # above the orientation cube
     return info
 
 

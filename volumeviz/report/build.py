@@ -225,6 +225,8 @@ class VolumevizRenderer:
     def __init__(self, *, anonymize: bool = False) -> None:
         self.anonymize = anonymize
         self.notes: list[str] = []
+        #: segmentations (placed on the volume being drawn) shown over its pictures
+        self.segmentations: list[Any] = []
 
     def _shot(self, vol: Volume, **kwargs: Any) -> np.ndarray:
         import warnings
@@ -233,7 +235,9 @@ class VolumevizRenderer:
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            img = screenshot(vol, anonymize=self.anonymize, **kwargs)
+            img = screenshot(
+                vol, anonymize=self.anonymize, segmentations=self.segmentations, **kwargs
+            )
         for w in caught:
             text = str(w.message)
             if text not in self.notes:
@@ -418,6 +422,58 @@ def _key_points(vol: Volume, n: int) -> list[tuple[float, float, float]]:
     return [(float(c[0]), float(c[1]), z0 + (z1 - z0) * (k + 1) / (n + 1)) for k in range(n)]
 
 
+def _segmentation_blocks(vol: Volume, segs: Sequence[Any], anonymize: bool) -> list[Block]:
+    """Legend and statistics tables of the segmentations shown over ``vol``."""
+    from volumeviz.ops.stats import segment_stats
+    from volumeviz.render.overlay import legend_label
+
+    legend: list[tuple[str, ...]] = []
+    stats: list[tuple[str, ...]] = []
+    issues: list[str] = []
+    unit = vol.units or "value"
+    for seg in segs:
+        for s, st in zip(seg.segments, segment_stats(vol, seg), strict=True):
+            name = legend_label(s, anonymize=anonymize)
+            r, g, b = (round(c * 255) for c in s.color)
+            legend.append(
+                (
+                    name,
+                    f"#{r:02x}{g:02x}{b:02x}",
+                    s.type.meaning if s.type else "-",
+                    seg.kind + (" (fractional)" if s.fractional else ""),
+                )
+            )
+            c = st.centroid_lps
+            stats.append(
+                (
+                    name,
+                    f"{st.weighted_voxels:.6g}" if s.fractional else str(st.voxels),
+                    _fmt(st.volume_ml or 0.0),
+                    "-" if st.empty else f"{st.mean:.1f} ± {st.sd:.1f}",
+                    "-" if st.empty else f"{st.minimum:g} / {st.median:g} / {st.maximum:g}",
+                    "-" if st.empty else f"{c[0]:.1f}, {c[1]:.1f}, {c[2]:.1f}",
+                )
+            )
+        issues.extend(i.message for i in seg.issues if i.code != "geometry-only")
+    blocks: list[Block] = [
+        Table(tuple(legend), header=("Segment", "Colour", "Type", "Source")),
+        Table(
+            tuple(stats),
+            header=(
+                "Segment",
+                "Voxels",
+                "Volume mL",
+                f"Mean ± SD {unit}",
+                f"Min / median / max {unit}",
+                "Centroid LPS mm",
+            ),
+        ),
+    ]
+    if issues:
+        blocks.append(Paragraph("Segmentation placement: " + " ".join(issues)))
+    return blocks
+
+
 def _volume_sections(
     n: int,
     vol: Volume,
@@ -426,13 +482,19 @@ def _volume_sections(
     renderer: Renderer,
     anonymize: bool,
     source: str,
+    segs: Sequence[Any] = (),
 ) -> Section:
     blocks: list[Block] = []
+    if hasattr(renderer, "segmentations"):
+        renderer.segmentations = list(segs)
     if "metadata" in tpl.sections:
         blocks.append(_metadata_table(vol, anonymize, source))
     if "issues" in tpl.sections:
         blocks.append(Paragraph("What the loader found and did:"))
         blocks.extend(_findings_blocks(vol))
+    if segs:
+        blocks.append(Paragraph("Segmentations shown over the pictures, and their statistics:"))
+        blocks.extend(_segmentation_blocks(vol, segs, anonymize))
     presets = tpl.presets or _defaults.defaults_for(vol).report_presets[: tpl.default_presets]
     if "views" in tpl.sections and presets and tpl.views:
         size = layout.cell_px(2, 0.75)
@@ -471,6 +533,8 @@ def _volume_sections(
     if notes:
         blocks.append(Paragraph("Rendering notes: " + " ".join(notes)))
         notes.clear()
+    if hasattr(renderer, "segmentations"):
+        renderer.segmentations = []
     return Section(_series_title(n, vol), tuple(blocks))
 
 
@@ -585,6 +649,7 @@ def build_report(
     source: str = "",
     problems: Sequence[str] = (),
     renderer: Renderer | None = None,
+    segmentations: Sequence[Sequence[Any]] | None = None,
 ) -> Report:
     """Build the report document of ``items`` (one series or a whole study).
 
@@ -607,6 +672,9 @@ def build_report(
         Series that could not be loaded (listed in the report).
     renderer
         Draws the pictures (default :class:`VolumevizRenderer`).
+    segmentations
+        For each item, the segmentations placed on it (``volumeviz.io.seg.load_segmentation``):
+        drawn over its pictures, with a legend and a statistics table.
     """
     if not items:
         raise UsageError("nothing to report: no series given")
@@ -660,10 +728,13 @@ def build_report(
     sections.append(Section("Contents", tuple(ov_blocks)))
 
     n_v = n_u = 0
-    for it in shown:
+    for idx, it in enumerate(shown):
         if isinstance(it, Volume):
             n_v += 1
-            sections.append(_volume_sections(n_v, it, tpl, layout, renderer, anonymize, source))
+            segs = segmentations[idx] if segmentations and idx < len(segmentations) else ()
+            sections.append(
+                _volume_sections(n_v, it, tpl, layout, renderer, anonymize, source, segs)
+            )
         elif "ultrasound" in tpl.sections:
             n_u += 1
             sections.append(_ultrasound_section(n_u, it, tpl, layout, renderer, anonymize))
