@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz.io.header import Header
 from volumeviz.io.seg import SegmentationError
 from volumeviz.model.segmentation import Grid, Segment, Segmentation, palette_color
 from volumeviz.model.volume import GeometryIssue, Volume
@@ -122,7 +123,10 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
     Raises
     ------
     SegmentationError
-        Not an RTSTRUCT, or malformed: one line naming the file and the element.
+        Not an RTSTRUCT.
+    HeaderError
+        A malformed element (read through :class:`volumeviz.io.header.Header`): one line naming
+        the file, the sequence item and the element with its value.
     """
     p = Path(path)
     label = str(p)
@@ -135,47 +139,30 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
     if str(ds.get("Modality", "")) != "RTSTRUCT" and "ROIContourSequence" not in ds:
         raise SegmentationError(f"{label}: not an RTSTRUCT (no (3006,0039) ROI Contour Sequence)")
     grid = Grid.of(image)
+    h = Header(ds, label)
     rois: dict[int, tuple[str, str, str]] = {}
-    for item in ds.get("StructureSetROISequence", []):
-        try:
-            num = int(item.ROINumber)
-        except Exception as exc:
-            raise SegmentationError(
-                f"{label}: (3006,0022) ROI Number {item.get('ROINumber')!r} is not an integer"
-            ) from exc
+    for item in h.items("StructureSetROISequence"):
+        num = item.integer("ROINumber")
         rois[num] = (
-            str(item.get("ROIName", "") or f"ROI {num}"),
-            str(item.get("ROIGenerationAlgorithm", "") or ""),
-            str(item.get("ROIDescription", "") or ""),
+            item.text("ROIName", "", lenient=True) or f"ROI {num}",
+            item.text("ROIGenerationAlgorithm", "", lenient=True),
+            item.text("ROIDescription", "", lenient=True),
         )
     segments: list[Segment] = []
     issues: list[GeometryIssue] = []
-    for pos, rc in enumerate(ds.get("ROIContourSequence", [])):
-        try:
-            num = int(rc.ReferencedROINumber)
-        except Exception as exc:
-            raise SegmentationError(
-                f"{label}: (3084,0084) Referenced ROI Number "
-                f"{rc.get('ReferencedROINumber')!r} is missing or not an integer"
-            ) from exc
+    for pos, rc in enumerate(h.items("ROIContourSequence")):
+        num = rc.integer("ReferencedROINumber")
         name, algo, desc = rois.get(num, (f"ROI {num}", "", ""))
         closed: list[npt.NDArray[np.float64]] = []
         lines: list[npt.NDArray[np.float64]] = []
-        for cn, c in enumerate(rc.get("ContourSequence", [])):
-            data = c.get("ContourData")
-            try:
-                pts = np.asarray([float(v) for v in (data or [])], float)
-            except (TypeError, ValueError) as exc:
-                raise SegmentationError(
-                    f"{label}: ROI {num} contour {cn + 1}: (3006,0050) Contour Data is not numeric"
-                ) from exc
-            if pts.size == 0 or pts.size % 3 or not np.all(np.isfinite(pts)):
-                raise SegmentationError(
-                    f"{label}: ROI {num} contour {cn + 1}: (3006,0050) Contour Data has "
-                    f"{pts.size} values, not a whole number of finite (x, y, z) points"
+        for c in rc.items("ContourSequence", lenient=True):
+            values = c.numbers("ContourData")
+            if len(values) % 3 or len(values) < 3:
+                raise c.error(
+                    "ContourData", values, f"has {len(values)} values, not (x, y, z) triplets"
                 )
-            pts = pts.reshape(-1, 3)
-            kind = str(c.get("ContourGeometricType", "") or "").upper()
+            pts = np.asarray(values, float).reshape(-1, 3)
+            kind = c.text("ContourGeometricType", "", lenient=True).upper()
             lines.append(pts)
             if kind == "CLOSED_PLANAR":
                 closed.append(pts)
@@ -184,9 +171,9 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
             issues.append(
                 GeometryIssue("contour-not-filled", f"ROI {num} '{name}': {msg}", action="ignored")
             )
-        color_v = rc.get("ROIDisplayColor")
-        if color_v is not None and len(color_v) == 3:
-            color = tuple(min(max(float(v) / 255.0, 0.0), 1.0) for v in color_v)
+        color_v = rc.integers("ROIDisplayColor", 3, None, low=0, high=255, lenient=True)
+        if color_v is not None:
+            color = tuple(float(v) / 255.0 for v in color_v)
             source = "ROIDisplayColor"
         else:
             color, source = palette_color(pos), "palette"
@@ -205,13 +192,13 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
     ref_series = ""
     for_uid = ""
     sops: list[str] = []
-    for fr in ds.get("ReferencedFrameOfReferenceSequence", []):
-        for_uid = for_uid or str(fr.get("FrameOfReferenceUID", "") or "")
-        for st in fr.get("RTReferencedStudySequence", []):
-            for se in st.get("RTReferencedSeriesSequence", []):
-                ref_series = ref_series or str(se.get("SeriesInstanceUID", "") or "")
-                for im in se.get("ContourImageSequence", []):
-                    sops.append(str(im.get("ReferencedSOPInstanceUID", "") or ""))
+    for fr in h.items("ReferencedFrameOfReferenceSequence", lenient=True):
+        for_uid = for_uid or fr.text("FrameOfReferenceUID", "", lenient=True)
+        for st in fr.items("RTReferencedStudySequence", lenient=True):
+            for se in st.items("RTReferencedSeriesSequence", lenient=True):
+                ref_series = ref_series or se.text("SeriesInstanceUID", "", lenient=True)
+                for im in se.items("ContourImageSequence", lenient=True):
+                    sops.append(im.text("ReferencedSOPInstanceUID", "", lenient=True))
     return Segmentation(
         grid=grid,
         segments=tuple(segments),
@@ -221,5 +208,5 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
         referenced_series_uid=ref_series,
         referenced_sop_uids=tuple(sops),
         issues=tuple(issues),
-        description=str(ds.get("StructureSetLabel", "") or ""),
+        description=h.text("StructureSetLabel", "", lenient=True),
     )

@@ -117,45 +117,57 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
         raise SegmentationError(f"{label}: (0062,0002) Segment Sequence is empty")
     segments: list[Segment] = []
     grid: Grid | None = None
-    for pos, n in enumerate(numbers):
+    fractional = seg.SegmentationType == "FRACTIONAL"
+    try:
+        geometry = seg.get_volume_geometry()
+        voxels = int(np.prod(geometry.spatial_shape)) if geometry is not None else 0
+    except Exception:
+        voxels = 0
+    # several segments per highdicom call (each call indexes the frames once), at most about
+    # 256 MB of decoded masks at a time, so 100+ organ segmentations stay within memory
+    per_call = max(1, (2**28) // max(voxels * (4 if fractional else 1), 1))
+    for first in range(0, len(numbers), per_call):
+        chunk = numbers[first : first + per_call]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 v = seg.get_volume(
-                    combine_segments=False, segment_numbers=[n], rescale_fractional=True
+                    combine_segments=False, segment_numbers=chunk, rescale_fractional=True
                 )
         except Exception as exc:
             raise SegmentationError(
-                f"{label}: segment {n}: its frames do not form a regular 3D grid "
-                f"((0020,0032) Image Position (Patient) / (0020,0037) Image Orientation of the "
-                f"frames): {_one_line(exc)}"
+                f"{label}: segment(s) {', '.join(map(str, chunk))}: the frames do not form a "
+                "regular 3D grid ((0020,0032) Image Position (Patient) / (0020,0037) Image "
+                f"Orientation of the frames): {_one_line(exc)}"
             ) from exc
         g = _grid_from_hd(v.affine, v.array.shape[:3], label)
         if grid is None:
             grid = g
         elif not grid.same_as(g, tol_mm=1e-3):  # pragma: no cover - highdicom uses one geometry
-            raise SegmentationError(f"{label}: segment {n} lies on another grid than segment 1")
-        arr = np.asarray(v.array)[..., 0]
-        mask = arr.astype(bool) if arr.dtype != np.float32 else arr
-        if seg.SegmentationType == "FRACTIONAL":
-            mask = np.clip(arr.astype(np.float32), 0.0, 1.0)
-        desc = seg.get_segment_description(n)
-        lab = desc.get("RecommendedDisplayCIELabValue")
-        color = cielab_to_rgb([int(x) for x in lab]) if lab else palette_color(pos)
-        segments.append(
-            Segment(
-                number=n,
-                label=str(desc.get("SegmentLabel", "") or f"segment {n}"),
-                color=color,
-                mask=mask,
-                category=_code(desc.get("SegmentedPropertyCategoryCodeSequence")),
-                type=_code(desc.get("SegmentedPropertyTypeCodeSequence")),
-                anatomic_region=_code(desc.get("AnatomicRegionSequence")),
-                algorithm=str(desc.get("SegmentAlgorithmType", "") or ""),
-                color_source="RecommendedDisplayCIELabValue" if lab else "palette",
-                description=str(desc.get("SegmentDescription", "") or ""),
-            ).cropped()
-        )
+            raise SegmentationError(f"{label}: segments lie on different grids")
+        arr4 = np.asarray(v.array)
+        for c, n in enumerate(chunk):
+            pos = first + c
+            arr = arr4[..., c]
+            mask = np.clip(arr.astype(np.float32), 0.0, 1.0) if fractional else arr.astype(bool)
+            desc = seg.get_segment_description(n)
+            lab = desc.get("RecommendedDisplayCIELabValue")
+            color = cielab_to_rgb([int(x) for x in lab]) if lab else palette_color(pos)
+            segments.append(
+                Segment(
+                    number=n,
+                    label=str(desc.get("SegmentLabel", "") or f"segment {n}"),
+                    color=color,
+                    mask=mask,
+                    category=_code(desc.get("SegmentedPropertyCategoryCodeSequence")),
+                    type=_code(desc.get("SegmentedPropertyTypeCodeSequence")),
+                    anatomic_region=_code(desc.get("AnatomicRegionSequence")),
+                    algorithm=str(desc.get("SegmentAlgorithmType", "") or ""),
+                    color_source="RecommendedDisplayCIELabValue" if lab else "palette",
+                    description=str(desc.get("SegmentDescription", "") or ""),
+                ).cropped()
+            )
+        del arr4, v
     assert grid is not None
     ref_series = ""
     rss = seg.get("ReferencedSeriesSequence")
@@ -351,6 +363,18 @@ def place_on(seg: Segmentation, image: Volume) -> Segmentation:
                 action="resampled",
             )
         )
+    missing = _missing_references(seg, image)
+    if missing:
+        n_ref = len(set(seg.referenced_sop_uids))
+        issues.append(
+            GeometryIssue(
+                "missing-references",
+                f"{Path(src).name}: {len(missing)} of the {n_ref} image(s) it references "
+                "(SOP Instance UIDs) are not in this series; what lies on this series' grid is "
+                "shown, placed by geometry",
+                action="placed",
+            )
+        )
     moved, cuts = resample_segmentation(seg, Grid.of(image))
     for cut in cuts:
         whole = cut.voxels_outside == cut.voxels_total
@@ -370,6 +394,27 @@ def place_on(seg: Segmentation, image: Volume) -> Segmentation:
             )
         )
     return moved.replace(issues=tuple(issues))
+
+
+def _missing_references(seg: Segmentation, image: Volume) -> list[str]:
+    """Referenced SOP Instance UIDs that none of the image's files carries (headers only).
+
+    Only asked when the segmentation references this very series: for another series of the
+    same Frame of Reference the instances are expected to differ.
+    """
+    import pydicom
+
+    refs = {u for u in seg.referenced_sop_uids if u}
+    if not refs or seg.referenced_series_uid != image.meta.series_uid:
+        return []
+    have: set[str] = set()
+    for f in image.meta.source_files:
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+        except Exception:
+            return []  # cannot tell: say nothing rather than something wrong
+        have.add(str(ds.get("SOPInstanceUID", "") or ""))
+    return sorted(refs - have)
 
 
 def load_segmentation(path: str | os.PathLike[str], image: Volume) -> Segmentation:
@@ -511,7 +556,7 @@ def load_segmentations(
     for p in paths:
         try:
             seg = load_segmentation(p, image)
-        except SegmentationError as exc:
+        except VolumeVizError as exc:  # SegmentationError, HeaderError, ImageFormatError ...
             if strict:
                 raise
             notes.append(f"segmentation not shown: {exc}")

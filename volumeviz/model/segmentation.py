@@ -399,17 +399,32 @@ class Segmentation:
             if not np.all(np.isfinite(lab)) or not np.array_equal(lab, np.round(lab)):
                 raise ValueError("a labelmap must hold integer labels")
             lab = lab.astype(np.int64)
+        # one pass over the labelled voxels: sort their flat indices by label, then each
+        # label's bounding box comes from its own indices (no full-size mask per label)
+        flat = lab.reshape(-1)
+        nz = np.flatnonzero(flat)
+        vals = flat[nz]
+        order = np.argsort(vals, kind="stable")
+        vals, nz = vals[order], nz[order]
+        uniq, starts = np.unique(vals, return_index=True)
+        ends = np.append(starts[1:], len(vals))
         segs = []
-        for n, value in enumerate(v for v in np.unique(lab) if v != 0):
+        for n, (value, a, b) in enumerate(zip(uniq, starts, ends, strict=True)):
             v = int(value)
-            seg = Segment(
-                number=v,
-                label=(names or {}).get(v, f"label {v}"),
-                color=(colors or {}).get(v, palette_color(n)),
-                mask=lab == v,
-                color_source="given" if colors and v in colors else "palette",
-            ).cropped()
-            segs.append(seg)
+            kk, jj, ii = np.unravel_index(nz[a:b], lab.shape)
+            lo = (int(kk.min()), int(jj.min()), int(ii.min()))
+            hi = (int(kk.max()) + 1, int(jj.max()) + 1, int(ii.max()) + 1)
+            block = lab[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] == value
+            segs.append(
+                Segment(
+                    number=v,
+                    label=(names or {}).get(v, f"label {v}"),
+                    color=(colors or {}).get(v, palette_color(n)),
+                    mask=block,
+                    offset=lo,
+                    color_source="given" if colors and v in colors else "palette",
+                )
+            )
         return cls(grid=g, segments=tuple(segs), kind="labelmap", source=source)
 
     def labelmap(self) -> npt.NDArray[np.int32]:

@@ -11,7 +11,8 @@ Everything here takes segmentations that io has already placed on the image's gr
 - 3D: :func:`add_segment_surfaces` turns each mask into a smooth closed surface with VTK's
   ``vtkSurfaceNets3D`` (a labelmap-to-surface filter with built-in constrained smoothing: the
   surface never moves more than a voxel from the mask's boundary), placed in LPS with the same
-  user matrix as the volume (:mod:`volumeviz.render.convert`).
+  user matrix as the volume (:mod:`volumeviz.render.convert`); an RTSTRUCT's own contours are
+  drawn with it as closed lines in LPS.
 - The legend lists each shown segment in its colour. Segment labels are free text and may
   identify the patient: with ``anonymize`` only the coded type (e.g. ``Liver``) or
   ``segment N`` is shown.
@@ -306,4 +307,41 @@ def add_segment_surfaces(
             actor._volumeviz_segment = s.label  # type: ignore[attr-defined]
             pl.renderer.AddActor(actor)
             actors.append(actor)
+            if s.contours:
+                lines = _contour_lines(s)
+                lines._volumeviz_segment = s.label
+                pl.renderer.AddActor(lines)
     return actors
+
+
+def _contour_lines(s: Segment) -> Any:
+    """The RTSTRUCT contours of ``s`` as closed polylines in LPS (an opaque line actor)."""
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+
+    pts = np.concatenate(s.contours, axis=0)
+    points = vtkPoints()
+    points.SetData(numpy_to_vtk(np.ascontiguousarray(pts, float), deep=True))
+    cells = vtkCellArray()
+    start = 0
+    for c in s.contours:
+        n = len(c)
+        cells.InsertNextCell(n + 1)
+        for k in range(n):
+            cells.InsertCellPoint(start + k)
+        cells.InsertCellPoint(start)  # closed
+        start += n
+    poly = vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetLines(cells)
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(poly)
+    mapper.ScalarVisibilityOff()
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(*s.color)
+    actor.GetProperty().SetLineWidth(2.0)
+    actor.GetProperty().LightingOff()
+    return actor
