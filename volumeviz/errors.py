@@ -75,3 +75,11 @@ class OutputError(VolumeVizError, OSError):
 
 class WriteError(VolumeVizError, ValueError):
     """A Volume or image cannot be written as valid DICOM."""
+
+
+class PacsError(VolumeVizError, ConnectionError):
+    """A PACS (DICOMweb or DIMSE) could not be reached, refused, or failed to deliver.
+
+    The message names the address and the failure (HTTP status, association rejection, a
+    transfer cut short); nothing half-received is kept in the local cache.
+    """

@@ -11,7 +11,12 @@ import click
 
 
 def segmentations_for_cli(
-    vol: Any, specs: Sequence[str], path: Path, *, anonymize: bool = False, strict: bool = False
+    vol: Any,
+    specs: Sequence[str],
+    path: Path | str,
+    *,
+    anonymize: bool = False,
+    strict: bool = False,
 ) -> list[Any]:
     """Segmentations placed on ``vol`` for ``--seg`` values (default ``auto``); warnings echoed.
 
@@ -21,8 +26,12 @@ def segmentations_for_cli(
     from volumeviz.io.seg import load_segmentations
     from volumeviz.model.deid import Redactor
 
-    # a folder is walked; a single file's siblings are looked at (not its parent's tree)
-    placed, notes = load_segmentations(vol, list(specs) or ["auto"], search=path, strict=strict)
+    from volumeviz.io.pacs.address import is_address
+
+    # a folder is walked; a single file's siblings are looked at (not its parent's tree); a PACS
+    # address is not searched (only --seg FILE applies to it)
+    search = None if is_address(path) else path
+    placed, notes = load_segmentations(vol, list(specs) or ["auto"], search=search, strict=strict)
     redact = Redactor.for_items(vol, anonymize=anonymize)
     for note in notes:
         click.echo(f"volumeviz: warning: {redact(note)}", err=True)

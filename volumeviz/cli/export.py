@@ -14,9 +14,11 @@ from pathlib import Path
 
 import click
 
+from volumeviz.cli._pacs import SOURCE, pacs_options
+
 
 @click.command("export")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=SOURCE)
 @click.option(
     "-o",
     "--output",
@@ -47,10 +49,17 @@ import click
 )
 @click.option("--overlays", is_flag=True, help="Burn in overlay planes (60xx).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
+@pacs_options
 def export(
-    path: Path, outdir: Path, fmt: str, window: str, anonymize: bool, overlays: bool, force: bool
+    path: Path | str,
+    outdir: Path,
+    fmt: str,
+    window: str,
+    anonymize: bool,
+    overlays: bool,
+    force: bool,
 ) -> None:
-    """Export every image under PATH (folder, file or DICOMDIR) as PNG/JPEG into OUTDIR.
+    """Export every image under PATH (folder, file, DICOMDIR, PACS) as PNG/JPEG into OUTDIR.
 
     Files go to OUTDIR/{patient}/{study date}/{series number}/{instance number}.png; multi-frame
     images give {instance number}_{frame}.png per frame.
@@ -61,8 +70,13 @@ def export(
     from volumeviz.cli import _console
     from volumeviz.io.export import export_images
 
+    source = path
+    if isinstance(path, str):  # a PACS study or series: retrieve it, then export the files
+        from volumeviz.io.pacs import local_folder
+
+        path = local_folder(path)
     if anonymize:
-        _console.protect([path])
+        _console.protect([source, path])
     err = Console(stderr=True)
     with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
@@ -81,5 +95,5 @@ def export(
     if result.failed:
         sys.exit(1)  # the summary above says which images and why
     if not result.written and not result.kept:
-        click.echo(f"volumeviz: error: {path}: no image found to export", err=True)
+        click.echo(f"volumeviz: error: {source}: no image found to export", err=True)
         sys.exit(1)

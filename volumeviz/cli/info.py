@@ -11,6 +11,11 @@ A series of several volumes on one grid shows its extra dimensions after the gri
 volume is missing with what is missing. ``--json`` adds ``"dims": {NAME: SIZE}`` (``{}`` for
 plain 3D), ``"dimensions"`` (values, unit, source of each), ``"dimension_rule"`` and
 ``"missing_volumes"``.
+
+PATH may be a PACS address: without a study it lists the PACS' studies (patient, date,
+description, modalities, number of series); with ``/studies/UID`` it lists that study's series
+as for a folder, planned from metadata (no pixel data is retrieved). ``--patient``, ``--date``
+and ``--modality`` filter the studies (or the series).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from typing import Any
 
 import click
 
+from volumeviz.cli._pacs import SOURCE, pacs_options, print_studies
 from volumeviz.errors import NoSeriesError
+from volumeviz.io.pacs.address import is_address
 
 
 def _orientation(direction: Any) -> str:
@@ -40,7 +47,7 @@ def _record(s: Any, label: str) -> dict[str, Any]:
 
 
 @click.command("info")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=SOURCE)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one record per series.")
 @click.option(
     "--series",
@@ -48,21 +55,51 @@ def _record(s: Any, label: str) -> dict[str, Any]:
     default=None,
     help="Show only this series: its label as listed (801, '801 [2]'), number, UID or key.",
 )
-def info(path: Path, as_json: bool, series: str | None) -> None:
-    """List the image series under PATH (folder, file or DICOMDIR), from headers only."""
-    from volumeviz.io.dicomdir import is_dicomdir
+@click.option(
+    "--patient",
+    default=None,
+    help="Only this Patient ID or Patient's Name (wildcards * ?; else matched anywhere).",
+)
+@click.option(
+    "--date", default=None, help="Only this Study Date: YYYYMMDD or a range FROM-TO (open ends)."
+)
+@click.option("--modality", default=None, help="Only studies/series of this modality (CT, MR).")
+@pacs_options
+def info(
+    path: Path | str,
+    as_json: bool,
+    series: str | None,
+    patient: str | None,
+    date: str | None,
+    modality: str | None,
+) -> None:
+    """List the image series under PATH (folder, file, DICOMDIR or PACS), from headers only."""
+    if is_address(path):
+        from volumeviz.io.pacs import parse_address, query_studies, scan_metadata
 
-    if is_dicomdir(path):
-        try:
-            from volumeviz.cli._dicomdir import dicomdir_info
-        except ImportError:
-            pass  # DICOMDIR tree view not in this build: list the referenced files' series
-        else:
-            dicomdir_info(path, as_json)
+        addr = parse_address(str(path))
+        if addr.study_uid is None:
+            records = query_studies(addr, patient=patient, date=date, modality=modality)
+            if as_json:
+                click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+            else:
+                print_studies(str(addr), records)
             return
+        result = scan_metadata(addr)
+    else:
+        from volumeviz.io.dicomdir import is_dicomdir
 
-    result = _scan(path, quiet=as_json)
-    chosen = result.series
+        assert isinstance(path, Path)
+        if is_dicomdir(path):
+            try:
+                from volumeviz.cli._dicomdir import dicomdir_info
+            except ImportError:
+                pass  # DICOMDIR tree view not in this build: list the referenced files' series
+            else:
+                dicomdir_info(path, as_json)
+                return
+        result = _scan(path, quiet=as_json)
+    chosen = _filtered(result.series, patient, date, modality)
     if series is not None:
         from volumeviz.io.volume import select_series
 
@@ -77,6 +114,36 @@ def info(path: Path, as_json: bool, series: str | None) -> None:
     if not chosen:
         _fail_if_nothing(result, path)
     _print_table(result, chosen, path)
+
+
+def _filtered(
+    series: list[Any], patient: str | None, date: str | None, modality: str | None
+) -> list[Any]:
+    """The series whose patient, study date and modality match the filters."""
+    if not (patient or date or modality):
+        return series
+    import fnmatch
+
+    from volumeviz.io.pacs import date_range
+
+    lo, hi = date_range(date) if date else ("", "")
+    out = []
+    for s in series:
+        h = s.header
+        if modality and s.modality.upper() != modality.strip().upper():
+            continue
+        if patient:
+            p = patient.strip()
+            pattern = p if any(c in p for c in "*?") else f"*{p}*"
+            name = str(h.get("patient_name", ""))
+            if h.get("patient_id", "") != p and not fnmatch.fnmatch(name.lower(), pattern.lower()):
+                continue
+        if date:
+            d = str(h.get("study_date", ""))
+            if not d or (lo and d < lo) or (hi and d > hi):
+                continue
+        out.append(s)
+    return out
 
 
 def _scan(path: Path, *, quiet: bool) -> Any:
@@ -96,7 +163,7 @@ def _scan(path: Path, *, quiet: bool) -> Any:
         return scan(path, progress=progress)
 
 
-def _fail_if_nothing(result: Any, path: Path) -> None:
+def _fail_if_nothing(result: Any, path: Path | str) -> None:
     from volumeviz.io.volume import select_series
 
     select_series(result, None, source=str(path))  # raises the right one-line error
@@ -140,7 +207,7 @@ def _verbosity() -> int:
     return int(ctx.find_root().meta.get("volumeviz.verbose", 0)) if ctx is not None else 0
 
 
-def _print_table(result: Any, chosen: list[Any], path: Path) -> None:
+def _print_table(result: Any, chosen: list[Any], path: Path | str) -> None:
     """Print one table per study (as wide as the terminal), then one entry per issue."""
     from rich import box
     from rich.console import Console

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import click
 
+from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import OutputError, UsageError
 
 _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
 
 
 @click.command("report")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=SOURCE)
 @click.option(
     "-o",
     "--output",
@@ -63,8 +64,17 @@ _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
     default=None,
     help="Also write the report's images as a DICOM Secondary Capture series in this folder.",
 )
+@click.option(
+    "--store",
+    "store",
+    default=None,
+    metavar="ADDRESS",
+    help="Send the Secondary Capture series to this PACS (STOW-RS or C-STORE); with no "
+    "--secondary-capture folder it is written to a temporary one.",
+)
+@pacs_options
 def report(
-    path: Path,
+    path: Path | str,
     output: Path,
     template: str | None,
     anonymize: bool,
@@ -76,8 +86,9 @@ def report(
     force: bool,
     sc_dir: Path | None,
     segs: tuple[str, ...],
+    store: str | None,
 ) -> None:
-    """Build a PDF or HTML report of the series (or whole study) at PATH."""
+    """Build a PDF or HTML report of the series (or whole study) at PATH (or a PACS address)."""
     from volumeviz.cli import _console
     from volumeviz.report.build import (
         build_report,
@@ -97,6 +108,10 @@ def report(
         raise OutputError(f"{output}: exists; pass --force to overwrite")
     if not output.parent.is_dir():
         raise OutputError(f"{output}: output folder {output.parent} does not exist")
+    if store is not None:
+        from volumeviz.io.pacs import parse_address
+
+        parse_address(store)  # a malformed address fails before anything is loaded
     if sc_dir is not None and sc_dir.is_dir() and any(sc_dir.glob("SC*.dcm")):
         raise OutputError(f"{sc_dir}: holds a secondary capture series already; use another")
     tpl = load_template(template).with_changes(
@@ -131,8 +146,23 @@ def report(
     out = write_report(doc, output, layout=layout, overwrite=force)
     click.echo(str(out))
     if sc_dir is not None:
-        for f in write_secondary_capture_series(doc, items, sc_dir, anonymize=anonymize):
+        written = write_secondary_capture_series(doc, items, sc_dir, anonymize=anonymize)
+        for f in written:
             click.echo(str(f))
+    if store is not None:
+        from volumeviz.io.pacs import store as store_files
+
+        if sc_dir is None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="volumeviz-sc-") as tmp:
+                written = write_secondary_capture_series(
+                    doc, items, Path(tmp), anonymize=anonymize
+                )
+                n = store_files(store, written)
+        else:
+            n = store_files(store, written)
+        click.echo(f"{store}: stored {n} secondary capture instance(s)")
 
 
 @click.command("batch")
@@ -163,6 +193,7 @@ def report(
 )
 @click.option("--dry-run", is_flag=True, help="Check the spec and list the jobs; render nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@pacs_options
 def batch(
     spec_path: Path,
     workers: int | None,

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import OutputError, UsageError
 
 _MAPPERS = ("auto", "fixed", "gpu", "smart")
@@ -32,7 +33,7 @@ def _check_output(out: Path) -> None:
 
 
 @click.command("screenshot")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=SOURCE)
 @click.option(
     "-o",
     "--output",
@@ -155,8 +156,9 @@ def _check_output(out: Path) -> None:
     is_flag=True,
     help="3D: show the segment surfaces without the volume rendering.",
 )
+@pacs_options
 def screenshot(
-    path: Path,
+    path: Path | str,
     out: Path,
     preset: str | None,
     view: str,
@@ -184,7 +186,7 @@ def screenshot(
     seg_opacity: float,
     no_volume: bool,
 ) -> None:
-    """Render PATH (a DICOM folder, file or DICOMDIR) to a PNG, without a display.
+    """Render PATH (a DICOM folder, file, DICOMDIR or PACS address) to a PNG, no display.
 
     \b
     volumeviz screenshot assets/ct-head --preset bone -o head.png
@@ -205,7 +207,7 @@ def screenshot(
 
         _console.protect([path])
 
-    if path.is_file() and _is_ultrasound(path):
+    if isinstance(path, Path) and path.is_file() and _is_ultrasound(path):
         _ultrasound(path, out, size=wh if size else None, frame=frame, anonymize=anonymize)
         click.echo(str(out))
         return

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import NoSeriesError, UsageError
 
 
@@ -20,7 +21,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int
 
 
 @click.command("view", short_help="Open the interactive 3D window.")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=SOURCE)
 @click.option("--series", help="Series number or UID to open (default: the largest).")
 @click.option(
     "--screenshot",
@@ -43,21 +44,28 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int
     help="Segmentation to show (SEG, RTSTRUCT, .nii/.nii.gz/.nrrd/.npy labelmap), 'auto' "
     "(default: the SEG/RTSTRUCT under PATH that belong to the series) or 'none'. Repeatable.",
 )
+@pacs_options
 def view(
-    path: Path | None,
+    path: Path | str | None,
     series: str | None,
     screenshot: Path | None,
     whole_window: bool,
     size: tuple[int, int],
     segs: tuple[str, ...],
 ) -> None:
-    """Open PATH (a DICOM folder, DICOMDIR or ultrasound file) in the interactive window.
+    """Open PATH (a DICOM folder, DICOMDIR, ultrasound file or PACS address) in the window.
 
     Axial, coronal and sagittal MPR and the 3D view in a 2x2 layout with a linked crosshair.
     With --screenshot the window opens, renders, saves OUT.png and exits (for docs and tests):
     the layout as `volumeviz screenshot` renders the same view, or with --whole-window the
     window itself.
     """
+    if isinstance(path, str):  # a PACS study or series: retrieve it first (progress shown)
+        from volumeviz.io.pacs import local_folder, narrow
+
+        addr, key = narrow(path, series)
+        series = None if key is None else str(key)
+        path = local_folder(addr)
     if path is not None and not path.exists():
         raise NoSeriesError(f"{path}: no such file or folder (it does not exist)")
     if screenshot is not None:

@@ -31,7 +31,7 @@ from volumeviz.model.series import RejectedFile, ScanResult, SeriesInfo, SliceRe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HEADER_TAGS", "MAX_VOXELS", "read_slices", "scan"]
+__all__ = ["HEADER_TAGS", "MAX_VOXELS", "read_slices", "scan", "scan_datasets"]
 
 #: largest image (voxels in one file) the loader accepts; a header claiming more is refused
 MAX_VOXELS = 2**31 // 2
@@ -371,6 +371,21 @@ def _check_pixels(
     return ts
 
 
+def _remote_syntax(h: Header, rows: int, cols: int, frames: int, samples: int) -> str:
+    """The size checks of :func:`_check_pixels` for a header whose pixels are not here."""
+    if rows <= 0 or cols <= 0:
+        raise _Reject(
+            f"{h.source}: (0028,0010) Rows={rows} / (0028,0011) Columns={cols} is empty"
+        )
+    if rows * cols * frames * samples > MAX_VOXELS:
+        raise _Reject(
+            f"{h.source}: header claims a {cols}x{rows} image x {frames} frame(s); refusing "
+            f"(limit {MAX_VOXELS} voxels)"
+        )
+    meta = getattr(h.ds, "file_meta", None)
+    return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+
+
 def _sop_name(uid: str) -> str:
     try:
         return str(pydicom.uid.UID(uid).name)
@@ -407,13 +422,14 @@ def _read_slices_quiet(
 
 
 def _slices_from(
-    ds: Dataset, p: Path, full_header: Callable[[str], bool]
+    ds: Dataset, p: Path | str, full_header: Callable[[str], bool], *, remote: bool = False
 ) -> tuple[list[SliceRef], dict[str, Any]]:
+    """One dataset's slices; ``remote``: a header whose pixel data stays on a PACS."""
     h = Header(ds, p)
     series_uid = ""
     try:
         series_uid = h.text("SeriesInstanceUID")
-        return _slices_checked(h, series_uid, full_header)
+        return _slices_checked(h, series_uid, full_header, remote)
     except HeaderError as exc:
         raise _Reject(str(exc), series_uid) from None
     except _Reject as exc:
@@ -423,12 +439,12 @@ def _slices_from(
 
 
 def _slices_checked(
-    h: Header, series_uid: str, full_header: Callable[[str], bool]
+    h: Header, series_uid: str, full_header: Callable[[str], bool], remote: bool = False
 ) -> tuple[list[SliceRef], dict[str, Any]]:
     from volumeviz.io.enhanced import frame_slices
 
     ds, label = h.ds, h.source
-    has_pixels = any(t in h for t in _PIXEL_TAGS)
+    has_pixels = remote or any(t in h for t in _PIXEL_TAGS)
     sop = h.text("SOPClassUID", lenient=True)
     meta = Header(getattr(ds, "file_meta", None) or Dataset(), h.source, notes=h.notes)
     meta_sop = meta.text("MediaStorageSOPClassUID", lenient=True)
@@ -458,7 +474,10 @@ def _slices_checked(
     signed = h.integer("PixelRepresentation", 0, low=0, high=1) == 1
     photometric = h.code("PhotometricInterpretation", None, "MONOCHROME2", lenient=True)
     frames = h.integer("NumberOfFrames", 1, low=1)
-    ts = _check_pixels(h, rows, cols, frames, samples, bits_allocated, photometric)
+    if remote:  # the pixels are on the PACS: only the size checks
+        ts = _remote_syntax(h, rows, cols, frames, samples)
+    else:
+        ts = _check_pixels(h, rows, cols, frames, samples, bits_allocated, photometric)
 
     header = _header_fields(h) if full_header(series_uid) else {}
     header.update(
@@ -531,6 +550,14 @@ def _collect(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> tuple[list[Path], list[RejectedFile], list[str]]:
     if isinstance(path, (str, os.PathLike)):
+        from volumeviz.io.pacs.address import is_address
+
+        if is_address(path):  # a PACS: its instances, retrieved into the local cache
+            from volumeviz.io.pacs import fetch
+
+            got = fetch(str(path))
+            note = f"{got.address}: {len(got.files)} instance(s), {got.from_cache} from the cache"
+            return list(got.files), [], [note]
         p = Path(path)
         if not p.exists():
             raise NoSeriesError(f"{p}: no such file or folder")
@@ -631,6 +658,50 @@ def scan(
     with quiet_pydicom():  # once for the whole folder, not twice per file
         for n, f in enumerate(files):
             _scan_one(f, n, len(files), result, by_uid, headers, progress)
+    return _plan_all(result, by_uid, headers, spacing_rtol, perpendicular_tol)
+
+
+def scan_datasets(
+    items: Iterable[tuple[str, Dataset]],
+    *,
+    spacing_rtol: float = 0.01,
+    perpendicular_tol: float = 1e-3,
+) -> ScanResult:
+    """Plan series from headers whose pixel data is elsewhere (a PACS' metadata).
+
+    ``items`` are ``(label, dataset)``: the label (an instance's address) names the slice in
+    messages and in ``SliceRef.path``. The same checks and planning as :func:`scan`, except
+    that the pixel data cannot be measured; such slices are for planning only, not loading.
+    """
+    result = ScanResult()
+    by_uid: dict[str, list[SliceRef]] = {}
+    headers: dict[str, dict[str, Any]] = {}
+    with quiet_pydicom():
+        for label, ds in items:
+            result.n_files += 1
+            try:
+                slices, header = _slices_from(ds, label, lambda u: u not in headers, remote=True)
+            except _Skip as exc:
+                result.notes.append(str(exc))
+                continue
+            except _Reject as exc:
+                result.rejected.append(RejectedFile(label, str(exc), exc.series_uid))
+                continue
+            uid = header["series_uid"] or f"(no Series Instance UID) {label}"
+            by_uid.setdefault(uid, []).extend(slices)
+            if uid not in headers or "study_uid" not in headers[uid]:
+                headers[uid] = header
+    return _plan_all(result, by_uid, headers, spacing_rtol, perpendicular_tol)
+
+
+def _plan_all(
+    result: ScanResult,
+    by_uid: dict[str, list[SliceRef]],
+    headers: dict[str, dict[str, Any]],
+    spacing_rtol: float,
+    perpendicular_tol: float,
+) -> ScanResult:
+    """Split and plan every series found (shared by :func:`scan` and :func:`scan_datasets`)."""
     for uid, slices in by_uid.items():
         header = headers[uid]
         parts = split_parts(slices, header)

@@ -506,7 +506,10 @@ def load_series(
     Parameters
     ----------
     path
-        A folder (searched recursively), a file, a DICOMDIR, or a list of files.
+        A folder (searched recursively), a file, a DICOMDIR, a list of files, or a PACS address
+        (``dicomweb+https://HOST/PREFIX/studies/UID`` or ``dimse://AET@HOST:PORT/studies/UID``,
+        see :mod:`volumeviz.io.pacs`: the series is chosen from metadata, then only it is
+        retrieved into the local cache).
     series
         Which series: Series Number (int or numeric string), Series Instance UID, a split key
         (``"<uid>#2"``, as ``volumeviz info`` lists), or ``"@n"`` (n-th listed). Default: the
@@ -549,10 +552,19 @@ def load_series(
     >>> vol.size, vol.array.dtype.name, vol.units
     ((16, 16, 16), 'int16', 'HU')
     """
+    from volumeviz.io.pacs.address import is_address
+
+    source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
+    if is_address(path):  # a PACS: choose the series from metadata, retrieve only that one
+        from volumeviz.io.pacs import narrow
+
+        addr, series = narrow(
+            str(path), series, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
+        )
+        path = str(addr)
     result = scan(
         path, progress=progress, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
     )
-    source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
     info = select_series(result, series, source=source)
     for r in result.rejected:
         log.info("rejected %s", r.reason)

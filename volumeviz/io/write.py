@@ -272,6 +272,7 @@ def write_series(
     series_description: str | None = None,
     series_number: int | None = None,
     anonymize: bool | DeidSession = False,
+    store: str | None = None,
 ) -> list[Path]:
     """Write a Volume as a CT or MR image series, one file per slice (``IM00001.dcm`` ...).
 
@@ -294,6 +295,9 @@ def write_series(
         De-identify every file (PS3.15 Basic Profile with Clean Descriptors, see
         :mod:`volumeviz.io.deid`): ``True`` for a new :class:`~volumeviz.io.deid.DeidSession`,
         or a session shared with other outputs (the same new UIDs and pseudonym).
+    store
+        A PACS address (``dicomweb+https://HOST/PREFIX`` or ``dimse://AET@HOST:PORT``): after
+        writing, send the series there (STOW-RS / C-STORE, :func:`volumeviz.io.pacs.store`).
 
     Returns
     -------
@@ -306,6 +310,8 @@ def write_series(
         Modality other than CT/MR, empty or non-finite data.
     OutputError
         The folder cannot be created, or a target file exists or is an input.
+    PacsError
+        With ``store``: the PACS cannot be reached or refuses the series (the files stay).
 
     Examples
     --------
@@ -420,6 +426,10 @@ def write_series(
             )
         _save(ds, names[k], protected)
         written.append(names[k])
+    if store is not None:
+        from volumeviz.io.pacs import store as store_files
+
+        store_files(store, written)
     return written
 
 

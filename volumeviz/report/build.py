@@ -273,15 +273,17 @@ class VolumevizRenderer:
 
 def load_input(path: str | os.PathLike[str], *, series: str | None = None) -> Any:
     """Load what a batch job renders: the series at ``path`` (one ultrasound file also works)."""
+    from volumeviz.io.pacs.address import is_address
     from volumeviz.io.ultrasound import is_ultrasound_file
+    from volumeviz.io.volume import load_series
 
+    if is_address(path):  # a PACS study or series
+        return load_series(str(path), series=series)
     p = Path(path)
     if p.is_file() and p.name.upper() != "DICOMDIR" and is_ultrasound_file(p):
         from volumeviz.io.ultrasound import load_ultrasound
 
         return load_ultrasound(p)
-    from volumeviz.io.volume import load_series
-
     return load_series(p, series=series)
 
 
@@ -296,12 +298,18 @@ def load_study(
     """
     from volumeviz.errors import VolumeVizError
     from volumeviz.io.discover import scan
+    from volumeviz.io.pacs.address import is_address
     from volumeviz.io.ultrasound import is_ultrasound_file, load_ultrasound
     from volumeviz.io.volume import load_scanned
 
-    p = Path(path)
     if series is not None:
-        return [load_input(p, series=series)], []
+        return [load_input(path, series=series)], []
+    where = str(path)
+    if is_address(path):  # a PACS study: retrieve it, then it is a folder like any other
+        from volumeviz.io.pacs import local_folder
+
+        path = local_folder(str(path))
+    p = Path(path)
     if p.is_file() and p.name.upper() != "DICOMDIR" and is_ultrasound_file(p):
         return [load_ultrasound(p)], []
     result = scan(p)
@@ -324,7 +332,7 @@ def load_study(
             )
     if not items:
         reason = "; ".join(problems) or "no image series found"
-        raise NoSeriesError(f"{p}: nothing to report: {reason}")
+        raise NoSeriesError(f"{where}: nothing to report: {reason}")
     return items, problems
 
 

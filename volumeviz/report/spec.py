@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from volumeviz.errors import UsageError
+from volumeviz.errors import UsageError, VolumeVizError
 
 __all__ = [
     "VIEWS",
@@ -644,10 +644,17 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
 # -- planning --------------------------------------------------------------------------------
 
 
-def _expand(spec: BatchSpec, n: int, item: InputSpec) -> list[Path]:
+def _expand(spec: BatchSpec, n: int, item: InputSpec) -> list[Path | str]:
+    from volumeviz.io.pacs.address import is_address, parse_address
+
+    if is_address(item.path):  # a PACS study or series: no glob, checked when loaded
+        try:
+            return [str(parse_address(item.path))]
+        except VolumeVizError as exc:
+            raise spec.error(("input", n, "path"), str(exc)) from None
     pattern = item.path if os.path.isabs(item.path) else str(spec.base_dir / item.path)
     if glob.has_magic(pattern):
-        found = sorted(Path(p) for p in glob.glob(pattern))
+        found: list[Path | str] = sorted(Path(p) for p in glob.glob(pattern))
         if not found:
             raise spec.error(("input", n, "path"), f"{item.path!r} matches nothing")
         return found
@@ -657,7 +664,7 @@ def _expand(spec: BatchSpec, n: int, item: InputSpec) -> list[Path]:
     return [p]
 
 
-def _units(spec: BatchSpec, n: int, item: InputSpec) -> list[tuple[Path, str | None, str]]:
+def _units(spec: BatchSpec, n: int, item: InputSpec) -> list[tuple[Path | str, str | None, str]]:
     """``(path, series, name suffix)`` of each job an input entry makes.
 
     With ``series = "each"`` every series found under the path (headers only) is its own job,
@@ -666,25 +673,27 @@ def _units(spec: BatchSpec, n: int, item: InputSpec) -> list[tuple[Path, str | N
     paths = _expand(spec, n, item)
     if item.series != "each":
         return [(p, item.series, "") for p in paths]
-    from volumeviz.errors import VolumeVizError
     from volumeviz.io.discover import scan
+    from volumeviz.io.pacs import scan_metadata
 
-    units: list[tuple[Path, str | None, str]] = []
+    units: list[tuple[Path | str, str | None, str]] = []
     for p in paths:
         try:
-            result = scan(p)
+            result = scan_metadata(p) if isinstance(p, str) else scan(p)  # PACS: headers only
         except VolumeVizError as exc:
             raise spec.error(("input", n, "path"), f"{p}: {exc}") from None
         for k, info in enumerate(result.series, start=1):
             tag = f"-s{info.number if info.number is not None else k}"
-            if info.modality == "US" and info.slices:
+            if info.modality == "US" and info.slices and isinstance(p, Path):
                 units.append((Path(info.slices[0].path), None, ""))
             else:
                 units.append((p, info.key, tag))
     return units
 
 
-def _name_of(path: Path) -> str:
+def _name_of(path: Path | str) -> str:
+    if isinstance(path, str):  # a PACS address: its series (or study) UID
+        return re.sub(r"[^\w.+-]+", "_", path.rstrip("/").rsplit("/", 1)[-1])
     name = path.name
     if name.upper() == "DICOMDIR" or not name:
         name = path.parent.name or "input"
