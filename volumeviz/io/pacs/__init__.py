@@ -203,8 +203,9 @@ def query_studies(
     queries = [base]
     if patient:
         p = patient.strip()
-        name = p if any(c in p for c in "*?") else f"*{p}*"
-        queries = [{**base, "PatientID": p}, {**base, "PatientName": name}]
+        queries = [{**base, "PatientID": p}, {**base, "PatientName": p}]
+        if not any(c in p for c in "*?"):  # part of a name
+            queries.append({**base, "PatientName": f"*{p}*"})
     found: dict[str, StudyRecord] = {}
     for q in queries:
         for ds in conn.search_studies(q):
@@ -459,7 +460,7 @@ def _retrieve(
             for study, series, sop, _ in chunk:
                 arrived(cache.put_dataset(sop, conn.retrieve(study, series, sop)))
         elif settings.retrieve == "move":  # C-MOVE to our storage SCP
-            conn.move(chunk, accept)
+            conn.move(chunk, scp_errors)
         else:  # C-GET on this association
             conn.get(chunk, accept)
 
@@ -468,13 +469,12 @@ def _retrieve(
     else:  # one association per worker, each retrieving its share
         jobs = [list(missing[k::workers]) for k in range(workers)]
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="volumeviz-pacs") as pool:
-        futures = [pool.submit(run, job) for job in jobs]
-        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in pending:
-            f.cancel()
-        errors = [f.exception() for f in futures if f.done() and not f.cancelled()]
-        errors = [e for e in errors if e is not None]
+    scp_errors: list[str] = []
+    with contextlib.ExitStack() as stack:
+        if addr.protocol == "dimse" and settings.retrieve == "move":
+            classes = sorted({i[3] for i in missing if i[3]})
+            scp_errors = stack.enter_context(conn.storage_scp(classes, accept))
+        errors = _run_all(run, jobs, workers)
     if errors:
         err = errors[0]
         if isinstance(err, (PacsError, NoSeriesError, UsageError)):
@@ -487,6 +487,17 @@ def _retrieve(
             f"missing e.g. {absent[0]}"
         )
     return int(state["bytes"])
+
+
+def _run_all(run: Any, jobs: list[Any], workers: int) -> list[BaseException]:
+    """Run ``run(job)`` on ``workers`` threads; stop at the first failure; return failures."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="volumeviz-pacs") as pool:
+        futures = [pool.submit(run, job) for job in jobs]
+        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+    errors = [f.exception() for f in futures if f.done() and not f.cancelled()]
+    return [e for e in errors if e is not None]
 
 
 _LINK_ROOTS: list[Path] = []

@@ -16,7 +16,7 @@ import netrc
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ from volumeviz.io.pacs.settings import PacsSettings
 log = logging.getLogger(__name__)
 
 __all__ = ["DicomwebConnection"]
+
+#: results asked for per QIDO-RS request
+_PAGE = 1000
 
 #: attributes asked for in a study search (QIDO-RS includefield)
 STUDY_FIELDS = (
@@ -197,24 +200,53 @@ class DicomwebConnection:
 
     # -- QIDO-RS ---------------------------------------------------------------------------
 
+    def _paged(
+        self, what: str, key: str, search: Callable[..., list[dict[str, Any]]]
+    ) -> list[Any]:
+        """All results of a QIDO-RS search, page by page (``limit``/``offset``, PS3.18 8.3.4).
+
+        Stops at a short or empty page, and also when a page brings nothing new: a server that
+        ignores ``offset`` answers the same page again (dicomweb-client's own loop would then
+        never end).
+        """
+        found: dict[str, Any] = {}
+        offset = 0
+        with self.errors(what):
+            while True:
+                page = search(limit=_PAGE, offset=offset)
+                new = 0
+                for d in page:
+                    uid = str(((d.get(key) or {}).get("Value") or [""])[0])
+                    if uid and uid not in found:
+                        found[uid] = d
+                        new += 1
+                if len(page) < _PAGE or new == 0:
+                    break
+                offset += len(page)
+        return [_from_json(d) for d in found.values()]
+
     def search_studies(self, filters: dict[str, str]) -> list[Dataset]:
         """QIDO-RS study search with DICOM attribute filters (``{"PatientID": "X"}``)."""
-        with self.errors("study search (QIDO-RS)"):
-            found = self.client().search_for_studies(
-                fields=list(STUDY_FIELDS), search_filters=dict(filters), get_remaining=True
-            )
-        return [_from_json(d) for d in found]
+        return self._paged(
+            "study search (QIDO-RS)",
+            "0020000D",
+            lambda **page: self.client().search_for_studies(
+                fields=list(STUDY_FIELDS), search_filters=dict(filters), **page
+            ),
+        )
 
     def search_instances(self, study: str, series: str | None) -> list[Dataset]:
         """QIDO-RS instance search: SOP Class/Instance and Series UIDs of every instance."""
-        with self.errors("instance search (QIDO-RS)"):
-            found = self.client().search_for_instances(
+        return self._paged(
+            "instance search (QIDO-RS)",
+            "00080018",
+            lambda **page: self.client().search_for_instances(
                 study_instance_uid=study,
                 series_instance_uid=series,
                 fields=["SOPClassUID", "SeriesInstanceUID", "InstanceNumber"],
-                get_remaining=True,
-            )
-        return [_from_json(d) for d in found]
+                **page,
+            ),
+        )
 
     # -- WADO-RS ---------------------------------------------------------------------------
 

@@ -282,15 +282,13 @@ class DimseConnection:
                     raise PacsError(f"{self.label}: {what} of {sop}: {errors[0]}")
                 self._check_final(f"{what} of {sop}", last, n)
 
-    def move(self, instances: Sequence[Instance], accept: Callable[[str, bytes], None]) -> None:
-        """C-MOVE each instance to our own storage SCP (started for the transfer)."""
+    @contextlib.contextmanager
+    def storage_scp(
+        self, classes: Sequence[str], accept: Callable[[str, bytes], None]
+    ) -> Iterator[list[str]]:
+        """Our storage SCP for C-MOVE, listening while the block runs; yields its errors."""
         from pynetdicom import evt
-        from pynetdicom.sop_class import (  # type: ignore[attr-defined]
-            StudyRootQueryRetrieveInformationModelMove as MOVE,
-        )
 
-        if not instances:
-            return
         port = self.settings.move_port
         if not port:
             raise PacsError(
@@ -300,7 +298,6 @@ class DimseConnection:
             )
         errors: list[str] = []
         scp = self._ae()
-        classes = sorted({i[3] for i in instances if i[3]})
         for c, syntaxes in self._storage_contexts(classes, reserve=0):
             scp.add_supported_context(c, syntaxes)
         try:
@@ -313,27 +310,34 @@ class DimseConnection:
             raise PacsError(
                 f"{self.label}: C-MOVE: cannot listen on port {port} ({exc.strerror or exc})"
             ) from exc
-        what = "retrieve (C-MOVE)"
         try:
-            with self.association(
-                what, [(MOVE, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])]
-            ) as a:
-                for n, (study, series, sop, _cls) in enumerate(instances):
-                    query = Dataset()
-                    query.QueryRetrieveLevel = "IMAGE"
-                    query.StudyInstanceUID = study
-                    query.SeriesInstanceUID = series
-                    query.SOPInstanceUID = sop
-                    last: Dataset | None = None
-                    for status, _identifier in a.send_c_move(query, self.settings.aet, MOVE):
-                        last = status
-                        if status is None or "Status" not in status:
-                            break
-                    if errors:
-                        raise PacsError(f"{self.label}: {what} of {sop}: {errors[0]}")
-                    self._check_final(f"{what} of {sop}", last, n)
+            yield errors
         finally:
             server.shutdown()
+
+    def move(self, instances: Sequence[Instance], scp_errors: Sequence[str]) -> None:
+        """C-MOVE each instance to our AE (whose :meth:`storage_scp` must be listening)."""
+        from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+            StudyRootQueryRetrieveInformationModelMove as MOVE,
+        )
+
+        what = "retrieve (C-MOVE)"
+        contexts = [(MOVE, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])]
+        with self.association(what, contexts) as a:
+            for n, (study, series, sop, _cls) in enumerate(instances):
+                query = Dataset()
+                query.QueryRetrieveLevel = "IMAGE"
+                query.StudyInstanceUID = study
+                query.SeriesInstanceUID = series
+                query.SOPInstanceUID = sop
+                last: Dataset | None = None
+                for status, _identifier in a.send_c_move(query, self.settings.aet, MOVE):
+                    last = status
+                    if status is None or "Status" not in status:
+                        break
+                if scp_errors:
+                    raise PacsError(f"{self.label}: {what} of {sop}: {scp_errors[0]}")
+                self._check_final(f"{what} of {sop}", last, n)
 
     # -- C-STORE ---------------------------------------------------------------------------
 
