@@ -3,6 +3,8 @@
 #  - offscreen OpenGL for VTK (Mesa llvmpipe through EGL; without GL libraries VTK segfaults)
 #  - Xvfb and the X/xcb libraries Qt needs for the GUI tests (pyvistaqt cannot use QT_QPA_PLATFORM=offscreen)
 #  - dicom3tools (dciodvfy validates the DICOM we write), poppler-utils (PDF checks), fonts
+#  - orthanc + orthanc-dicomweb: the real PACS the PACS tests start on loopback (DICOMweb and
+#    DIMSE); openssl makes the self-signed certificate of the TLS test
 set -euo pipefail
 PKGS=(
   libegl1 libgl1 libglx-mesa0 libgl1-mesa-dri libosmesa6
@@ -11,6 +13,7 @@ PKGS=(
   libxcb-randr0 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1
   libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxcursor1
   dicom3tools poppler-utils fonts-dejavu-core
+  orthanc orthanc-dicomweb openssl
 )
 missing=()
 for p in "${PKGS[@]}"; do

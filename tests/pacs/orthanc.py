@@ -57,12 +57,14 @@ class Orthanc:
         lua: str | None = None,
         basic_auth: bool = True,
         move_port: int | None = None,
+        bearer: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.http_port = free_port()
         self.dicom_port = free_port()
         self.move_port = move_port or free_port()
         self.tls = tls_pem is not None
+        self.bearer = bearer  # the harness' own REST calls send it (for a Lua token filter)
         self.storage = self.workdir / "storage"
         self.log = self.workdir / "orthanc.log"
         config: dict[str, Any] = {
@@ -176,6 +178,8 @@ class Orthanc:
         if self.tls:
             kw.setdefault("verify", False)
         headers = kw.pop("headers", {})
+        if self.bearer is not None:
+            headers.setdefault("Authorization", f"Bearer {self.bearer}")
         if "auth" not in kw and "Authorization" not in headers:
             kw["auth"] = (USER, PASSWORD)
         return requests.request(method, self.http_url + path, headers=headers, **kw)
@@ -267,11 +271,13 @@ class CuttingProxy:
                 if limit is not None and sent + len(data) > limit:
                     dst.sendall(data[: max(0, limit - sent)])
                     self.cuts += 1
-                    for s in (src, dst):
+                    for s in (src, dst):  # reset both ends, waking the other thread
                         with contextlib.suppress(OSError):
-                            s.setsockopt(
-                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                            )
+                            linger = struct.pack("ii", 1, 0)
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                        with contextlib.suppress(OSError):
+                            s.shutdown(socket.SHUT_RDWR)
+                        with contextlib.suppress(OSError):
                             s.close()
                     return
                 dst.sendall(data)
@@ -284,3 +290,57 @@ class CuttingProxy:
         for s in (src, dst):
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+
+
+class TlsFrontend:
+    """An HTTPS reverse proxy in front of Orthanc's HTTP port (as nginx would be at a site).
+
+    Orthanc 1.10 as packaged in Debian bookworm crashes on its own HTTPS (civetweb calls a null
+    SSL function), so TLS is terminated here, by Python's ``ssl`` with the given certificate;
+    every request is passed on to Orthanc whole and its answer sent back.
+    """
+
+    def __init__(self, target_port: int, cert: Path, key: Path) -> None:
+        import http.server
+        import ssl
+
+        target = f"http://127.0.0.1:{target_port}"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                keep = ("authorization", "accept", "content-type")
+                headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
+                r = requests.request(
+                    self.command, target + self.path, headers=headers, data=body, timeout=60
+                )
+                self.send_response(r.status_code)
+                for k in ("Content-Type",):
+                    if k in r.headers:
+                        self.send_header(k, r.headers[k])
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _forward
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TlsFrontend:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

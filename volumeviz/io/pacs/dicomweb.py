@@ -163,6 +163,10 @@ class DicomwebConnection:
             ) from exc
         except requests.exceptions.ConnectionError as exc:
             reason = _reason(exc)
+            if "timed out" in reason.lower():
+                raise PacsError(
+                    f"{self.label}: {what}: no answer within {self.settings.timeout:g} s"
+                ) from exc
             if "closed" in reason or "reset" in reason.lower() or "aborted" in reason.lower():
                 raise PacsError(
                     f"{self.label}: {what}: transfer cut short ({reason}); nothing of it kept"
@@ -251,13 +255,24 @@ class DicomwebConnection:
     # -- WADO-RS ---------------------------------------------------------------------------
 
     def metadata(self, study: str, series: str | None) -> list[Dataset]:
-        """WADO-RS metadata of a study or series: every instance's header, no pixel data."""
-        with self.errors("metadata (WADO-RS)"):
-            c = self.client()
-            if series:
-                found = c.retrieve_series_metadata(study, series)
-            else:
-                found = c.retrieve_study_metadata(study)
+        """WADO-RS metadata of a study or series: every instance's header, no pixel data.
+
+        An empty list when the PACS does not have them (HTTP 404 for a study the service
+        root's QIDO-RS does not find either; a wrong root stays an HTTP 404 error).
+        """
+        try:
+            with self.errors("metadata (WADO-RS)"):
+                c = self.client()
+                if series:
+                    found = c.retrieve_series_metadata(study, series)
+                else:
+                    found = c.retrieve_study_metadata(study)
+        except PacsError as exc:
+            if "HTTP 404" not in str(exc):
+                raise
+            if self.search_instances(study, series):  # the service knows them: a real 404
+                raise
+            return []
         return [_from_json(d) for d in found]
 
     def retrieve(self, study: str, series: str, sop: str) -> Dataset:
