@@ -60,6 +60,7 @@ class Orthanc:
         bearer: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
         self.dicom_port = free_port()
         self.move_port = move_port or free_port()

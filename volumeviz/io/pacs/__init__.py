@@ -393,7 +393,7 @@ def fetch(address: str | PacsAddress) -> FetchResult:
         raise NoSeriesError(f"{addr}: not on this PACS (the search found no instance)")
     cache = _open_cache(settings)
     missing = [i for i in instances if cache.get(i[2]) is None]
-    received = _retrieve(conn, addr, missing, cache, settings)
+    received = _retrieve(conn, addr, missing, cache, settings, instances)
     files = tuple(cache.path_for(i[2]) for i in instances)
     lost = [f for f in files if not f.is_file()]
     if lost:
@@ -428,8 +428,14 @@ def _retrieve(
     missing: Sequence[tuple[str, str, str, str]],
     cache: InstanceCache,
     settings: PacsSettings,
+    instances: Sequence[tuple[str, str, str, str]],
 ) -> int:
-    """Retrieve ``missing`` into ``cache``; return the bytes received."""
+    """Retrieve ``missing`` (of ``instances``) into ``cache``; return the bytes received.
+
+    DICOMweb: a series none of whose instances is cached comes in one streamed WADO-RS request
+    (series in parallel); the instances of partly cached series come one request each, in
+    parallel. DIMSE: one association per worker, each retrieving its share by C-GET/C-MOVE.
+    """
     if not missing:
         return 0
     lock = threading.Lock()
@@ -456,7 +462,13 @@ def _retrieve(
             arrived(cache.put_bytes(sop, data))
 
     def run(chunk: list[tuple[str, str, str, str]]) -> None:
-        if addr.protocol == "dicomweb":  # one WADO-RS request per instance
+        if addr.protocol == "dicomweb" and len(chunk) > 1:  # a whole series, one request
+            study, series = chunk[0][0], chunk[0][1]
+            for ds in conn.retrieve_series(study, series):
+                sop = str(ds.get("SOPInstanceUID", ""))
+                if sop in wanted:
+                    arrived(cache.put_dataset(sop, ds))
+        elif addr.protocol == "dicomweb":  # one WADO-RS request per instance
             for study, series, sop, _ in chunk:
                 arrived(cache.put_dataset(sop, conn.retrieve(study, series, sop)))
         elif settings.retrieve == "move":  # C-MOVE to our storage SCP
@@ -465,7 +477,20 @@ def _retrieve(
             conn.get(chunk, accept)
 
     if addr.protocol == "dicomweb":
-        jobs = [[i] for i in missing]
+        per_series: dict[str, int] = {}
+        for i in instances:
+            per_series[i[1]] = per_series.get(i[1], 0) + 1
+        whole: dict[str, list[tuple[str, str, str, str]]] = {}
+        jobs = []
+        for i in missing:
+            if (
+                per_series.get(i[1], 0) > 1
+                and sum(1 for m in missing if m[1] == i[1]) == per_series[i[1]]
+            ):
+                whole.setdefault(i[1], []).append(i)
+            else:
+                jobs.append([i])
+        jobs = list(whole.values()) + jobs
     else:  # one association per worker, each retrieving its share
         jobs = [list(missing[k::workers]) for k in range(workers)]
 

@@ -130,6 +130,8 @@ class DicomwebConnection:
             )
             session = _VerifyingSession(self.verify)
             session.auth = self.auth
+            if not self.settings.gzip:  # see settings: compressing instances costs the server
+                session.headers["Accept-Encoding"] = "identity"
             c = DICOMwebClient(self.address.url, session=session, timeout=self.settings.timeout)
             c.set_http_retry_params(retry=False)
             self._local.client = c
@@ -280,6 +282,17 @@ class DicomwebConnection:
         with self.errors(f"retrieve instance {sop} (WADO-RS)"):
             ds: Dataset = self.client().retrieve_instance(study, series, sop)
         return ds
+
+    def retrieve_series(self, study: str, series: str) -> Iterator[Dataset]:
+        """WADO-RS a whole series in one streamed multipart answer, instance by instance.
+
+        Each instance is yielded once its part has arrived whole; a transfer cut later raises
+        (as a :class:`PacsError`) after the instances already yielded.
+        """
+        with self.errors(f"retrieve series {series} (WADO-RS)"):
+            yield from self.client().iter_series(
+                study, series, media_types=(("application/dicom", "*"),)
+            )
 
     # -- STOW-RS ---------------------------------------------------------------------------
 
