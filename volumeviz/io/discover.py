@@ -374,9 +374,7 @@ def _check_pixels(
 def _remote_syntax(h: Header, rows: int, cols: int, frames: int, samples: int) -> str:
     """The size checks of :func:`_check_pixels` for a header whose pixels are not here."""
     if rows <= 0 or cols <= 0:
-        raise _Reject(
-            f"{h.source}: (0028,0010) Rows={rows} / (0028,0011) Columns={cols} is empty"
-        )
+        raise _Reject(f"{h.source}: (0028,0010) Rows={rows} / (0028,0011) Columns={cols} is empty")
     if rows * cols * frames * samples > MAX_VOXELS:
         raise _Reject(
             f"{h.source}: header claims a {cols}x{rows} image x {frames} frame(s); refusing "

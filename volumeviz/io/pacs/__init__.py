@@ -113,16 +113,15 @@ def _connect(addr: PacsAddress, settings: PacsSettings) -> Any:
 
 
 def _text(ds: Dataset, kw: str) -> str:
-    v = ds.get(kw)
-    return "" if v is None else str(v).strip()
+    from volumeviz.io.header import Header
+
+    return Header(ds, "PACS answer").text(kw, lenient=True)
 
 
 def _count(ds: Dataset, kw: str) -> int | None:
-    v = ds.get(kw)
-    try:
-        return int(v) if v not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    from volumeviz.io.header import Header
+
+    return Header(ds, "PACS answer").integer(kw, None, low=0, lenient=True)
 
 
 def _date_filter(text: str) -> str:
@@ -216,13 +215,7 @@ def query_studies(
 
 
 def _study_record(ds: Dataset) -> StudyRecord:
-    mods = ds.get("ModalitiesInStudy")
-    if mods is None:
-        modalities: tuple[str, ...] = ()
-    elif isinstance(mods, str):
-        modalities = tuple(m for m in mods.split("\\") if m)
-    else:
-        modalities = tuple(str(m) for m in mods if str(m))
+    modalities = tuple(m for m in _text(ds, "ModalitiesInStudy").split("\\") if m)
     return StudyRecord(
         study_uid=_text(ds, "StudyInstanceUID"),
         patient_name=_text(ds, "PatientName"),
