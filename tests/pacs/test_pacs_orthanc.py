@@ -241,12 +241,15 @@ def test_batch_with_pacs_inputs(pacs: Uploaded, protocol: str, tmp_path: Path, c
     assert [p.name for p in pngs] == [f"{pacs.mr_study}-s10006-axial.png"]
 
 
-def test_export_through_the_pacs(pacs: Uploaded, protocol: str, tmp_path: Path, capsys) -> None:
+def test_export_through_the_pacs(
+    pacs: Uploaded, protocol: str, tmp_path: Path, capsys, pacs_env: Path
+) -> None:
     root = address(pacs, protocol)
     series = f"{root}/studies/{pacs.mr_study}/series/{pacs.mr_series}"
-    code, _out, err = run_cli(capsys, "export", series, "-o", str(tmp_path / "x"))
+    code, _out, err = run_cli(capsys, "export", series, "-o", str(tmp_path / "x"), "--no-cache")
     assert code == 0, err
     assert len(list((tmp_path / "x").rglob("*.png"))) == 40
+    assert cached_objects(pacs_env) == []  # --no-cache: the persistent cache stays empty
 
 
 @pytest.mark.gui

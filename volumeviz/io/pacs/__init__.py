@@ -501,8 +501,9 @@ def _retrieve(
     absent = [i[2] for i in missing if not cache.path_for(i[2]).is_file()]
     if absent:
         raise PacsError(
-            f"{addr}: the PACS delivered {total - len(absent)} of {total} instance(s); "
-            f"missing e.g. {absent[0]}"
+            f"{addr}: transfer cut short: the PACS delivered {total - len(absent)} of {total} "
+            f"instance(s) (missing e.g. {absent[0]}); the whole ones are cached, run again "
+            "to resume"
         )
     return int(state["bytes"])
 

@@ -286,8 +286,9 @@ class DicomwebConnection:
     def retrieve_series(self, study: str, series: str) -> Iterator[Dataset]:
         """WADO-RS a whole series in one streamed multipart answer, instance by instance.
 
-        Each instance is yielded once its part has arrived whole; a transfer cut later raises
-        (as a :class:`PacsError`) after the instances already yielded.
+        Each instance is yielded once its part has arrived whole. A transfer cut later either
+        raises (:class:`PacsError`) or, when the stream happens to break between parts, just
+        ends early (dicomweb-client's multipart reader): the caller checks every instance came.
         """
         with self.errors(f"retrieve series {series} (WADO-RS)"):
             yield from self.client().iter_series(
