@@ -149,6 +149,18 @@ def test_cache_is_content_addressed_and_atomic(tmp_path: Path) -> None:
         cache.path_for("../../etc/passwd")
 
 
+def test_cache_refuses_a_truncated_instance(tmp_path: Path) -> None:
+    """A part cut short can still parse; the loader's own length check keeps it out."""
+    cache = InstanceCache(tmp_path, limit=2**30)
+    uid = generate_uid()
+    ds = _instance(uid, 4096)
+    ds.PixelData = ds.PixelData[:1000]  # what a cut multipart stream can hand over
+    with pytest.raises(PacsError, match="arrived incomplete or damaged.*Pixel Data"):
+        cache.put_dataset(uid, ds)
+    assert cache.get(uid) is None
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 def test_cache_failure_mid_write_leaves_nothing(tmp_path: Path) -> None:
     cache = InstanceCache(tmp_path, limit=2**30)
     uid = generate_uid()

@@ -31,7 +31,7 @@ from volumeviz.model.series import RejectedFile, ScanResult, SeriesInfo, SliceRe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HEADER_TAGS", "MAX_VOXELS", "read_slices", "scan", "scan_datasets"]
+__all__ = ["HEADER_TAGS", "MAX_VOXELS", "check_file", "read_slices", "scan", "scan_datasets"]
 
 #: largest image (voxels in one file) the loader accepts; a header claiming more is refused
 MAX_VOXELS = 2**31 // 2
@@ -410,6 +410,21 @@ def read_slices(
     """
     with quiet_pydicom():
         return _read_slices_quiet(Path(path), full_header)
+
+
+def check_file(path: str | os.PathLike[str]) -> str | None:
+    """Why discovery would reject the file at ``path``; ``None`` if usable (or not an image).
+
+    The same checks as a scan (pixel data present and as long as the header says, ...): the
+    PACS cache runs it on every instance before keeping it, so a truncated one never enters.
+    """
+    try:
+        read_slices(path)
+    except _Skip:
+        return None
+    except _Reject as exc:
+        return str(exc)
+    return None
 
 
 def _read_slices_quiet(

@@ -495,6 +495,8 @@ def _retrieve(
         errors = _run_all(run, jobs, workers)
     if errors:
         err = errors[0]
+        if isinstance(err, PacsError) and str(addr.root) not in str(err):
+            raise PacsError(f"{addr}: {err}") from err  # a cache refusal: name the PACS too
         if isinstance(err, (PacsError, NoSeriesError, UsageError)):
             raise err
         raise PacsError(f"{addr}: retrieve failed: {type(err).__name__}: {err}") from err

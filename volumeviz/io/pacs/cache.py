@@ -6,9 +6,10 @@ Layout under the cache folder::
     tmp/<uid>.<random>.part                 downloads in progress
 
 An instance is written to ``tmp/`` and moved into ``objects/`` with one atomic rename only
-after it was received whole and parsed as the instance asked for, so a transfer cut in the
-middle (or a killed process) never leaves a file that a later run would use; stale ``.part``
-files are removed on the next run. A SOP Instance UID names one object for ever (PS3.5 9), so a
+after it was received, parsed as the instance asked for, and passed the loader's own file checks
+(:func:`volumeviz.io.discover.check_file`: pixel data as long as the header says), so a transfer
+cut in the middle (or a killed process) never leaves a file that a later run would use; stale
+``.part`` files are removed on the next run. A SOP Instance UID names one object for ever (PS3.5 9), so a
 cached file is reused without asking the PACS again. The cache is kept under its size limit by
 removing the least recently used instances (``mtime`` is touched on every use), never those of
 the fetch in progress.
@@ -132,6 +133,14 @@ class InstanceCache:
         try:
             with os.fdopen(fd, "wb") as fh:
                 write(fh)  # type: ignore[operator]
+            from volumeviz.io.discover import check_file
+
+            problem = check_file(tmp)  # the loader's own checks: a truncated one stays out
+            if problem is not None:
+                raise PacsError(
+                    f"instance {sop_uid}: arrived incomplete or damaged "
+                    f"({problem.replace(tmp, 'received data')}); not cached"
+                )
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         except BaseException:
