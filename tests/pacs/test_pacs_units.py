@@ -155,7 +155,7 @@ def test_cache_refuses_a_truncated_instance(tmp_path: Path) -> None:
     uid = generate_uid()
     ds = _instance(uid, 4096)
     ds.PixelData = ds.PixelData[:1000]  # what a cut multipart stream can hand over
-    with pytest.raises(PacsError, match="arrived incomplete or damaged.*Pixel Data"):
+    with pytest.raises(PacsError, match=r"arrived incomplete or damaged.*Pixel Data"):
         cache.put_dataset(uid, ds)
     assert cache.get(uid) is None
     assert list((tmp_path / "tmp").iterdir()) == []
