@@ -23,10 +23,9 @@ def segmentations_for_cli(
     Call it with the loaded (not yet anonymised) volume: matching needs its UIDs. Under
     ``anonymize`` the warnings pass through the de-identification scrubber.
     """
+    from volumeviz.io.pacs.address import is_address
     from volumeviz.io.seg import load_segmentations
     from volumeviz.model.deid import Redactor
-
-    from volumeviz.io.pacs.address import is_address
 
     # a folder is walked; a single file's siblings are looked at (not its parent's tree); a PACS
     # address is not searched (only --seg FILE applies to it)

@@ -10,9 +10,9 @@ after it was received, parsed as the instance asked for, and passed the loader's
 (:func:`volumeviz.io.discover.check_file`: pixel data as long as the header says), so a transfer
 cut in the middle (or a killed process) never leaves a file that a later run would use; stale
 ``.part`` files are removed on the next run. A SOP Instance UID names one object for ever
-(PS3.5 9), so a cached file is reused without asking the PACS again. The cache is kept under its size limit by
-removing the least recently used instances (``mtime`` is touched on every use), never those of
-the fetch in progress.
+(PS3.5 9), so a cached file is reused without asking the PACS again. The cache is kept under its
+size limit by removing the least recently used instances (``mtime`` is touched on every use),
+never those of the fetch in progress.
 """
 
 from __future__ import annotations
