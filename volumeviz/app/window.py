@@ -26,6 +26,7 @@ from volumeviz.app.lod import preview_volume
 from volumeviz.app.measure import MeasureTool
 from volumeviz.app.recent import RecentFiles, open_settings
 from volumeviz.app.segments import SegmentLayers, SegmentPanel
+from volumeviz.model.geometry import annotation_rule
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import PLANES, SLAB_MODES
 from volumeviz.render import convert
@@ -734,8 +735,13 @@ class MainWindow(QtWidgets.QMainWindow):
         v = value_at(self.vol, lps)
         units = self.vol.units or ""
         value = "outside" if v is None else f"{v:g} {units}".strip()
-        x, y, z = (float(c) for c in lps)
-        self.position_label.setText(f"{what}: L {x:.1f}  P {y:.1f}  S {z:.1f} mm   {value}")
+        if annotation_rule(self.vol.geometry).patient_letters:
+            x, y, z = (float(c) for c in lps)
+            where = f"L {x:.1f}  P {y:.1f}  S {z:.1f} mm"
+        else:  # no patient frame: no LPS millimetres, only the pixel (column, row, frame)
+            i, j, k = (round(float(c)) for c in self.vol.lps_to_index(lps))
+            where = f"column {i}  row {j}  frame {k}"
+        self.position_label.setText(f"{what}: {where}   {value}")
 
     # ------------------------------------------------------------------------------ recent
     def _refresh_recent_menu(self) -> None:

@@ -46,6 +46,17 @@ def _record(s: Any, label: str) -> dict[str, Any]:
     return rec
 
 
+def _orientation_cell(plan: Any) -> str:
+    """The orientation column: the plane, or what the image is when it has no patient frame."""
+    g = plan.geometry
+    if g.has_patient_frame:
+        return str(_orientation(plan.direction))
+    po = " (" + "\\".join(g.patient_orientation) + ")" if g.patient_orientation else ""
+    if g.kind.value == "projection":
+        return f"projection{po}"
+    return f"unknown{po} (assumed)"
+
+
 @click.command("info")
 @click.argument("path", type=SOURCE)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one record per series.")
@@ -241,7 +252,7 @@ def _print_table(result: Any, chosen: list[Any], path: Path | str) -> None:
                 size, spacing = _fmt(plan.size, 6), _fmt(plan.spacing, 3)
                 if s.dims is not None and s.dims.dims:
                     size = " × ".join([size, *(d.short() for d in s.dims.dims)])
-                orient = _orientation(plan.direction) if plan.has_geometry else "unknown"
+                orient = _orientation_cell(plan)
             else:
                 size = spacing = orient = "-"
             n_issues = sum(1 for code, _ in _issue_lines(s) if code != "dims")  # dims inform

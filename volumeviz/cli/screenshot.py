@@ -9,6 +9,7 @@ atomically.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import click
 
 from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import OutputError, UsageError
+
+log = logging.getLogger("volumeviz.cli")
 
 _MAPPERS = ("auto", "fixed", "gpu", "smart")
 _MPR = ("axial", "coronal", "sagittal", "oblique", "quad")
@@ -130,6 +133,12 @@ def _check_output(out: Path) -> None:
     "ellipse:centre,axis end,axis end. Repeatable.",
 )
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse a series whose geometry would be corrected or assumed (resampled, "
+    "dropped slices, unknown spacing or orientation) instead of showing it.",
+)
+@click.option(
     "--frame",
     type=int,
     default=0,
@@ -181,6 +190,7 @@ def screenshot(
     no_annotations: bool,
     mapper: str,
     measure: tuple[str, ...],
+    strict: bool,
     frame: int,
     segs: tuple[str, ...],
     seg_opacity: float,
@@ -252,7 +262,8 @@ def screenshot(
 
     from volumeviz.io.volume import load_series
 
-    vol = load_series(path, series=_series_arg(series))
+    vol = load_series(path, series=_series_arg(series), strict=strict)
+    say_geometry(vol)
     placed = segmentations_for_cli(vol, segs, path, anonymize=anonymize)  # before UIDs go
     if anonymize:
         from volumeviz.cli import _console
@@ -275,6 +286,21 @@ def screenshot(
         metadata["volumeviz:segmentations"] = segmentation_metadata(placed, anonymize=anonymize)
     write_png(out, img, metadata)
     click.echo(str(out))
+
+
+def say_geometry(vol: Any) -> None:
+    """Tell stderr what the picture cannot show: a warning where geometry was assumed.
+
+    A projection image with known spacing is said at info level (``-v``).
+    """
+    g = vol.geometry
+    if g.assumed:
+        log.warning(
+            "geometry %s: no orientation letters, no mm scale or positions on the picture",
+            g.describe(),
+        )
+    elif not g.has_patient_frame:
+        log.info("geometry %s", g.describe())
 
 
 def _series_arg(series: str | None) -> int | str | None:

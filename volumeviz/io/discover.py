@@ -10,6 +10,7 @@ that disagree with the pixel data length, absurd sizes) are *rejected* with a on
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import math
@@ -27,6 +28,7 @@ from pydicom.tag import Tag
 from volumeviz.errors import HeaderError, NoSeriesError
 from volumeviz.io.header import Header, number_of_frames
 from volumeviz.io.series import plan_series, split_parts
+from volumeviz.model.geometry import Geometry
 from volumeviz.model.series import RejectedFile, ScanResult, SeriesInfo, SliceRef
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,10 @@ HEADER_TAGS = [
     "Rows",
     "Columns",
     "PixelSpacing",
+    "ImagerPixelSpacing",
+    "EstimatedRadiographicMagnificationFactor",
+    "PixelSpacingCalibrationType",
+    "PatientOrientation",
     "BitsAllocated",
     "BitsStored",
     "PixelRepresentation",
@@ -525,6 +531,7 @@ def _slices_checked(
     slope = h.number("RescaleSlope", 1.0, low=-MAX_RESCALE, high=MAX_RESCALE)
     if slope == 0:
         raise _Reject(f"{label}: (0028,1053) Rescale Slope is 0")
+    geometry = None if ipp is not None and iop is not None else _unplaced_geometry(h, ps)
     base = SliceRef(
         path=label,
         frame=None,
@@ -544,12 +551,63 @@ def _slices_checked(
         image_type=image_type,
         split_key=tuple(split),
         n_frames=frames,
+        geometry=geometry,
     )
     if h.notes:
         header["notes"] = list(h.notes)
     if frames > 1 or "PerFrameFunctionalGroupsSequence" in h:
         return frame_slices(h, base), header
     return [base], header
+
+
+#: modalities whose images are projections (no patient frame): PS3.3 C.7.3.1.1.1
+PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "XA", "RF", "IO", "PX"})
+
+
+def _unplaced_geometry(h: Header, ps: tuple[float, float] | None) -> Geometry:
+    """The :class:`Geometry` of an image that (0020,0032)/(0020,0037) do not place.
+
+    Projection radiographs (PS3.3 10.7.1.3, C.8.11.7): (0028,0030) Pixel Spacing when present
+    (with its (0028,0A02) Pixel Spacing Calibration Type), else (0018,1164) Imager Pixel Spacing
+    divided by (0018,1114) Estimated Radiographic Magnification Factor (the detector-plane
+    spacing, labelled as such, when the factor is absent). (0020,0020) Patient Orientation gives
+    the edge letters. Anything else is of unknown geometry.
+    """
+    orientation: tuple[str, str] | None = None
+    po = [v.strip().upper() for v in h.texts("PatientOrientation", lenient=True)]
+    if len(po) == 2 and all(v and v.isalpha() for v in po):
+        orientation = (po[0], po[1])
+    modality = h.text("Modality", lenient=True).upper()
+    ips = pixel_spacing(h, "ImagerPixelSpacing")
+    if modality not in PROJECTION_MODALITIES and ips is None:
+        missing = [
+            h.label(kw).split(" ", 1)[0]
+            for kw in ("ImagePositionPatient", "ImageOrientationPatient")
+            if not h.has(kw)
+        ]
+        return dataclasses.replace(
+            Geometry.unknown(f"no {' / '.join(missing)}; 1 mm and identity orientation assumed"),
+            patient_orientation=orientation,
+        )
+    if ps is not None:
+        cal = h.text("PixelSpacingCalibrationType", lenient=True)
+        source = "(0028,0030) Pixel Spacing" + (
+            f", (0028,0A02) Pixel Spacing Calibration Type {cal}" if cal else ""
+        )
+        return Geometry.projection(ps, source, orientation)
+    if ips is not None:
+        ermf = h.number(
+            "EstimatedRadiographicMagnificationFactor", None, positive=True, lenient=True
+        )
+        if ermf is not None:
+            source = (
+                "(0018,1164) Imager Pixel Spacing / (0018,1114) Estimated Radiographic "
+                f"Magnification Factor {ermf:g}"
+            )
+            return Geometry.projection((ips[0] / ermf, ips[1] / ermf), source, orientation)
+        source = "(0018,1164) Imager Pixel Spacing (at the detector; magnification not corrected)"
+        return Geometry.projection(ips, source, orientation)
+    return Geometry.projection(None, "", orientation)
 
 
 def _walk(root: Path) -> Iterable[Path]:

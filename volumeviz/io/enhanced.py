@@ -209,6 +209,7 @@ def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
                 intercept=intercept,
                 split_key=tuple(key),
                 instance_number=f + 1,
+                geometry=None if ipp is not None and iop is not None else base.geometry,
             )
         )
     return out

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from volumeviz.errors import SeriesGeometryError
 from volumeviz.io.dimensions import find_dimensions
+from volumeviz.model.geometry import Geometry, GeometryKind
 from volumeviz.model.orientation import plane_name
 from volumeviz.model.series import DimensionLayout, SeriesInfo, SliceRef, StackPlan
 from volumeviz.model.volume import GeometryIssue
@@ -139,40 +140,60 @@ def _unit(v: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 def _no_geometry_plan(slices: list[SliceRef], info: SeriesInfo) -> StackPlan:
     s0 = slices[0]
-    ps = s0.pixel_spacing
+    geometry = s0.geometry or Geometry.unknown("no (0020,0032) / (0020,0037)")
+    spacing = geometry.pixel_spacing if geometry.spacing_known else None
+    ps = spacing or s0.pixel_spacing
     di, dj = (ps[1], ps[0]) if ps else (1.0, 1.0)
     dk = info.header.get("spacing_between_slices") or info.header.get("slice_thickness") or 1.0
     fip = info.header.get("frame_increment_pointer", "")
-    missing = []
-    if s0.ipp is None:
-        missing.append("(0020,0032) Image Position (Patient)")
-    if s0.iop is None:
-        missing.append("(0020,0037) Image Orientation (Patient)")
-    if ps is None:
-        missing.append("(0028,0030) Pixel Spacing")
     in_time = "0018,1063" in fip or "(0018, 1063)" in fip
-    if in_time and len(slices) == 1:
-        what = (
-            f"one frame of a series in time ((0028,0009) Frame Increment Pointer {fip}), "
-            f"assumed spacing {di:g} x {dj:g} mm"
-        )
-    else:
-        what = (
-            f"{len(slices)} "
-            + (
-                f"frames are a series in time ((0028,0009) Frame Increment Pointer {fip})"
-                if in_time
-                else "slices in file order"
+    issues = []
+    if geometry.kind is GeometryKind.PROJECTION:
+        frames = f"; {len(slices)} frames in file order" if len(slices) > 1 else ""
+        issues.append(
+            GeometryIssue(
+                "projection",
+                f"{info.modality or 'projection'} image, not placed in patient space: "
+                f"{geometry.describe()}{frames}",
+                action="" if geometry.spacing_known else "assumed",
             )
-            + f", stacked with assumed spacing {di:g} x {dj:g} x {dk:g} mm"
         )
-    issues = [
-        GeometryIssue(
-            "no-geometry",
-            f"no {' / '.join(missing)}: not placed in patient space; {what}, identity orientation",
-            action="assumed",
+        if len(slices) > 1:
+            dk = 1.0
+    else:
+        missing = []
+        if s0.ipp is None:
+            missing.append("(0020,0032) Image Position (Patient)")
+        if s0.iop is None:
+            missing.append("(0020,0037) Image Orientation (Patient)")
+        if ps is None:
+            missing.append("(0028,0030) Pixel Spacing")
+        if in_time and len(slices) == 1:
+            what = (
+                f"one frame of a series in time ((0028,0009) Frame Increment Pointer {fip}), "
+                f"assumed spacing {di:g} x {dj:g} mm"
+            )
+        else:
+            what = (
+                f"{len(slices)} "
+                + (
+                    f"frames are a series in time ((0028,0009) Frame Increment Pointer {fip})"
+                    if in_time
+                    else "slices in file order"
+                )
+                + f", stacked with assumed spacing {di:g} x {dj:g} x {dk:g} mm"
+            )
+        tags = " / ".join(m.split(" ", 1)[0] for m in missing)
+        short = f"no {tags}; {di:g} x {dj:g} x {dk:g} mm and identity orientation assumed"
+        geometry = dataclasses.replace(geometry, note=short)
+        issues.append(
+            GeometryIssue(
+                "no-geometry",
+                f"no {' / '.join(missing)}: not placed in patient space; {what}, "
+                "identity orientation",
+                action="assumed",
+            )
         )
-    ]
     if len(slices) == 1:
         issues.append(GeometryIssue("single-slice", "one slice only", action=""))
     return StackPlan(
@@ -183,7 +204,7 @@ def _no_geometry_plan(slices: list[SliceRef], info: SeriesInfo) -> StackPlan:
         size=(s0.cols, s0.rows, len(slices)),
         issues=tuple(issues),
         pixel_spacing=(float(di), float(dj)),
-        has_geometry=False,
+        geometry=geometry,
     )
 
 
@@ -230,6 +251,7 @@ def plan_stack(
             )
     ps = s0.pixel_spacing
     issues: list[GeometryIssue] = []
+    geometry = Geometry.patient("(0028,0030) Pixel Spacing" if ps is not None else "")
     if ps is None:
         ps = (1.0, 1.0)
         issues.append(
@@ -339,6 +361,7 @@ def plan_stack(
             rows=rows_all[order_arr],
             cols=cols_all[order_arr],
             pixel_spacing=(di, dj),
+            geometry=geometry,
         )
 
     steps = np.diff(d)
@@ -434,6 +457,7 @@ def plan_stack(
             rows=rows_all[order_arr],
             cols=cols_all[order_arr],
             pixel_spacing=(di, dj),
+            geometry=geometry,
         )
 
     # a regular grid that holds every slice: same row/col axes, k along the normal
@@ -473,6 +497,7 @@ def plan_stack(
         rows=rows_all[order_arr],
         cols=cols_all[order_arr],
         pixel_spacing=(di, dj),
+        geometry=geometry,
     )
 
 

@@ -435,9 +435,11 @@ def load_scanned(
     if plan is None:
         raise SeriesGeometryError(info.refusal or f"series {info.key}: cannot be reconstructed")
     if strict:
-        acted = [i for i in plan.issues if i.action in ("resampled", "dropped", "assumed")]
+        acted = [i.message for i in plan.issues if i.action in ("resampled", "dropped", "assumed")]
+        if plan.geometry.assumed and not acted:
+            acted = [f"geometry {plan.geometry.describe()}"]
         if acted:
-            what = "; ".join(i.message for i in acted)
+            what = "; ".join(acted)
             raise SeriesGeometryError(
                 f"{info.files[0]}: series {info.key} refused (strict=True): {what}"
             )
@@ -485,6 +487,7 @@ def load_scanned(
         direction=plan.direction,
         issues=tuple(issues),
         meta=meta,
+        geometry=plan.geometry,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.model.dimensions import Dimension
+from volumeviz.model.geometry import Geometry
 from volumeviz.model.volume import GeometryIssue
 
 Vec3 = tuple[float, float, float]
@@ -30,6 +31,9 @@ class SliceRef:
     ``pixel_spacing`` is DICOM's ``(row spacing, column spacing)`` = ``(dj, di)`` in mm.
     ``frame`` is the 0-based frame index in a multi-frame file, None for single-frame files.
     ``split_key`` holds values that tell repeated positions apart (echo, time, dimension index).
+    ``geometry`` is set for images that (0020,0032)/(0020,0037) cannot place: a projection image
+    (its spacing from Imager Pixel Spacing / ERMF, its (0020,0020) Patient Orientation) or an
+    image of unknown geometry; None for ordinary slices placed by position and orientation.
     """
 
     path: str
@@ -50,6 +54,7 @@ class SliceRef:
     image_type: tuple[str, ...] = ()
     split_key: tuple[tuple[str, str], ...] = ()
     n_frames: int = 1
+    geometry: Geometry | None = None
 
     @property
     def label(self) -> str:
@@ -109,7 +114,12 @@ class StackPlan:
     rows: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
     cols: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
     pixel_spacing: tuple[float, float] = (1.0, 1.0)  # (di, dj) of the source slices
-    has_geometry: bool = True
+    geometry: Geometry = field(default_factory=Geometry.patient)
+
+    @property
+    def has_geometry(self) -> bool:
+        """True when the plan places the slices in the patient's LPS frame."""
+        return self.geometry.has_patient_frame
 
 
 @dataclass
@@ -253,6 +263,7 @@ class SeriesInfo:
             if plan
             else None,
             "issues": [i.to_dict() for i in plan.issues] if plan else [],
+            "geometry": plan.geometry.to_dict() if plan else None,
             "reconstructable": self.reconstructable,
             "refusal": self.refusal,
             "split_reason": self.split_reason,

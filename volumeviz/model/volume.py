@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.model.dimensions import DimensionIndex
+from volumeviz.model.geometry import Geometry
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,11 @@ class Volume:
         What the loader found and did (:class:`GeometryIssue`).
     meta
         Provenance and display hints (:class:`VolumeMeta`).
+    geometry
+        How much of the geometry is real (:class:`~volumeviz.model.geometry.Geometry`): full
+        patient LPS (the default, for a Volume built with explicit origin/spacing/direction),
+        a projection image, or unknown (assumed). Loaders that assume anything must say so here;
+        pictures ask :func:`~volumeviz.model.geometry.annotation_rule` what they may show.
 
     Examples
     --------
@@ -214,6 +220,7 @@ class Volume:
     direction: np.ndarray = field(default_factory=lambda: np.eye(3))
     issues: tuple[GeometryIssue, ...] = ()
     meta: VolumeMeta = field(default_factory=VolumeMeta)
+    geometry: Geometry = field(default_factory=Geometry)
 
     def __post_init__(self) -> None:
         arr = np.asarray(self.array)
@@ -359,6 +366,7 @@ class Volume:
         *,
         issues: tuple[GeometryIssue, ...] = (),
         meta: VolumeMeta | None = None,
+        geometry: Geometry | None = None,
     ) -> Volume:
         """Build a Volume from a 3D ``SimpleITK.Image`` (geometry taken exactly)."""
         sitk = importlib.import_module("SimpleITK")
@@ -374,6 +382,7 @@ class Volume:
             direction=np.array(image.GetDirection(), float).reshape(3, 3),
             issues=issues,
             meta=meta or VolumeMeta(),
+            geometry=geometry or Geometry(),
         )
 
     def __repr__(self) -> str:
@@ -382,5 +391,5 @@ class Volume:
         return (
             f"Volume(size={self.size}, dtype={self.array.dtype}, spacing=({s}) mm, "
             f"origin=({o}) LPS mm, modality={self.meta.modality or '?'}, "
-            f"issues={len(self.issues)})"
+            f"geometry={self.geometry.kind.value}, issues={len(self.issues)})"
         )

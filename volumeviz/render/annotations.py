@@ -8,6 +8,13 @@ Text drawn on a picture is :class:`~volumeviz.model.deid.SafeText`: it has been 
 otherwise). :func:`add_corner_text` accepts nothing else, so new annotation text cannot skip the
 de-identification: build it with ``redact(text)`` or ``redact.lines([...])``, where ``redact``
 is :func:`redactor_for` the volume being drawn.
+
+What a picture may show at all is decided in ONE place,
+:func:`volumeviz.model.geometry.annotation_rule` (via :func:`rule_for`): a Volume without a patient
+frame (a projection radiograph, or geometry assumed) gets no LPS letters, no orientation cube, no
+position in mm and no plane name; no scale bar where the pixel spacing is assumed; and a visible
+note where geometry is unknown. Every function here that draws letters, bars or positions takes
+the Volume and asks that rule, so no picture can bypass it.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from vtkmodules.vtkRenderingCore import vtkTextActor
 
 from volumeviz.model.dates import format_date
 from volumeviz.model.deid import Identity, Redactor, SafeText
-from volumeviz.model.volume import VolumeMeta
+from volumeviz.model.geometry import AnnotationRule, annotation_rule
+from volumeviz.model.volume import Volume, VolumeMeta
 from volumeviz.ops.mpr import Slice2D
 from volumeviz.render.planes import slice_extent_mm
 
@@ -39,14 +47,38 @@ def _color(color: str) -> tuple[float, float, float]:
     return (float(c.float_rgb[0]), float(c.float_rgb[1]), float(c.float_rgb[2]))
 
 
-def add_edge_letters(
-    pl: Any, s: Slice2D, *, color: str = "yellow", font_size: int = 14, tag: str = ""
-) -> dict[str, str]:
-    """Label the four edges of ``pl``'s active viewport with ``s``'s orientation letters.
+def rule_for(vol: Volume) -> AnnotationRule:
+    """What pictures of ``vol`` may show (:func:`volumeviz.model.geometry.annotation_rule`)."""
+    return annotation_rule(vol.geometry)
 
-    Returns the letters placed (``{"left": "R", "right": "L", ...}``).
+
+def edge_letters(vol: Volume, s: Slice2D) -> dict[str, str]:
+    """The letters the four edges of slice ``s`` of ``vol`` may carry (``{}``: none).
+
+    Patient geometry: LPS letters from the slice's right/down vectors. Otherwise (0020,0020)
+    Patient Orientation letters, only when the slice shows the stored image plane.
     """
-    letters = s.edge_letters()
+    rule = rule_for(vol)
+    if rule.patient_letters:
+        return s.edge_letters()
+    d = vol.direction
+    return rule.projection_letters(d.T @ s.right, d.T @ s.down)
+
+
+def add_edge_letters(
+    pl: Any,
+    s: Slice2D,
+    *,
+    vol: Volume,
+    color: str = "yellow",
+    font_size: int = 14,
+    tag: str = "",
+) -> dict[str, str]:
+    """Label the edges of ``pl``'s active viewport with the letters :func:`edge_letters` allows.
+
+    Returns the letters placed (``{"left": "R", "right": "L", ...}``; ``{}`` when none may be).
+    """
+    letters = edge_letters(vol, s)
     for edge, text in letters.items():
         pl.add_text(
             text,
@@ -56,6 +88,33 @@ def add_edge_letters(
             name=f"letters-{tag}-{edge}",
         )
     return letters
+
+
+def plane_caption(vol: Volume, s: Slice2D) -> list[str]:
+    """The lines naming a 2D view: plane and position in mm, or what the image is instead.
+
+    Examples
+    --------
+    >>> from volumeviz.model import phantom
+    >>> from volumeviz.ops.mpr import reslice
+    >>> vol = phantom.asymmetric(8)
+    >>> plane_caption(vol, reslice(vol, "axial"))
+    ['axial', 'at +0.0 mm']
+    """
+    rule = rule_for(vol)
+    if rule.plane_names:
+        lines = [s.plane]
+        if rule.position_mm:
+            lines.append(f"at {s.position_mm:+.1f} mm")
+        return lines
+    # no patient frame: the stored image plane (one frame of it), or a cut across the frames
+    if abs(float(s.normal @ vol.slice_normal)) < 1 - 1e-6:
+        return [f"{rule.label}: cut across the frames"]
+    lines = [rule.label]
+    if vol.size[2] > 1:
+        k = round(float(vol.lps_to_index(s.center)[2]))
+        lines.append(f"frame {k + 1} of {vol.size[2]}")
+    return lines
 
 
 def nice_length(max_mm: float) -> float:
@@ -77,9 +136,20 @@ def nice_length(max_mm: float) -> float:
 
 
 def add_scale_bar(
-    pl: Any, s: Slice2D, *, color: str = "white", font_size: int = 12, tag: str = ""
-) -> float:
-    """Draw a millimetre scale bar in the image's lower right; return its length in mm."""
+    pl: Any,
+    s: Slice2D,
+    *,
+    vol: Volume,
+    color: str = "white",
+    font_size: int = 12,
+    tag: str = "",
+) -> float | None:
+    """Draw a millimetre scale bar in the image's lower right; return its length in mm.
+
+    Returns None (and draws nothing) when ``vol``'s pixel spacing is not known.
+    """
+    if not rule_for(vol).scale_bar:
+        return None
     width, height = slice_extent_mm(s)
     length = nice_length(width / 4)
     x1 = width * 0.96
@@ -101,8 +171,13 @@ def add_scale_bar(
     return length
 
 
-def add_orientation_marker(pl: Any) -> vtkAnnotatedCubeActor:
-    """Add a cube labelled L/R, P/A, S/I (LPS) in the lower right of the active 3D viewport."""
+def add_orientation_marker(pl: Any, *, vol: Volume) -> vtkAnnotatedCubeActor | None:
+    """Add a cube labelled L/R, P/A, S/I (LPS) in the lower right of the active 3D viewport.
+
+    Returns None (and adds nothing) when ``vol`` has no patient frame.
+    """
+    if not rule_for(vol).patient_letters:
+        return None
     cube = vtkAnnotatedCubeActor()
     cube.SetXPlusFaceText("L")
     cube.SetXMinusFaceText("R")
@@ -196,3 +271,24 @@ def add_corner_text(
         pl.add_text(
             text, position=position, font_size=font_size, color=color, name=f"{tag}-{position}"
         )
+
+
+def add_geometry_note(
+    pl: Any,
+    vol: Volume,
+    *,
+    letters: dict[str, str] | None = None,
+    color: str = "orange",
+    font_size: int = 9,
+    tag: str = "",
+) -> str:
+    """Write the rule's note ("geometry unknown: ...") where no edge letter is; return it."""
+    note = rule_for(vol).note
+    if not note:
+        return ""
+    taken = set(letters or {})
+    position = "upper_edge" if "top" not in taken else "lower_edge"
+    if "top" in taken and "bottom" in taken:
+        position = "lower_right"
+    pl.add_text(note, position=position, font_size=font_size, color=color, name=f"note-{tag}")
+    return note

@@ -141,7 +141,10 @@ class SliceView:
             inside=np.ones((1, 1), bool),
         )
         self._letters = rannotations.add_edge_letters(
-            self.plotter, probe, font_size=10, tag=self.plane
+            self.plotter, probe, vol=self.vol, font_size=10, tag=self.plane
+        )
+        rannotations.add_geometry_note(
+            self.plotter, self.vol, letters=self._letters, font_size=9, tag=self.plane
         )
 
     def letters(self) -> dict[str, str]:
@@ -311,7 +314,7 @@ class VolumeView:
                 render=False,
             )
             self._outlines[plane] = poly
-        rannotations.add_orientation_marker(pl)
+        rannotations.add_orientation_marker(pl, vol=vol)
         iren = pl.iren.interactor
         self._observers = [
             iren.AddObserver("StartInteractionEvent", self._start_interaction),

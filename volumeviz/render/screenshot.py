@@ -34,10 +34,13 @@ from volumeviz.ops.mpr import Slice2D, reslice
 from volumeviz.render.annotations import (
     add_corner_text,
     add_edge_letters,
+    add_geometry_note,
     add_orientation_marker,
     add_scale_bar,
     info_lines,
+    plane_caption,
     redactor_for,
+    rule_for,
 )
 from volumeviz.render.cameras import set_camera, set_camera_2d
 from volumeviz.render.convert import grid_bounds_lps
@@ -98,12 +101,26 @@ class SceneInfo:
     texts: dict[str, Mapping[str, str]] = field(default_factory=dict)
     legend: list[tuple[SafeText, tuple[float, float, float]]] = field(default_factory=list)
     measurements: dict[str, list[str]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    orientation_marker: bool = False
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
 def _tf(preset: str | TransferFunction) -> TransferFunction:
     return preset if isinstance(preset, TransferFunction) else load_preset(preset)
+
+
+def single_slice_state(vol: Volume, state: ViewState) -> ViewState:
+    """The 2D view of a one-slice volume: its own plane, as the slice's normal gives it.
+
+    An axial, coronal or sagittal slice is shown as that plane; an oblique one in its own
+    (oblique) plane; a slice without a patient frame (identity direction) as the stored image,
+    columns to the right and rows down.
+    """
+    n = vol.slice_normal
+    normal = (float(n[0]), float(n[1]), float(n[2]))
+    return state.replace(mpr="oblique", normal=normal).checked()
 
 
 def render_scene(
@@ -127,6 +144,13 @@ def render_scene(
     # every text drawn goes through this redactor; anonymised, the meta shown is scrubbed too
     redact = redactor_for(vol.meta, anonymize=state.anonymize)
     shown_meta = vol.meta.anonymized(identity=redact.identity) if state.anonymize else vol.meta
+    if state.mpr is None and vol.size[2] == 1:
+        state = single_slice_state(vol, state)
+        info.view = "2d (one slice)"
+        info.warnings.append(
+            "one slice: shown as a 2D image in its own plane (a 3D rendering of a single slice "
+            "shows nothing)"
+        )
     pl.set_background(state.background)
     w, h = state.size
     show_3d = state.mpr in (None, "quad")
@@ -165,11 +189,17 @@ def render_scene(
                 marks = [m for m in state.measurements if isinstance(m, Markup)]
                 info.measurements[plane] = add_markups(pl, s, vol, marks, tag=plane)
             if state.annotations:
-                info.letters[plane] = add_edge_letters(pl, s, tag=plane)
-                info.scale_bars_mm[plane] = add_scale_bar(pl, s, tag=plane)
-                lines = [s.plane, f"at {s.position_mm:+.1f} mm", info.window]
+                info.letters[plane] = add_edge_letters(pl, s, vol=vol, tag=plane)
+                bar = add_scale_bar(pl, s, vol=vol, tag=plane)
+                if bar is not None:
+                    info.scale_bars_mm[plane] = bar
+                note = add_geometry_note(pl, vol, letters=info.letters[plane], tag=plane)
+                if note:
+                    info.notes[plane] = note
+                caption = plane_caption(vol, s)
+                lines = [*caption, info.window]
                 if s.slab_mm:
-                    lines.insert(2, f"slab {s.slab_mm:g} mm {s.slab_mode.upper()}")
+                    lines.insert(len(caption), f"slab {s.slab_mm:g} mm {s.slab_mode.upper()}")
                 texts = {"lower_left": redact.lines(lines)}
                 if plane == planes[0]:
                     texts.update(info_lines(shown_meta, redact=redact))
@@ -203,7 +233,10 @@ def render_scene(
             zoom=state.zoom,
         )
         if state.annotations:
-            add_orientation_marker(pl)
+            info.orientation_marker = add_orientation_marker(pl, vol=vol) is not None
+            note = add_geometry_note(pl, vol, tag="3d")
+            if note:
+                info.notes["3d"] = note
             texts = {"lower_left": redact(f"preset {tf.name}\nview {camera_label(state)}")}
             if not planes:
                 texts.update(info_lines(shown_meta, redact=redact))
@@ -348,32 +381,36 @@ def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, st
     meta = {
         "Software": f"volumeviz {__version__}",
         "volumeviz:version": __version__,
-        "volumeviz:view": "3d " + info.view if state.mpr is None else str(state.mpr),
+        "volumeviz:view": (
+            "3d " + info.view if state.mpr is None and not info.planes else str(state.mpr or "2d")
+        ),
         "volumeviz:camera": camera_label(state) if info.preset else "",
         "volumeviz:preset": info.preset,
         "volumeviz:window": info.window,
         "volumeviz:mapper": info.mapper,
         "volumeviz:convention": "neurological" if state.neurological else "radiological",
         "volumeviz:modality": vol.modality,
+        "volumeviz:geometry": json.dumps(vol.geometry.to_dict()),
         "volumeviz:issues": json.dumps([i.to_dict() for i in vol.issues]),
         "volumeviz:warnings": json.dumps(info.warnings),
     }
-    if state.mpr is not None:
+    if info.planes:
         meta["volumeviz:planes"] = json.dumps(
-            {
-                name: {
-                    "plane": s.plane,
-                    "position_mm": round(s.position_mm, 3),
-                    "slab_mm": s.slab_mm,
-                    "slab_mode": s.slab_mode,
-                }
-                for name, s in info.planes.items()
-            }
+            {name: _plane_record(vol, s) for name, s in info.planes.items()}
         )
     redact = redactor_for(vol.meta, anonymize=state.anonymize)
     if info.measurements:
         meta["volumeviz:measurements"] = json.dumps(info.measurements)
     return {k: redact(v) for k, v in meta.items() if v != ""}
+
+
+def _plane_record(vol: Volume, s: Slice2D) -> dict[str, Any]:
+    rule = rule_for(vol)
+    rec: dict[str, Any] = {"plane": s.plane if rule.plane_names else rule.label}
+    if rule.position_mm:
+        rec["position_mm"] = round(s.position_mm, 3)
+    rec.update(slab_mm=s.slab_mm, slab_mode=s.slab_mode)
+    return rec
 
 
 def write_png(

@@ -1,0 +1,76 @@
+"""Write small synthetic DICOM files whose every attribute the test chose (truth known)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+DX_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
+
+
+def write_image(
+    path: Path,
+    pixels: np.ndarray,
+    *,
+    sop_class: str = SECONDARY_CAPTURE,
+    modality: str = "OT",
+    series_uid: str | None = None,
+    study_uid: str | None = None,
+    bits_allocated: int | None = None,
+    bits_stored: int | None = None,
+    signed: bool = False,
+    photometric: str | None = None,
+    **elements: Any,
+) -> Path:
+    """Write ``pixels`` ((rows, cols), (frames, rows, cols) or (..., 3) RGB) with ``elements``.
+
+    ``elements`` are DICOM keywords set as given (e.g. ``ImagerPixelSpacing=[0.2, 0.25]``).
+    """
+    arr = np.asarray(pixels)
+    rgb = photometric == "RGB" or (photometric is None and arr.ndim >= 3 and arr.shape[-1] == 3)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = modality
+    ds.PatientName = "SYNTHETIC^PHANTOM"
+    ds.PatientID = "SYN0001"
+    ds.StudyInstanceUID = study_uid or generate_uid()
+    ds.SeriesInstanceUID = series_uid or generate_uid()
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = 1
+    frames = arr.shape[0] if arr.ndim == (4 if rgb else 3) else 1
+    rows, cols = (arr.shape[-3], arr.shape[-2]) if rgb else (arr.shape[-2], arr.shape[-1])
+    ds.Rows, ds.Columns = rows, cols
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.SamplesPerPixel = 3 if rgb else 1
+    ds.PhotometricInterpretation = photometric or ("RGB" if rgb else "MONOCHROME2")
+    if rgb:
+        ds.PlanarConfiguration = 0
+    ba = bits_allocated or arr.dtype.itemsize * 8
+    ds.BitsAllocated = ba
+    ds.BitsStored = bits_stored or ba
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 1 if signed else 0
+    for key, value in elements.items():
+        setattr(ds, key, value)
+    ds.PixelData = np.ascontiguousarray(arr).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def read(path: Path) -> Dataset:
+    return pydicom.dcmread(path)
