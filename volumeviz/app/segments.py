@@ -187,6 +187,8 @@ class SegmentPanel(QtWidgets.QDockWidget):
             box.toggled.connect(lambda on, i=n: self._on_toggle(i, on))
             self._list.addWidget(box)
             self.boxes.append(box)
+        # room for the slider and every checkbox (up to a dozen; more scroll in the dock)
+        self.setMinimumHeight(90 + 26 * min(len(self.boxes), 12))
         self.setVisible(bool(self.boxes))
 
     def _on_toggle(self, index: int, on: bool) -> None:
