@@ -266,20 +266,45 @@ def test_view_screenshot_through_the_pacs(
     assert out.stat().st_size > 1000
 
 
-def test_write_series_stores_back(pacs: Uploaded, protocol: str, tmp_path: Path) -> None:
+def test_write_series_stores_back_and_series_are_chosen_before_retrieval(
+    pacs: Uploaded, protocol: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import volumeviz.io.pacs as pacs_io
     from volumeviz.io.write import write_series
 
     vol = volumeviz.load_series(pacs.mr_dir)
     root = address(pacs, protocol)
     files = write_series(vol, tmp_path / "w", series_description="pacs store test", store=root)
     ds = pydicom.dcmread(files[0], stop_before_pixels=True)
-    back = volumeviz.load_series(
-        f"{root}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
-    )
-    np.testing.assert_allclose(back.origin, vol.origin, atol=1e-3)
-    np.testing.assert_allclose(back.direction, vol.direction, atol=1e-5)
-    np.testing.assert_allclose(back.spacing, vol.spacing, atol=1e-5)
-    assert np.array_equal(back.array, vol.array)
-    got = pacs.server.rest("post", "/tools/find", json={"Level": "Series", "Query": {
-        "SeriesInstanceUID": str(ds.SeriesInstanceUID)}}).json()  # fmt: skip
-    pacs.server.rest("delete", f"/series/{got[0]}")
+    study = f"{root}/studies/{ds.StudyInstanceUID}"  # now two series: the MR and the new one
+    try:
+        # by Series Number, chosen from metadata: only the chosen series is retrieved
+        back = volumeviz.load_series(study, series=str(ds.SeriesNumber))
+        assert back.meta.series_uid == str(ds.SeriesInstanceUID)
+        np.testing.assert_allclose(back.origin, vol.origin, atol=1e-3)
+        np.testing.assert_allclose(back.direction, vol.direction, atol=1e-5)
+        np.testing.assert_allclose(back.spacing, vol.spacing, atol=1e-5)
+        assert np.array_equal(back.array, vol.array)
+        assert len(cached_objects(pacs_cache(monkeypatch))) == 40
+        first = volumeviz.load_series(study, series=str(vol.meta.series_number))
+        assert first.meta.series_uid == pacs.mr_series
+        _same_volume(first, vol)
+
+        # everything cached now: the choice is made on the cached files, no metadata asked for
+        def no_metadata(*_a: object) -> None:
+            raise AssertionError("metadata requested although every instance is cached")
+
+        monkeypatch.setattr(pacs_io, "_scan_metadata", no_metadata)
+        addr, _key = pacs_io.narrow(study, str(ds.SeriesNumber))
+        assert addr.series_uid == str(ds.SeriesInstanceUID)
+    finally:
+        got = pacs.server.rest("post", "/tools/find", json={"Level": "Series", "Query": {
+            "SeriesInstanceUID": str(ds.SeriesInstanceUID)}}).json()  # fmt: skip
+        pacs.server.rest("delete", f"/series/{got[0]}")
+
+
+def pacs_cache(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's cache folder (set by the pacs_env fixture)."""
+    import os
+
+    return Path(os.environ["VOLUMEVIZ_PACS_CACHE"])

@@ -314,19 +314,41 @@ def narrow(
     spacing_rtol: float = 0.01,
     perpendicular_tol: float = 1e-3,
 ) -> tuple[PacsAddress, int | str | None]:
-    """Choose the series to load from a study's metadata, before retrieving any pixels.
+    """Choose the series to load from a study's headers, before retrieving any pixels.
 
     Returns the series' address and the key to pick it in the retrieved files (a series may be
     split into parts; the key names the part). An address that already names a series is
-    returned as it is. Where the metadata cannot decide (DIMSE and enhanced multi-frame
-    instances), the whole study is returned and the choice is made on the files.
+    returned as it is; so is the only series of a study when none is asked for. When every
+    instance of the study is cached already, the cached files are scanned (no metadata request:
+    a PACS may read every file to answer one); else the study's metadata is planned. Where the
+    metadata cannot decide (DIMSE and enhanced multi-frame instances), the whole study is
+    returned and the choice is made on the files.
     """
+    from volumeviz.io.discover import scan
     from volumeviz.io.volume import select_series
 
     addr = parse_address(address)
-    _need_study(addr)
+    study = _need_study(addr)
     if addr.series_uid:
         return addr, series
+    settings = current()
+    found = _connect(addr, settings).search_instances(study, None)
+    if not found:
+        raise NoSeriesError(f"{addr}: not on this PACS (the search found no instance)")
+    uids = {_text(ds, "SeriesInstanceUID") for ds in found}
+    if len(uids) == 1 and series is None and "" not in uids:
+        return addr.series(uids.pop()), series
+    if settings.use_cache:
+        cache = _open_cache(settings)
+        cached = [cache.get(_text(ds, "SOPInstanceUID")) for ds in found]
+        if all(p is not None for p in cached):
+            result = scan(
+                [p for p in cached if p is not None],
+                spacing_rtol=spacing_rtol,
+                perpendicular_tol=perpendicular_tol,
+            )
+            info = select_series(result, series, source=str(addr))
+            return addr.series(info.uid), info.key
     result, unplanned = _scan_metadata(addr, spacing_rtol, perpendicular_tol)
     try:
         info = select_series(result, series, source=str(addr))
