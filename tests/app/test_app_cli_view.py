@@ -54,6 +54,32 @@ def test_view_screenshot_is_what_the_cli_renders(series: Path, tmp_path: Path) -
     assert np.abs(view_img - cli_img).mean() < 1.0
 
 
+def test_view_screenshot_equals_screenshot_with_the_same_defaults(
+    series: Path, tmp_path: Path
+) -> None:
+    """No options on either side: the same window/level, slice positions and preset by design."""
+    from PIL import Image
+
+    shot = tmp_path / "view.png"
+    res = _volumeviz("view", str(series), "--screenshot", str(shot), "--size", "700x560")
+    assert res.returncode == 0, res.stderr[-3000:]
+    with Image.open(shot) as im:
+        view_img = np.asarray(im.convert("RGB"), int)
+        view_meta = dict(im.info)
+    w, h = view_img.shape[1], view_img.shape[0]
+    ref = tmp_path / "cli.png"
+    res = _volumeviz(
+        "screenshot", str(series), "--mpr", "quad", "--size", f"{w}x{h}", "-o", str(ref)
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    with Image.open(ref) as im:
+        cli_img = np.asarray(im.convert("RGB"), int)
+        cli_meta = dict(im.info)
+    for key in ("volumeviz:window", "volumeviz:planes", "volumeviz:preset", "volumeviz:camera"):
+        assert view_meta[key] == cli_meta[key], key
+    assert np.abs(view_img - cli_img).mean() < 1.0
+
+
 def test_view_whole_window_screenshot(series: Path, tmp_path: Path) -> None:
     from PIL import Image
 

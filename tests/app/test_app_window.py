@@ -422,3 +422,82 @@ def test_a_load_started_before_the_window_is_shown_when_it_ends(
         w.open_path(tmp_path, job=job)
     assert w.vol.size == (12, 12, 12)
     w.close()
+
+
+def test_panels_carry_scale_bar_position_and_window_as_the_screenshot_does(
+    win: Any, qtbot: Any, phantom64: Any
+) -> None:
+    from volumeviz.render.screenshot import make_plotter, render_scene
+
+    win.set_volume(phantom64)
+    win.apply_window_preset("brain")
+    win.set_state(win.state.stepped(phantom64, "axial", 5))
+    win.flush_render()
+    for plane in ("axial", "coronal", "sagittal"):
+        view = win.slices[plane]
+        lay = view.layout
+        assert lay is not None, plane
+        assert lay.find("scalebar") is not None, f"{plane}: no scale bar"
+        shown = lay.shown("lower_left")
+        assert "at " in shown, shown
+        assert " mm" in shown, shown
+        assert "W 100 / L 50 (brain)" in shown, shown
+        assert lay.overlaps() == []
+        assert set(view.letters().values()) >= {"R", "L"} or plane == "sagittal"
+    assert win.scene3d.layout is not None
+    assert win.scene3d.layout.find("marker") is not None
+    # the same state rendered offscreen carries the same lines in each view
+    state = win.state.replace(size=(700, 560))
+    pl = make_plotter(state)
+    try:
+        info = render_scene(pl, phantom64, state)
+    finally:
+        pl.close()
+    for plane in ("axial", "coronal", "sagittal"):
+        assert win.slices[plane].cell is not None
+        assert win.slices[plane].cell.texts() == info.texts[plane], plane
+
+
+def test_mr_window_box_and_ct_windows(win: Any, qtbot: Any) -> None:
+    from volumeviz.model import phantom
+
+    mr = phantom.asymmetric(32, modality="MR")
+    win.set_volume(mr)
+    assert win.window_combo.currentText() == "auto"  # not blank
+    assert "brain" not in [win.window_combo.itemText(i) for i in range(win.window_combo.count())]
+    assert not any(a.isEnabled() for a in win.ct_window_actions)
+    before = win.state.window_level
+    win.apply_window_preset("brain")  # a CT window on MR: refused, said in the status bar
+    assert win.state.window_level == before
+    assert "CT window" in win.statusBar().currentMessage()
+    win.set_state(win.state.dragged_window(20, 10))  # a manual window: shown as numbers
+    assert win.window_combo.currentIndex() == -1
+    wl = win.state.window_level
+    assert win.window_combo.placeholderText() == f"W {wl.width:g} / L {wl.center:g}"
+    # a CT again: the CT windows come back
+    win.set_volume(phantom.asymmetric(32))
+    assert win.window_combo.currentText() == "soft-tissue"
+    assert all(a.isEnabled() for a in win.ct_window_actions)
+
+
+def test_ultrasound_leaves_no_ct_values_in_the_disabled_controls(
+    win: Any, qtbot: Any, phantom64: Any
+) -> None:
+    us = (
+        Path(__file__).resolve().parents[1]
+        / "data"
+        / "us_philips_cx50_rle"
+        / "philips_cx50_palette_2f_ecg_rle.dcm"
+    )
+    win.set_volume(phantom64)
+    win.slab_spin.setValue(12.0)
+    assert win.preset_combo.currentText() == "ct-bone"
+    with qtbot.waitSignal(win.volume_loaded, timeout=60_000):
+        win.open_path(us)
+    assert not win.toolbar.isEnabled()
+    assert win.preset_combo.currentIndex() == -1
+    assert win.preset_combo.currentText() == ""
+    assert win.window_combo.currentIndex() == -1
+    assert win.window_combo.currentText() == ""
+    assert win.window_label.text() == ""
+    assert not any(a.isChecked() for a in win.preset_group.actions())

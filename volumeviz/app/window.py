@@ -38,7 +38,13 @@ from volumeviz.render.state import (
     plane_index_axes,
     value_at,
 )
-from volumeviz.transfer import list_presets, list_window_presets, load_preset
+from volumeviz.transfer import (
+    defaults,
+    list_presets,
+    list_window_presets,
+    load_preset,
+    parse_window,
+)
 
 log = logging.getLogger(__name__)
 
@@ -198,18 +204,26 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.m_window = mb.addMenu("&Window/Level")
         presets = list_window_presets()
+        #: the CT (HU) window presets: enabled only for series whose values are HU
+        self.ct_window_actions: list[QtGui.QAction] = []
         for n, name in enumerate(WINDOW_KEYS, start=1):
             wl = presets[name]
             act = self.m_window.addAction(
                 f"{name} ({wl})", functools.partial(self.apply_window_preset, name)
             )
             act.setShortcut(str(n))
+            self.ct_window_actions.append(act)
         for name in presets:
             if name not in WINDOW_KEYS:
-                self.m_window.addAction(
+                act = self.m_window.addAction(
                     f"{name} ({presets[name]})", functools.partial(self.apply_window_preset, name)
                 )
-        self.m_window.addAction("From the file", lambda: self.apply_window_preset("file"))
+                self.ct_window_actions.append(act)
+        self.m_window.addSeparator()
+        self.act_window_file = self.m_window.addAction(
+            "From the file", lambda: self.apply_window_preset("file")
+        )
+        self.m_window.addAction("Automatic (default)", lambda: self.apply_window_preset("auto"))
 
         m_3d = mb.addMenu("&3D")
         self.m_3d = m_3d
@@ -285,6 +299,51 @@ class MainWindow(QtWidgets.QMainWindow):
             w.setEnabled(on)
         self.act_screenshot.setEnabled(on)
         self.act_close.setEnabled(on)
+        if not on:  # disabled controls show nothing, not the values of a CT no longer open
+            for combo in (self.preset_combo, self.window_combo):
+                combo.blockSignals(True)
+                combo.setPlaceholderText("—")  # (an empty one makes Qt select item 0)
+                combo.setCurrentIndex(-1)
+                combo.blockSignals(False)
+            for act in self.preset_group.actions():
+                act.setChecked(False)
+            self.window_label.setText("")
+
+    def _fill_window_controls(self, vol: Volume) -> None:
+        """Offer the windows that make sense for ``vol``: CT presets for HU data only."""
+        d = defaults.defaults_for(vol)
+        names = [*d.window_presets, *(["file"] if vol.meta.windows else []), "auto"]
+        self.window_combo.blockSignals(True)
+        self.window_combo.clear()
+        self.window_combo.addItems(names)
+        self.window_combo.blockSignals(False)
+        for act in self.ct_window_actions:
+            act.setEnabled(d.family == "CT")
+        self.act_window_file.setEnabled(bool(vol.meta.windows))
+
+    def _sync_controls(self, state: ViewState) -> None:
+        """Show ``state`` in the toolbar (no signals: the state is already current)."""
+        wl = state.window_level
+        name = wl.name
+        key = "file" if name.startswith("file") else "auto" if name.startswith("auto") else name
+        combo = self.window_combo
+        combo.blockSignals(True)
+        combo.setCurrentIndex(combo.findText(key) if key else -1)
+        combo.setPlaceholderText(f"W {wl.width:g} / L {wl.center:g}")
+        combo.blockSignals(False)
+        for widget, value in (
+            (self.slab_spin, float(state.slab_mm)),
+            (self.slab_mode, SLAB_MODES.index(state.slab_mode)),
+            (self.crop_check, state.crop is not None),
+        ):
+            widget.blockSignals(True)
+            if isinstance(widget, QtWidgets.QDoubleSpinBox):
+                widget.setValue(float(value))
+            elif isinstance(widget, QtWidgets.QComboBox):
+                widget.setCurrentIndex(int(value))
+            else:
+                widget.setChecked(bool(value))
+            widget.blockSignals(False)
 
     # ------------------------------------------------------------------------------ loading
     def open_path(
@@ -415,6 +474,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scene3d.on_crop_changed = self._on_crop_box
         self.state = None
         self._set_controls_enabled(True)
+        self._fill_window_controls(vol)
+        ratio = float(self.devicePixelRatioF())
+        for view in self.slices.values():
+            view.dpi = 96.0 * ratio
+        self.scene3d.dpi = 96.0 * ratio
         self.setWindowTitle(f"volumeviz — {vol.meta.series_description or self.path or ''}")
         self.set_state(st)
 
@@ -510,9 +574,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._apply_layout(state.maximised)
         wl = state.window_level
         name = f" {wl.name}" if wl.name else ""
-        self.window_combo.blockSignals(True)
-        self.window_combo.setCurrentIndex(self.window_combo.findText(wl.name))
-        self.window_combo.blockSignals(False)
+        self._sync_controls(state)
         self.window_label.setText(f"W {wl.width:g} / L {wl.center:g}{name}  |  3D {state.preset} ")
         self._show_position(np.asarray(state.cursor_lps), "cursor")
         self.state_changed.emit(state)
@@ -587,8 +649,18 @@ class MainWindow(QtWidgets.QMainWindow):
             if not self.vol.meta.windows:
                 self.statusBar().showMessage("this series has no window of its own", 5000)
                 return
-            w = self.vol.meta.windows[0]
-            self.set_state(self.state.with_window(w.width, w.center, "file"))
+            w = parse_window("file", self.vol)
+            self.set_state(self.state.with_window(w.width, w.center, w.name))
+            return
+        if name == "auto":
+            w = defaults.defaults_for(self.vol).window
+            self.set_state(self.state.with_window(w.width, w.center, w.name))
+            return
+        if not defaults.is_hu(self.vol):
+            self.statusBar().showMessage(
+                f"{name!r} is a CT window (HU); this series is {self.vol.modality or 'not CT'}",
+                5000,
+            )
             return
         wl = list_window_presets()[name]
         self.set_state(self.state.with_window(wl.width, wl.center, name))

@@ -25,6 +25,7 @@ from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError,
 from volumeviz.io.discover import quiet_pydicom, scan
 from volumeviz.model.multivolume import IndexSpec, MultiVolume
 from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
+from volumeviz.model.stamps import loader_actions
 from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta, WindowPreset
 
 log = logging.getLogger("volumeviz.io")
@@ -480,6 +481,8 @@ def load_scanned(
             )
         )
     meta = _meta(info, [f"{r.path}: {r.reason}" for r in rejected])
+    for line in loader_actions(issues):  # the pictures carry the same lines (stamped)
+        log.info("series %s: %s", info.number if info.number is not None else info.key, line)
     return Volume(
         arr,
         origin=plan.origin,

@@ -20,11 +20,13 @@ from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkImageProperty, vtkImageSlice
 from vtkmodules.vtkRenderingImage import vtkImageResliceMapper
 
+from volumeviz.model.deid import Redactor
 from volumeviz.model.volume import Volume
 from volumeviz.ops import mpr
 from volumeviz.render import annotations as rannotations
 from volumeviz.render import cameras, convert
 from volumeviz.render import volume as rvolume
+from volumeviz.render.layout import CellLayout, CellText
 from volumeviz.render.state import PLANE_LPS_AXIS, ViewState
 from volumeviz.transfer import TransferFunction
 
@@ -76,6 +78,9 @@ class SliceView:
         ``"axial"``, ``"coronal"`` or ``"sagittal"``.
     """
 
+    #: resolution the panel is seen at (the window sets 96 x its device pixel ratio)
+    dpi: float = 96.0
+
     def __init__(self, plotter: Any, plane: str) -> None:
         self.plotter = plotter
         self.plane = plane
@@ -83,8 +88,15 @@ class SliceView:
         self._slice: Any = None
         self._mapper: Any = None
         self._lines: dict[str, pv.PolyData] = {}
-        self._letters: dict[str, str] = {}
         self._dop, self._up = view_vectors(plane)
+        self.overlay = rannotations.Overlay(plotter.renderer)
+        self.layout: CellLayout | None = None
+        self.cell: CellText | None = None
+        #: the series' own lines (description, patient, loader actions) show in this view
+        self.show_meta = plane == "axial"
+        self._text_state: tuple[Any, ...] | None = None
+        self._drawn_key: tuple[Any, ...] | None = None
+        self._observer: int | None = None
 
     # -- build ---------------------------------------------------------------------------------
     def set_volume(self, vol: Volume, grid: pv.ImageData, matrix: npt.NDArray[np.float64]) -> None:
@@ -122,44 +134,82 @@ class SliceView:
             )
             self._lines[other] = line
         self._extent = ext
-        self._add_letters()
+        self._observer = pl.renderer.AddObserver("StartEvent", self._relayout)
         self.reset_camera()
 
-    def _add_letters(self) -> None:
+    def _probe(self, cursor: npt.NDArray[np.float64], slab_mm: float, slab_mode: str) -> Any:
+        """A 1-pixel Slice2D of this view's plane through ``cursor``: letters and position."""
         right, down, normal, name = mpr.plane_axes(self.plane)
-        assert self.vol is not None
-        # the letters depend only on the plane's right/down vectors: a 1-pixel Slice2D carries them
-        probe = mpr.Slice2D(
+        return mpr.Slice2D(
             array=np.zeros((1, 1), np.float32),
             spacing=(1.0, 1.0),
-            origin=self.vol.center_lps,
+            origin=cursor,
             right=right,
             down=down,
             normal=normal,
-            center=self.vol.center_lps,
+            center=cursor,
             plane=name,
             inside=np.ones((1, 1), bool),
+            slab_mm=float(slab_mm),
+            slab_mode=slab_mode if slab_mm > 0 else "",
         )
-        self._letters = rannotations.add_edge_letters(
-            self.plotter, probe, vol=self.vol, font_size=10, tag=self.plane
-        )
-        rannotations.add_geometry_note(
-            self.plotter, self.vol, letters=self._letters, font_size=9, tag=self.plane
-        )
+
+    def _relayout(self, *_: Any) -> None:
+        """Lay out and draw the text for the current size, zoom and state (before a render)."""
+        if self.vol is None or self._text_state is None:
+            return
+        ren = self.plotter.renderer
+        size = tuple(int(v) for v in ren.GetSize())
+        if size[0] < 2 or size[1] < 2:
+            return
+        px_mm = rannotations.px_per_mm_2d(ren, size[1])
+        key = (size, round(px_mm, 6), self.dpi, self.show_meta, self._text_state)
+        if key == self._drawn_key:
+            return
+        cursor, wl, slab_mm, slab_mode = self._text_state
+        redact = Redactor.off()
+        cell = rannotations.plane_text(
+            self.vol,
+            self._probe(np.asarray(cursor, float), slab_mm, slab_mode),
+            wl,
+            redact=redact,
+            meta=self.vol.meta if self.show_meta else None,
+            issues=self.vol.issues if self.show_meta else (),
+            px_per_mm=px_mm,
+            cell_width=size[0],
+        )[0]
+        window_dpi = float(self.plotter.render_window.GetDPI()) or 72.0
+        self.layout = rannotations.draw_cell(
+            ren,
+            cell,
+            (size[0], size[1]),
+            dpi=self.dpi,
+            window_dpi=window_dpi,
+            overlay=self.overlay,
+        )[0]
+        self.cell = cell
+        self._drawn_key = key
 
     def letters(self) -> dict[str, str]:
         """Return the orientation letters shown at the left, right, top and bottom edges."""
-        return dict(self._letters)
+        if self.layout is None:
+            return {}
+        return {p.name.split(":")[1]: p.text for p in self.layout.placed if p.kind == "letter"}
 
     def clear(self) -> None:
         """Remove everything this view added."""
         if self._slice is not None:
             self.plotter.renderer.RemoveViewProp(self._slice)
             self._mapper.RemoveAllInputs()
+        if self._observer is not None:
+            self.plotter.renderer.RemoveObserver(self._observer)
+            self._observer = None
+        self.overlay.clear()
         self.plotter.clear_actors()
         self._slice = self._mapper = None
         self._lines.clear()
-        self._letters.clear()
+        self.layout = self.cell = None
+        self._text_state = self._drawn_key = None
         self.vol = None
 
     # -- update --------------------------------------------------------------------------------
@@ -200,6 +250,12 @@ class SliceView:
             self._mapper.SetSlabThickness(0.0)
         self._update_lines(cursor)
         self.plotter.renderer.ResetCameraClippingRange()
+        self._text_state = (
+            tuple(float(c) for c in cursor),
+            wl,
+            float(state.slab_mm),
+            state.slab_mode,
+        )
 
     def _update_lines(self, cursor: npt.NDArray[np.float64]) -> None:
         assert self.vol is not None
@@ -266,6 +322,13 @@ class VolumeView:
         self.on_crop_changed: Any = None  # callback(bounds) set by the window
         self._mapper_kind: str | None = None
         self.interacting = False
+        self.overlay = rannotations.Overlay(plotter.renderer)
+        self.layout: CellLayout | None = None
+        self.dpi = 96.0
+        self._ren_observer: int | None = None
+        self._drawn_key: tuple[Any, ...] | None = None
+        self._camera_name = "anterior"
+        self._camera_dop: npt.NDArray[np.float64] | None = None
 
     def mapper_kind(self) -> str:
         """Pick the volume mapper from this window's own OpenGL renderer string.
@@ -314,7 +377,7 @@ class VolumeView:
                 render=False,
             )
             self._outlines[plane] = poly
-        rannotations.add_orientation_marker(pl, vol=vol)
+        self._ren_observer = pl.renderer.AddObserver("StartEvent", self._relayout)
         iren = pl.iren.interactor
         self._observers = [
             iren.AddObserver("StartInteractionEvent", self._start_interaction),
@@ -336,9 +399,13 @@ class VolumeView:
             pl.renderer.RemoveVolume(self.volume)
             self.volume.GetMapper().RemoveAllInputs()
         if getattr(pl, "renderer", None) is not None:
-            if pl.renderer.axes_widget is not None:
-                pl.clear_orientation_widget() if hasattr(pl, "clear_orientation_widget") else None
+            if self._ren_observer is not None:
+                pl.renderer.RemoveObserver(self._ren_observer)
             pl.clear_actors()
+        self._ren_observer = None
+        self.overlay.clear()
+        self.layout = None
+        self._drawn_key = None
         self.volume = None
         self._crop_bounds = None
         self._outlines.clear()
@@ -459,3 +526,39 @@ class VolumeView:
             return
         bounds = [float(x) for x in convert.grid_bounds_lps(self.vol)]
         cameras.set_camera(self.plotter.renderer, bounds, name)
+        self._camera_name = cameras.parse_view(name)
+        self._camera_dop = rannotations.camera_vectors(self.plotter.renderer)[0]
+
+    def camera_label(self) -> str:
+        """The camera's name, ``"anterior"``, or ``"anterior, rotated"`` after a free rotation."""
+        dop = rannotations.camera_vectors(self.plotter.renderer)[0]
+        if self._camera_dop is not None and float(dop @ self._camera_dop) < 0.9999:
+            return f"{self._camera_name}, rotated"
+        return self._camera_name
+
+    def _relayout(self, *_: Any) -> None:
+        """Draw the preset/camera text and the orientation marker for the current camera."""
+        if self.vol is None or self.tf is None:
+            return
+        ren = self.plotter.renderer
+        size = tuple(int(v) for v in ren.GetSize())
+        if size[0] < 2 or size[1] < 2:
+            return
+        dop, up = rannotations.camera_vectors(ren)
+        label = self.camera_label()
+        pose = (tuple(np.round(dop, 4)), tuple(np.round(up, 4)))
+        key = (size, self.dpi, self.tf.name, label, pose)
+        if key == self._drawn_key:
+            return
+        cell = rannotations.volume_text(self.vol, self.tf.name, label, redact=Redactor.off())
+        window_dpi = float(self.plotter.render_window.GetDPI()) or 72.0
+        self.layout = rannotations.draw_cell(
+            ren,
+            cell,
+            (size[0], size[1]),
+            dpi=self.dpi,
+            window_dpi=window_dpi,
+            camera=(dop, up),
+            overlay=self.overlay,
+        )[0]
+        self._drawn_key = key

@@ -58,6 +58,18 @@ def markup_polyline(s: Slice2D, markup: Markup) -> npt.NDArray[np.float64]:
     return np.array([_world(s, p) for p in markup.points])
 
 
+def _thick(pl: Any, lines: pv.PolyData, px: float = 2.0) -> pv.PolyData:
+    """``lines`` as a flat tube ``px`` screen pixels wide.
+
+    OpenGL line widths above 1 px are not drawn alike by every context: an offscreen render in a
+    process that also shows a Qt window got 1-px lines.
+    """
+    _, y0, _, y1 = (float(v) for v in pl.renderer.GetViewport())
+    height_px = max(1.0, float(pl.window_size[1]) * (y1 - y0))
+    mm_per_px = 2.0 * float(pl.renderer.GetActiveCamera().GetParallelScale()) / height_px
+    return lines.tube(radius=px / 2 * mm_per_px, n_sides=8)
+
+
 def add_markups(
     pl: Any,
     s: Slice2D,
@@ -86,10 +98,10 @@ def add_markups(
             (x, y, z) = pts[0]
             for k, (dx, dy) in enumerate(((r, 0.0), (0.0, r))):
                 line = pv.Line((x - dx, y - dy, z), (x + dx, y + dy, z))
-                pl.add_mesh(line, color=COLOR, line_width=2, name=f"{name}-{k}", lighting=False)
+                pl.add_mesh(_thick(pl, line), color=COLOR, name=f"{name}-{k}", lighting=False)
         else:
             poly = pv.lines_from_points(pts)
-            pl.add_mesh(poly, color=COLOR, line_width=2, name=name, lighting=False)
+            pl.add_mesh(_thick(pl, poly), color=COLOR, name=name, lighting=False)
             ends = pv.PolyData(pts[[0, -1]] if m.kind != "ellipse" else pts[:1])
             pl.add_mesh(
                 ends, color=COLOR, point_size=6, name=f"{name}-ends", lighting=False,

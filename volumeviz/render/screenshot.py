@@ -32,21 +32,20 @@ from volumeviz.model.volume import Volume
 from volumeviz.ops.measure import Markup
 from volumeviz.ops.mpr import Slice2D, reslice
 from volumeviz.render.annotations import (
-    add_corner_text,
-    add_edge_letters,
-    add_geometry_note,
-    add_orientation_marker,
-    add_scale_bar,
-    info_lines,
-    plane_caption,
+    camera_vectors,
+    draw_cell,
+    plane_text,
+    px_per_mm_2d,
     redactor_for,
     rule_for,
+    texts_of,
+    volume_text,
 )
 from volumeviz.render.cameras import set_camera, set_camera_2d
 from volumeviz.render.convert import grid_bounds_lps
+from volumeviz.render.layout import CellLayout
 from volumeviz.render.markups import add_markups
 from volumeviz.render.overlay import (
-    add_legend,
     add_overlay_2d,
     add_segment_surfaces,
     legend_entries,
@@ -89,7 +88,12 @@ __all__ = [
 
 @dataclass
 class SceneInfo:
-    """What :func:`render_scene` drew: for metadata, tests and the window's status bar."""
+    """What :func:`render_scene` drew: for metadata, tests and the window's status bar.
+
+    ``texts`` holds every line each view carries (``{"axial": {"lower_left": ...}}``), and
+    ``layouts`` where they went (:class:`~volumeviz.render.layout.CellLayout`: the placed boxes,
+    what was dropped for space); ``shown`` is the text that made it onto the picture.
+    """
 
     preset: str = ""
     view: str = ""
@@ -99,12 +103,18 @@ class SceneInfo:
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
     scale_bars_mm: dict[str, float] = field(default_factory=dict)
     texts: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    layouts: dict[str, CellLayout] = field(default_factory=dict)
     legend: list[tuple[SafeText, tuple[float, float, float]]] = field(default_factory=list)
     measurements: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     orientation_marker: bool = False
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def shown(self) -> dict[str, Mapping[str, str]]:
+        """The text of each view that fitted (``texts`` minus what was dropped for space)."""
+        return {name: texts_of(lay) for name, lay in self.layouts.items()}
 
 
 def _tf(preset: str | TransferFunction) -> TransferFunction:
@@ -137,7 +147,8 @@ def render_scene(
     Never calls ``show()``: the caller decides between a window, a screenshot or a report.
     Preset misfits are warned about with :class:`~volumeviz.transfer.PresetWarning`.
     ``segmentations`` (already placed on ``vol``'s grid by ``volumeviz.io.seg.place_on``) are
-    drawn over every MPR plane and as surfaces in 3D, styled by ``state.overlay``.
+    drawn over every MPR plane and as surfaces in 3D, styled by ``state.overlay``; their legend
+    is laid out with the other text.
     """
     state = state.checked().resolved(vol)
     info = SceneInfo(view=state.view)
@@ -151,6 +162,16 @@ def render_scene(
             "one slice: shown as a 2D image in its own plane (a 3D rendering of a single slice "
             "shows nothing)"
         )
+
+    def legend_for(here: bool) -> list[tuple[SafeText, tuple[float, float, float]]]:
+        """The segment legend, on the one cell that carries the series' lines."""
+        if not (here and segmentations and state.overlay.legend):
+            return []
+        info.legend = legend_entries(
+            segmentations, state.overlay, redact=redact, anonymize=state.anonymize
+        )
+        return info.legend
+
     pl.set_background(state.background)
     w, h = state.size
     show_3d = state.mpr in (None, "quad")
@@ -189,27 +210,30 @@ def render_scene(
                 marks = [m for m in state.measurements if isinstance(m, Markup)]
                 info.measurements[plane] = add_markups(pl, s, vol, marks, tag=plane)
             if state.annotations:
-                info.letters[plane] = add_edge_letters(pl, s, vol=vol, tag=plane)
-                bar = add_scale_bar(pl, s, vol=vol, tag=plane)
-                if bar is not None:
-                    info.scale_bars_mm[plane] = bar
-                note = add_geometry_note(pl, vol, letters=info.letters[plane], tag=plane)
+                size = _viewport_size(pl, (w, h))
+                legend = legend_for(plane == planes[0])
+                cell, bar_mm = plane_text(
+                    vol,
+                    s,
+                    wl,
+                    redact=redact,
+                    meta=shown_meta if plane == planes[0] else None,
+                    issues=vol.issues if plane == planes[0] else (),
+                    px_per_mm=px_per_mm_2d(pl.renderer, size[1]),
+                    cell_width=size[0],
+                    legend=legend,
+                )
+                layout, _ = draw_cell(
+                    pl.renderer, cell, size, dpi=state.dpi, window_dpi=_window_dpi(pl)
+                )
+                info.letters[plane] = dict(cell.letters)
+                if layout.find("scalebar") is not None:
+                    info.scale_bars_mm[plane] = bar_mm
+                info.texts[plane] = cell.texts()
+                info.layouts[plane] = layout
+                note = rule_for(vol).note
                 if note:
                     info.notes[plane] = note
-                caption = plane_caption(vol, s)
-                lines = [*caption, info.window]
-                if s.slab_mm:
-                    lines.insert(len(caption), f"slab {s.slab_mm:g} mm {s.slab_mode.upper()}")
-                texts = {"lower_left": redact.lines(lines)}
-                if plane == planes[0]:
-                    texts.update(info_lines(shown_meta, redact=redact))
-                add_corner_text(pl, texts, tag=plane)
-                info.texts[plane] = texts
-                if segmentations and state.overlay.legend and plane == planes[0]:
-                    info.legend = legend_entries(
-                        segmentations, state.overlay, redact=redact, anonymize=state.anonymize
-                    )
-                    add_legend(pl, info.legend)
     if show_3d:
         if state.mpr == "quad":
             pl.subplot(*QUAD_LAYOUT["3d"])
@@ -233,21 +257,49 @@ def render_scene(
             zoom=state.zoom,
         )
         if state.annotations:
-            info.orientation_marker = add_orientation_marker(pl, vol=vol) is not None
-            note = add_geometry_note(pl, vol, tag="3d")
+            size = _viewport_size(pl, (w, h))
+            cell = volume_text(
+                vol,
+                tf.name,
+                camera_label(state),
+                redact=redact,
+                meta=None if planes else shown_meta,
+                issues=() if planes else vol.issues,
+                legend=legend_for(not planes),
+            )
+            layout, _ = draw_cell(
+                pl.renderer,
+                cell,
+                size,
+                dpi=state.dpi,
+                window_dpi=_window_dpi(pl),
+                camera=camera_vectors(pl.renderer),
+            )
+            info.texts["3d"] = cell.texts()
+            info.layouts["3d"] = layout
+            info.orientation_marker = layout.find("marker") is not None
+            note = rule_for(vol).note
             if note:
                 info.notes["3d"] = note
-            texts = {"lower_left": redact(f"preset {tf.name}\nview {camera_label(state)}")}
-            if not planes:
-                texts.update(info_lines(shown_meta, redact=redact))
-            add_corner_text(pl, texts, tag="3d")
-            info.texts["3d"] = texts
-            if segmentations and state.overlay.legend and not planes:
-                info.legend = legend_entries(
-                    segmentations, state.overlay, redact=redact, anonymize=state.anonymize
-                )
-                add_legend(pl, info.legend, bottom=0.25)  # above the orientation cube
     return info
+
+
+def _viewport_size(pl: Any, window: tuple[int, int]) -> tuple[int, int]:
+    """Pixel size of ``pl``'s active viewport: its share of a ``window``-sized picture.
+
+    Computed from the state's size and the viewport fractions, not asked of VTK: before the
+    first render a render window may still report another size.
+    """
+    x0, y0, x1, y1 = (float(v) for v in pl.renderer.GetViewport())
+    return (max(1, round(window[0] * (x1 - x0))), max(1, round(window[1] * (y1 - y0))))
+
+
+def _window_dpi(pl: Any) -> float:
+    """The render window's DPI (VTK sizes fonts in points at it)."""
+    try:
+        return float(pl.ren_win.GetDPI()) or 72.0
+    except AttributeError:  # pragma: no cover - not a pyvista plotter
+        return 72.0
 
 
 def prefer_egl(*, even_with_display: bool = False) -> None:

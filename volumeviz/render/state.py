@@ -115,6 +115,9 @@ class ViewState:
         3D clipping plane ``(point, normal)`` in LPS; keeps the side the normal points to.
     size
         Image ``(width, height)`` in pixels.
+    dpi
+        Resolution the image is shown or printed at: text is never smaller than 7.5 pt there
+        (:func:`volumeviz.render.layout.font_px`); reports pass their print dpi.
     background
         Background colour (any name or hex pyvista understands).
     mapper
@@ -148,6 +151,7 @@ class ViewState:
     crop: tuple[float, ...] | None = None
     clip: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
     size: tuple[int, int] = (800, 600)
+    dpi: float = 96.0
     background: str = "black"
     mapper: str = "auto"
     annotations: bool = True
@@ -169,6 +173,8 @@ class ViewState:
             raise UsageError(
                 f"unknown view {option('mpr', repr(self.mpr))}; choose {', '.join(MPR_MODES)}"
             )
+        if not (math.isfinite(self.dpi) and 10 <= self.dpi <= 2400):
+            raise UsageError(f"dpi must be 10..2400, got {self.dpi}")
         if isinstance(self.window, tuple) and not (
             len(self.window) == 2 and float(self.window[0]) > 0
         ):

@@ -222,8 +222,9 @@ class VolumevizRenderer:
     prints them) instead of being lost on stderr.
     """
 
-    def __init__(self, *, anonymize: bool = False) -> None:
+    def __init__(self, *, anonymize: bool = False, dpi: float = 96.0) -> None:
         self.anonymize = anonymize
+        self.dpi = float(dpi)  # the print resolution: text on the pictures is sized for it
         self.notes: list[str] = []
         #: segmentations (placed on the volume being drawn) shown over its pictures
         self.segmentations: list[Any] = []
@@ -236,7 +237,11 @@ class VolumevizRenderer:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             img = screenshot(
-                vol, anonymize=self.anonymize, segmentations=self.segmentations, **kwargs
+                vol,
+                anonymize=self.anonymize,
+                dpi=self.dpi,
+                segmentations=self.segmentations,
+                **kwargs,
             )
         for w in caught:
             text = str(w.message)
@@ -688,7 +693,7 @@ def build_report(
         raise UsageError("nothing to report: no series given")
     tpl = template or BUILTIN_TEMPLATES["standard"]
     layout = layout or Layout(dpi=tpl.dpi, page=tpl.page)
-    renderer = renderer or VolumevizRenderer(anonymize=anonymize)
+    renderer = renderer or VolumevizRenderer(anonymize=anonymize, dpi=layout.dpi)
     identity = Identity.of(*items)
     shown = [_anonymized(it, identity) if anonymize else it for it in items]
 
