@@ -62,9 +62,7 @@ def _result(t0: float, t1: float, t2: float, base: float, arr) -> dict:
 
 def _work_volumeviz(folder: str) -> dict:
     t0 = time.perf_counter()
-    import SimpleITK  # noqa: F401  (imported by load_series on first use)
-
-    import volumeviz.io.volume
+    import volumeviz.io.volume  # SimpleITK is imported only if a series needs it
 
     t1 = time.perf_counter()
     base = _rss_mb()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from volumeviz.io import _sitk
+from volumeviz.io import _native, _sitk
 from volumeviz.io.synth import write_synthetic_series
 from volumeviz.io.volume import load_series
 from volumeviz.model.volume import Volume, VolumeMeta
@@ -15,10 +15,16 @@ def _ct(values: np.ndarray) -> Volume:
     return Volume(values, spacing=(0.5, 0.5, 1.0), meta=VolumeMeta(modality="CT", units="HU"))
 
 
-@pytest.fixture
-def small_chunks(monkeypatch):
-    """Chunks of 3 slices (16x12 int32 slices), so a short series spans several reads."""
+@pytest.fixture(params=["native", "sitk"])
+def small_chunks(request, monkeypatch):
+    """Chunks of 3 slices (16x12 int32 slices), so a short series spans several reads.
+
+    Run once with the native reader (taken first for plain native files) and once with it
+    off, so that SimpleITK's chunked reading is what ``load_series`` uses.
+    """
     monkeypatch.setattr(_sitk, "CHUNK_BYTES", 3 * 4 * 16 * 12)
+    if request.param == "sitk":
+        monkeypatch.setattr(_native, "read_native", lambda slices, dtype: None)
 
 
 def test_uint16_with_intercept_reads_as_int16(tmp_path, small_chunks):
@@ -77,6 +83,7 @@ def test_pydicom_fallback_int16_unless_needed(tmp_path, monkeypatch, peak):
         raise RuntimeError("simulated: SimpleITK cannot read this")
 
     monkeypatch.setattr(_sitk, "read_files", refuse)
+    monkeypatch.setattr(_native, "read_native", lambda slices, dtype: None)
     arr = np.zeros((6, 16, 12), np.int32)
     arr[:, 2:14, 2:10] = 700
     arr[4, 5, 5] = peak

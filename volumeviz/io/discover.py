@@ -90,6 +90,7 @@ HEADER_TAGS = [
     "PatientOrientation",
     "BitsAllocated",
     "BitsStored",
+    "HighBit",
     "PixelRepresentation",
     "WindowCenter",
     "WindowWidth",
@@ -318,8 +319,13 @@ def _read_dataset_inner(path: Path) -> Dataset:
 
 def _check_pixels(
     h: Header, rows: int, cols: int, frames: int, samples: int, bits: int, photometric: str
-) -> str:
-    """Check the pixel data is present and its size agrees with the header; return the TS."""
+) -> tuple[str, int | None]:
+    """Check the pixel data is present and its size agrees with the header.
+
+    Returns the transfer syntax and, for native little-endian (7FE0,0010) Pixel Data whose
+    bytes are all in the file, their byte offset (else None).
+    """
+    offset = None
     label = h.source
     meta = Header(getattr(h.ds, "file_meta", None) or Dataset(), h.source)
     ts = meta.text("TransferSyntaxUID")
@@ -369,12 +375,14 @@ def _check_pixels(
                         f"{label}: file truncated: (7FE0,0010) Pixel Data needs {need} bytes "
                         f"from offset {tell} but the file has {size} bytes"
                     )
+                if ts != "1.2.840.10008.1.2.2":
+                    offset = int(tell)
     elif length == _UNDEFINED:
         # encapsulated: at least one fragment per frame (PS3.5 A.4), counted before decoding
         number_of_frames(
             h, rows=rows, cols=cols, samples=samples, bits_allocated=bits, photometric=photometric
         )
-    return ts
+    return ts, offset
 
 
 def _remote_syntax(h: Header, rows: int, cols: int, frames: int, samples: int) -> str:
@@ -493,10 +501,13 @@ def _slices_checked(
     signed = h.integer("PixelRepresentation", 0, low=0, high=1) == 1
     photometric = h.code("PhotometricInterpretation", None, "MONOCHROME2", lenient=True)
     frames = h.integer("NumberOfFrames", 1, low=1)
+    pixel_offset = None
     if remote:  # the pixels are on the PACS: only the size checks
         ts = _remote_syntax(h, rows, cols, frames, samples)
     else:
-        ts = _check_pixels(h, rows, cols, frames, samples, bits_allocated, photometric)
+        ts, pixel_offset = _check_pixels(
+            h, rows, cols, frames, samples, bits_allocated, photometric
+        )
 
     header = _header_fields(h) if full_header(series_uid) else {}
     header.update(
@@ -552,6 +563,9 @@ def _slices_checked(
         split_key=tuple(split),
         n_frames=frames,
         geometry=geometry,
+        bits_allocated=bits_allocated,
+        high_bit=h.integer("HighBit", None, low=0, high=63, lenient=True),
+        pixel_offset=pixel_offset,
     )
     if h.notes:
         header["notes"] = list(h.notes)

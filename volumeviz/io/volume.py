@@ -2,12 +2,14 @@
 
 Steps: :func:`~volumeviz.io.discover.scan` reads headers only and plans every series (sort by
 position along the normal, spacing from positions, issues); one series is chosen; its pixels are
-read by SimpleITK's ``ImageSeriesReader`` on the sorted file list (pydicom decodes what
-SimpleITK cannot, and multi-frame files); the modality LUT is applied once; stacks that are not
-on a regular grid are resampled (:func:`volumeviz.ops.resample.resample_slices`).
+read by SimpleITK's ``ImageSeriesReader`` on the sorted file list (plain native greyscale
+straight from the bytes the scan located, where tests prove it identical:
+:mod:`volumeviz.io._native`; pydicom decodes what SimpleITK cannot, and multi-frame files); the
+modality LUT is applied once; stacks that are not on a regular grid are resampled
+(:func:`volumeviz.ops.resample.resample_slices`).
 
-The returned array is read-only (a view on the SimpleITK buffer, no second copy); Volumes are
-values: make a new array to change voxels.
+The returned array is read-only (no second copy); Volumes are values: make a new array to
+change voxels.
 """
 
 from __future__ import annotations
@@ -326,6 +328,11 @@ def _read_pixels(
     single_frame = all(s.frame is None for s in slices)
     mono = all(s.samples == 1 and s.photometric != "PALETTE COLOR" for s in slices)
     if single_frame and mono:
+        from volumeviz.io._native import read_native
+
+        native = read_native(slices, dtype)  # None unless proven the same as SimpleITK's
+        if native is not None:
+            return native, issues
         try:
             from volumeviz.io._sitk import read_files
 

@@ -34,6 +34,8 @@ class SliceRef:
     ``geometry`` is set for images that (0020,0032)/(0020,0037) cannot place: a projection image
     (its spacing from Imager Pixel Spacing / ERMF, its (0020,0020) Patient Orientation) or an
     image of unknown geometry; None for ordinary slices placed by position and orientation.
+    ``pixel_offset`` is the byte offset of native (7FE0,0010) Pixel Data in the file (None when
+    encapsulated, deflated or not known); ``high_bit`` is (0028,0102) High Bit when given.
     """
 
     path: str
@@ -55,6 +57,9 @@ class SliceRef:
     split_key: tuple[tuple[str, str], ...] = ()
     n_frames: int = 1
     geometry: Geometry | None = None
+    bits_allocated: int = 16
+    high_bit: int | None = None
+    pixel_offset: int | None = None
 
     @property
     def label(self) -> str:
