@@ -332,7 +332,7 @@ def narrow(
     if addr.series_uid:
         return addr, series
     settings = current()
-    found = _connect(addr, settings).search_instances(study, None)
+    found = _search_instances(_connect(addr, settings), addr.study(study))
     if not found:
         raise NoSeriesError(f"{addr}: not on this PACS (the search found no instance)")
     uids = {_text(ds, "SeriesInstanceUID") for ds in found}
@@ -362,6 +362,29 @@ def narrow(
 
 
 # -- retrieve ----------------------------------------------------------------------------------
+
+
+#: a study's instance list from the last few seconds: ``load_series`` chooses the series from
+#: it, then retrieves that series, without asking the PACS the same question twice
+_RECENT: dict[tuple[str, str], tuple[float, list[Dataset]]] = {}
+_RECENT_S = 10.0
+
+
+def _search_instances(conn: Any, addr: PacsAddress) -> list[Dataset]:
+    """The instances of the address' study (or series), with a short memory of study lists."""
+    study = addr.study_uid or ""
+    key = (str(addr.root), study)
+    now = time.monotonic()
+    if addr.series_uid:
+        recent = _RECENT.get(key)
+        if recent is not None and now - recent[0] < _RECENT_S:
+            return [ds for ds in recent[1] if _text(ds, "SeriesInstanceUID") == addr.series_uid]
+        found: list[Dataset] = conn.search_instances(study, addr.series_uid)
+        return found
+    found = conn.search_instances(study, None)
+    _RECENT.clear()
+    _RECENT[key] = (now, found)
+    return found
 
 
 def _open_cache(settings: PacsSettings) -> InstanceCache:
@@ -394,7 +417,7 @@ def fetch(address: str | PacsAddress) -> FetchResult:
     study = _need_study(addr)
     t0 = time.perf_counter()
     conn = _connect(addr, settings)
-    found = conn.search_instances(study, addr.series_uid)
+    found = _search_instances(conn, addr)
     instances: list[tuple[str, str, str, str]] = []
     seen = set()
     for ds in found:

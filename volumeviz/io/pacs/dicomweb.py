@@ -207,7 +207,11 @@ class DicomwebConnection:
     # -- QIDO-RS ---------------------------------------------------------------------------
 
     def _paged(
-        self, what: str, key: str, search: Callable[..., list[dict[str, Any]]]
+        self,
+        what: str,
+        key: str,
+        search: Callable[..., list[dict[str, Any]]],
+        convert: Callable[[dict[str, Any]], Dataset] | None = None,
     ) -> list[Any]:
         """All results of a QIDO-RS search, page by page (``limit``/``offset``, PS3.18 8.3.4).
 
@@ -229,7 +233,7 @@ class DicomwebConnection:
                 if len(page) < _PAGE or new == 0:
                     break
                 offset += len(page)
-        return [_from_json(d) for d in found.values()]
+        return [(convert or _from_json)(d) for d in found.values()]
 
     def search_studies(self, filters: dict[str, str]) -> list[Dataset]:
         """QIDO-RS study search with DICOM attribute filters (``{"PatientID": "X"}``)."""
@@ -252,6 +256,7 @@ class DicomwebConnection:
                 fields=["SOPClassUID", "SeriesInstanceUID", "InstanceNumber"],
                 **page,
             ),
+            _uids_from_json,  # pydicom's from_json costs ~7 ms an instance; three UIDs do not
         )
 
     # -- WADO-RS ---------------------------------------------------------------------------
@@ -309,6 +314,20 @@ class DicomwebConnection:
                 f"e.g. {item.get('ReferencedSOPInstanceUID', '?')} (0008,1197) Failure Reason "
                 f"{item.get('FailureReason', '?')}"
             )
+
+
+def _uids_from_json(obj: dict[str, Any]) -> Dataset:
+    """The SOP Instance/Class and Series UIDs of a QIDO-RS instance answer, as a Dataset."""
+    ds = Dataset()
+    for tag, kw in (
+        ("00080018", "SOPInstanceUID"),
+        ("00080016", "SOPClassUID"),
+        ("0020000E", "SeriesInstanceUID"),
+    ):
+        values = (obj.get(tag) or {}).get("Value") or []
+        if values and isinstance(values[0], str):
+            setattr(ds, kw, values[0].strip())
+    return ds
 
 
 def _bulk(*_args: Any) -> bytes:
