@@ -38,6 +38,10 @@ __all__ = ["plan_series", "plan_stack", "split_parts", "split_series"]
 ORIENTATION_SPLIT_DEG = 5.0
 #: positions closer than this (mm, along the normal) are "the same position"
 DUPLICATE_TOL_MM = 0.01
+#: a resampling grid may hold at most this many times the voxels of the slices it comes from
+MAX_GRID_GROWTH = 16
+#: and at most this many voxels (as discover.MAX_VOXELS: 2 GiB of int16)
+MAX_GRID_VOXELS = 2**31 // 2
 #: slice steps within this many mm of the median are even whatever ``spacing_rtol`` says:
 #: scanners write (0020,0032) with 2 decimals, so 0.625 mm steps read as 0.62 / 0.63
 POSITION_ROUNDING_MM = 0.015
@@ -470,6 +474,7 @@ def plan_stack(
     b0 = math.floor(float(corners_b.min()) / dj + 1e-6) * dj
     ni_t = math.ceil((float(corners_a.max()) - a0) / di - 1e-6) + 1
     nj_t = math.ceil((float(corners_b.max()) - b0) / dj - 1e-6) + 1
+    _check_grid(slices, order_arr, ipps, (ni_t, nj_t, nk), (ni, nj, n))
     origin = pos[0] + a0 * row + b0 * col
     what = [i.code for i in issues if i.code not in ("no-pixel-spacing",)]
     issues.append(
@@ -499,6 +504,62 @@ def plan_stack(
         pixel_spacing=(di, dj),
         geometry=geometry,
     )
+
+
+def _check_grid(
+    slices: Sequence[SliceRef],
+    kept: npt.NDArray[np.intp],
+    ipps: npt.NDArray[np.float64],
+    grid: tuple[int, int, int],
+    source: tuple[int, int, int],
+) -> None:
+    """Refuse a resampling grid far larger than the data it is made from.
+
+    A regular grid that holds every slice grows with the slices' spread; one slice placed far
+    from the others (a hostile or corrupt (0020,0032)) would make it enormous. The grid may hold
+    at most :data:`MAX_GRID_GROWTH` times the source voxels and :data:`MAX_GRID_VOXELS` in all;
+    otherwise the slice farthest from the median position is named as implausible.
+
+    Raises
+    ------
+    SeriesGeometryError
+        The grid exceeds either bound.
+    """
+    ni_t, nj_t, nk = grid
+    voxels = ni_t * nj_t * nk
+    own = max(1, source[0] * source[1] * source[2])
+    if voxels <= MAX_GRID_GROWTH * own and voxels <= MAX_GRID_VOXELS:
+        return
+    pos = ipps[kept]
+    far = int(np.argmax(np.linalg.norm(pos - np.median(pos, axis=0), axis=1)))
+    worst = slices[int(kept[far])]
+    shown = "\\".join(f"{v:g}" for v in (worst.ipp or ()))
+    raise SeriesGeometryError(
+        f"{worst.label}: (0020,0032) Image Position (Patient) '{shown}' is implausible: with "
+        f"the other {len(kept) - 1} slice(s) it needs a {ni_t}x{nj_t}x{nk} grid ({voxels} "
+        f"voxels, {voxels / own:.0f}x the {own} voxels of the slices themselves); refusing to "
+        f"resample beyond {MAX_GRID_GROWTH}x or {MAX_GRID_VOXELS} voxels"
+    )
+
+
+def _check_plan(plan: StackPlan, label: str) -> None:
+    """The plan must give a valid Volume: finite origin, positive spacing, orthonormal axes."""
+    origin = np.asarray(plan.origin, float)
+    spacing = np.asarray(plan.spacing, float)
+    d = np.asarray(plan.direction, float)
+    if not np.all(np.isfinite(origin)):
+        raise SeriesGeometryError(f"{label}: the planned origin {origin.tolist()} is not finite")
+    if not (np.all(np.isfinite(spacing)) and np.all(spacing > 0)):
+        raise SeriesGeometryError(
+            f"{label}: the planned voxel spacing {spacing.tolist()} mm is not positive; "
+            "(0028,0030) Pixel Spacing / (0018,0088) Spacing Between Slices / slice positions "
+            "give no usable spacing"
+        )
+    if not (np.all(np.isfinite(d)) and np.allclose(d.T @ d, np.eye(3), atol=1e-3)):
+        raise SeriesGeometryError(
+            f"{label}: (0020,0037) Image Orientation (Patient) gives no orthonormal axes "
+            f"({d.round(4).tolist()})"
+        )
 
 
 def _with_action(issue: GeometryIssue, action: str) -> GeometryIssue:
@@ -534,18 +595,27 @@ def plan_series(
         return info
     no_geo = [s for s in slices if s.ipp is None or s.iop is None]
     if no_geo and len(no_geo) == len(slices) and len({s.path for s in slices}) == 1:
-        info.plan = _no_geometry_plan(slices, info)
+        try:
+            plan = _no_geometry_plan(slices, info)
+            _check_plan(plan, slices[0].path)
+        except SeriesGeometryError as exc:
+            info.refusal = str(exc)
+        else:
+            info.plan = plan
         return info
     try:
-        info.plan = plan_stack(
+        plan = plan_stack(
             slices,
             spacing_rtol=spacing_rtol,
             perpendicular_tol=perpendicular_tol,
             slice_thickness=float(info.header.get("slice_thickness") or 0.0),
             gantry_tilt_tag=float(info.header.get("gantry_tilt") or 0.0),
         )
+        _check_plan(plan, slices[0].path)
     except SeriesGeometryError as exc:
         info.refusal = str(exc)
+    else:
+        info.plan = plan
     return info
 
 
