@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+import warnings
+from typing import Any, TextIO
 
 import click
 
@@ -99,6 +100,7 @@ def _verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         meta["volumeviz.level"] = root.level
         ctx.find_root().call_on_close(lambda: root.setLevel(meta["volumeviz.level"]))
     root.setLevel(level)
+    quiet_noise(debug=_DEBUG or meta.get("volumeviz.verbose", 0) >= 2)
 
 
 def _verbosity_options() -> list[click.Option]:
@@ -138,6 +140,59 @@ def cli() -> None:
     """
 
 
+#: set by :func:`main` from ``--debug`` before the command runs
+_DEBUG = False
+
+
+class _OnceNoTraceback(logging.Filter):
+    """Each distinct message once; library tracebacks only with ``--debug`` (or ``-vv``).
+
+    pydicom logs every validation warning *and* issues it as a Python warning (both shown
+    once here); its pixel decoders log each failed plugin with a traceback before raising one
+    error that names them all, which volumeviz reports itself: those records are dropped.
+    """
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.debug and record.exc_info and record.name.startswith("pydicom"):
+            return False
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        if not self.debug:
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def quiet_noise(*, debug: bool = False) -> None:
+    """Route Python warnings through logging and show each message once (tracebacks: debug)."""
+    flt = _OnceNoTraceback(debug)
+    for handler in logging.getLogger().handlers:
+        if type(handler) is not logging.StreamHandler:  # e.g. a test's log capture: leave it
+            continue
+        for old in [f for f in handler.filters if isinstance(f, _OnceNoTraceback)]:
+            handler.removeFilter(old)
+        handler.addFilter(flt)
+    warn_log = logging.getLogger("volumeviz.warnings")
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        warn_log.warning("%s", message)
+
+    warnings.showwarning = show
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -147,6 +202,8 @@ def main(argv: list[str] | None = None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("VOLUMEVIZ_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
+    global _DEBUG
+    _DEBUG = debug
     previous = _on_sigterm()
     try:
         return _run(args, debug)
@@ -174,7 +231,8 @@ def _on_sigterm() -> Any:
 
 def _run(args: list[str], debug: bool) -> Any:
     try:
-        with command_line():
+        # quiet_noise's warning routing ends with the command (warnings.catch_warnings)
+        with command_line(), warnings.catch_warnings():
             return cli.main(args=args, prog_name="volumeviz", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
