@@ -251,7 +251,7 @@ def test_number_of_frames_native():
         number_of_frames(huge, rows=4, cols=4, bits_allocated=16)
     assert str(exc.value) == (
         "a.dcm: (0028,0008) Number of Frames '2147483648' exceeds the 1 frame(s) its "
-        "(7FE0,0010) Pixel Data can hold (32 bytes; 4x4 x 1 sample(s) x 16 bits a frame)"
+        "(7FE0,0010) Pixel Data can hold (32 bytes; 32 a 4x4 frame)"
     )
     with pytest.raises(HeaderError, match="'-1' is below 1"):
         number_of_frames(Header(_native("-1", 1), "a.dcm"), rows=4, cols=4)

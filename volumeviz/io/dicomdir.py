@@ -19,7 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from volumeviz.errors import DicomDirError
+from volumeviz.errors import DicomDirError, HeaderError
+from volumeviz.io.discover import quiet_pydicom
+from volumeviz.io.header import Header
 from volumeviz.model.fileset import (
     MISSING,
     OK,
@@ -58,19 +60,34 @@ _LOWER = 0x00041420
 _FILE_ID = 0x00041500
 
 
+def media_storage_sop_class(path: str | os.PathLike[str]) -> str:
+    """(0002,0002) Media Storage SOP Class UID from the File Meta, or ``""`` if it has none.
+
+    Only the preamble and the File Meta group are read.
+    """
+    from pydicom.filereader import read_file_meta_info
+
+    try:
+        meta = read_file_meta_info(path)
+    except Exception:  # not DICOM, no File Meta, or a corrupt one: no class
+        return ""
+    return Header(meta, path).text("MediaStorageSOPClassUID", lenient=True)
+
+
 def is_dicomdir(path: str | os.PathLike[str]) -> bool:
-    """Return True if ``path`` is a DICOMDIR (by name, or by its Media Storage SOP Class UID)."""
+    """Return True if ``path`` is a DICOMDIR, by its File Meta Media Storage SOP Class.
+
+    The File Meta (0002,0002) Media Storage SOP Class UID decides; a file without a readable
+    File Meta is a DICOMDIR only if it is named ``DICOMDIR``. An image that merely mentions
+    the DICOMDIR class UID somewhere (a private element, a description) is not one.
+    """
     p = Path(path)
     if not p.is_file():
         return False
-    if p.name.upper() == "DICOMDIR":
-        return True
-    try:
-        with p.open("rb") as fh:
-            head = fh.read(1024)
-    except OSError:
-        return False
-    return head[128:132] == b"DICM" and DICOMDIR_SOP_CLASS.encode() in head
+    sop_class = media_storage_sop_class(p)
+    if sop_class:
+        return sop_class == DICOMDIR_SOP_CLASS
+    return p.name.upper() == "DICOMDIR"
 
 
 def require_fixed_pydicom(version: str | None = None) -> None:
@@ -178,7 +195,20 @@ def confine(root: Path, file_id: Any) -> tuple[Path | None, str, str]:
         found = _lookup(current, part)
         if found is None:
             return None, MISSING, f"referenced file {shown} not found under {root}"
-        real = found.resolve()
+        try:
+            real = found.resolve(strict=True)
+        except FileNotFoundError:
+            return None, MISSING, f"referenced file {shown} not found under {root}"
+        except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError up to 3.12)
+            return (
+                None,
+                REFUSED,
+                (
+                    f"(0004,1500) Referenced File ID '{shown}' goes through "
+                    f"{found.relative_to(root).as_posix()}, which cannot be resolved "
+                    f"({type(exc).__name__}: {exc}); refused"
+                ),
+            )
         if not real.is_relative_to(root):
             return (
                 None,
@@ -196,28 +226,12 @@ def confine(root: Path, file_id: Any) -> tuple[Path | None, str, str]:
 
 # -- record parsing ---------------------------------------------------------------------------
 def _text(record: Any, keyword: str) -> str:
-    try:
-        value = record.get(keyword, "")
-    except Exception:  # a malformed value must not hide the rest of the tree
-        return ""
-    if value is None:
-        return ""
-    return str(value).strip()
+    """A record's text value; a malformed one must not hide the rest of the tree."""
+    return Header(record, "").text(keyword, lenient=True)
 
 
 def _int(record: Any, keyword: str) -> int | None:
-    text = _text(record, keyword)
-    try:
-        return int(float(text)) if text else None
-    except ValueError:
-        return None
-
-
-def _offset(record: Any, tag: int) -> int:
-    elem = record.get(tag)
-    if elem is None or elem.value in (None, ""):
-        return 0
-    return int(elem.value)
+    return Header(record, "").integer(keyword, None, lenient=True)
 
 
 class _Parser:
@@ -226,9 +240,17 @@ class _Parser:
         self.root = dicomdir.resolve().parent
         self.problems: list[tuple[str, str]] = []
         self.records: dict[int, Any] = {}
-        for index, record in enumerate(ds.DirectoryRecordSequence):
-            self.records[int(record.seq_item_tell)] = (index, record)
+        for index, record in enumerate(Header(ds, dicomdir).items("DirectoryRecordSequence")):
+            self.records[int(record.ds.seq_item_tell)] = (index, record.ds)
         self.visited: set[int] = set()
+
+    def header(self, offset: int) -> Header:
+        """The record at ``offset``, its messages naming it."""
+        return Header(self.records[offset][1], self.dicomdir, context=f"{self.where(offset)} > ")
+
+    def offset(self, offset: int, tag: int) -> int:
+        """(0004,1400) / (0004,1420) of a record: one unsigned 32-bit offset (0: none)."""
+        return self.header(offset).integer(tag, 0, low=0, high=0xFFFFFFFF)
 
     def where(self, offset: int) -> str:
         index, record = self.records[offset]
@@ -254,16 +276,15 @@ class _Parser:
             self.visited.add(offset)
             out.append(offset)
             parent = f"(0004,1400) of {self.where(offset)}"
-            offset = _offset(self.records[offset][1], _NEXT)
+            offset = self.offset(offset, _NEXT)
         return out
 
     def children(self, offset: int) -> list[int]:
-        lower = _offset(self.records[offset][1], _LOWER)
+        lower = self.offset(offset, _LOWER)
         return self.chain(lower, f"(0004,1420) of {self.where(offset)}") if lower else []
 
     def in_use(self, offset: int) -> bool:
-        flag = self.records[offset][1].get(_IN_USE)
-        return flag is None or flag.value in (None, "") or int(flag.value) != 0
+        return self.header(offset).integer(_IN_USE, 0xFFFF, lenient=True) != 0
 
     def check_type(self, offset: int, expected: str | None) -> str | None:
         """Return the record's type, or ``None`` (noting why) if it cannot be at this level."""
@@ -289,10 +310,14 @@ class _Parser:
     def leaf(self, offset: int) -> FileSetInstance | None:
         record = self.records[offset][1]
         kind = self.check_type(offset, None) or ""
-        if record.get(_FILE_ID) is None:
+        try:
+            raw = self.header(offset).raw(_FILE_ID)
+        except HeaderError as exc:
+            self.problems.append((self.where(offset), str(exc).split(" > ", 1)[-1]))
+            return None
+        if raw is None:
             self.problems.append((self.where(offset), "no (0004,1500) Referenced File ID"))
             return None
-        raw = record[_FILE_ID].value
         parts = _components(raw)
         path, status, reason = confine(self.root, raw)
         if status != OK:
@@ -370,19 +395,40 @@ def read_fileset(path: str | os.PathLike[str]) -> FileSetTree:
     if not p.is_file():
         raise DicomDirError(f"{p}: no such DICOMDIR file")
     try:
-        ds = dcmread(p)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        with quiet_pydicom():
+            ds = dcmread(p)
+    except InvalidDicomError as exc:
         raise DicomDirError(f"{p}: not a readable DICOMDIR: {exc}") from exc
-    sop_class = str(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID", "") or "")
-    if "DirectoryRecordSequence" not in ds:
+    except Exception as exc:  # a corrupt file: pydicom raises many kinds
+        raise DicomDirError(
+            f"{p}: not a readable DICOMDIR: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:160]}"
+        ) from exc
+    try:
+        return _read_tree(p, ds)
+    except HeaderError as exc:
+        raise DicomDirError(
+            f"{exc}; the DICOMDIR cannot be followed (read the folder instead: volumeviz info "
+            f"{p.parent})"
+        ) from exc
+
+
+def _read_tree(p: Path, ds: Any) -> FileSetTree:
+    """:func:`read_fileset` on the dataset read from ``p``."""
+    meta = getattr(ds, "file_meta", None)
+    sop_class = (
+        "" if meta is None else Header(meta, p).text("MediaStorageSOPClassUID", lenient=True)
+    )
+    h = Header(ds, p)
+    if "DirectoryRecordSequence" not in h:
         raise DicomDirError(
             f"{p}: no (0004,1220) Directory Record Sequence; not a DICOMDIR"
             + (f" (Media Storage SOP Class {sop_class})" if sop_class else "")
         )
-    if len(ds.DirectoryRecordSequence) == 0:
+    if not h.items("DirectoryRecordSequence"):
         raise DicomDirError(f"{p}: the DICOMDIR lists no directory records (empty file-set)")
     parser = _Parser(p, ds)
-    first = _offset(ds, _FIRST)
+    first = h.integer(_FIRST, 0, low=0, high=0xFFFFFFFF)
     if not first:
         raise DicomDirError(
             f"{p}: no (0004,1200) Offset of the First Directory Record; the DICOMDIR's "

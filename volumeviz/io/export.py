@@ -228,28 +228,30 @@ def _read_item(
     f: Path, *, anonymize: bool, key: bytes | None, name: _Namer
 ) -> ExportItem | tuple[str, str]:
     """An :class:`ExportItem` for one file (headers only), or ``(file, why skipped)``."""
-    from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
-
     from volumeviz.io.dicomdir import is_dicomdir
+    from volumeviz.io.header import Header
+    from volumeviz.io.pixels import check_frames, read_header
 
     if is_dicomdir(f):
         return name(f), "a DICOMDIR index, not an image"
     try:
-        ds = dcmread(f, stop_before_pixels=True, force=True)
-    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError) as exc:
-        return name(f), f"not readable as DICOM: {exc}"
-    if "SOPClassUID" not in ds and "PatientID" not in ds and "Rows" not in ds:
+        ds = read_header(f)  # pixel data located (deferred), not read
+    except VolumeVizError as exc:
+        return name(f), f"not readable as DICOM: {str(exc).removeprefix(f'{f}: ')}"
+    h = Header(ds, name(f))
+    if "SOPClassUID" not in h and "PatientID" not in h and "Rows" not in h:
         return name(f), "not a DICOM file"
-    if "Rows" not in ds or "PhotometricInterpretation" not in ds:
-        kind = str(ds.get("Modality", "") or ds.get("SOPClassUID", "") or "?")
+    if "Rows" not in h or "PhotometricInterpretation" not in h:
+        kind = h.text("Modality", lenient=True) or h.text("SOPClassUID", lenient=True) or "?"
         return name(f), f"no image (no pixel data; {kind})"
+    h = Header(ds, f)
+    try:
+        frames = check_frames(h)  # against the pixel data, before any name is made
+    except VolumeVizError as exc:
+        return name(f), str(exc).removeprefix(f"{f}: ")
 
     def text(keyword: str) -> str:
-        try:
-            return str(ds.get(keyword, "") or "").strip()
-        except (ValueError, TypeError, KeyError):  # a value pydicom cannot convert
-            return ""
+        return h.text(keyword, lenient=True)  # a value pydicom cannot convert reads as ""
 
     pname, pid, birth = text("PatientName"), text("PatientID"), text("PatientBirthDate")
     modality = text("Modality").upper()
@@ -264,12 +266,6 @@ def _read_item(
         if len(date) == 8 and date.isdigit():
             date = f"{date[:4]}-{date[4:6]}-{date[6:]}"
         study_name = safe_name(date, "unknown-date")
-    try:
-        frames = int(str(ds.get("NumberOfFrames", 1) or 1))
-    except (TypeError, ValueError):
-        frames = -1
-    if frames < 1:
-        return name(f), f"(0028,0008) Number of Frames {ds.get('NumberOfFrames')!r} is not a count"
     series_number = safe_name(number, "unknown-series")
     instance = safe_name(inst, "")
     return ExportItem(
@@ -286,7 +282,7 @@ def _read_item(
         modality=modality,
         sop_class_uid=text("SOPClassUID"),
         burned_in=text("BurnedInAnnotation").upper(),
-        image_type=tuple(str(v).upper() for v in (ds.get("ImageType") or ())),
+        image_type=tuple(v.upper() for v in h.texts("ImageType", lenient=True)),
     )
 
 
@@ -683,15 +679,16 @@ def _export_one(
 
 def _region_mask(it: ExportItem) -> Any:
     """Boolean ``(rows, cols)``: True inside the file's ultrasound regions; None without any."""
-    from pydicom import dcmread
-
+    from volumeviz.io.header import Header
+    from volumeviz.io.pixels import read_header
     from volumeviz.io.ultrasound import read_region
     from volumeviz.model.ultrasound import region_mask
 
-    ds = dcmread(it.source, stop_before_pixels=True, force=True)
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    regions = []
-    for n, item in enumerate(ds.get("SequenceOfUltrasoundRegions") or ()):
-        with contextlib.suppress(VolumeVizError, ValueError, TypeError):
-            regions.append(read_region(item, n, rows, cols, it.label))
+    h = Header(read_header(it.source), it.source)
+    rows = h.integer("Rows", low=1, high=65535)
+    cols = h.integer("Columns", low=1, high=65535)
+    regions = [
+        read_region(item, n, rows, cols, it.label)
+        for n, item in enumerate(h.items("SequenceOfUltrasoundRegions"))
+    ]
     return region_mask(regions, rows, cols) if regions else None

@@ -124,7 +124,7 @@ def _empty(value: Any) -> bool:
     if isinstance(value, str):
         return len(value.strip(" \x00")) == 0
     if isinstance(value, bytes | bytearray):
-        return len(bytes(value).strip(b" \x00")) == 0
+        return len(value) == 0  # binary: zero bytes are a value
     if isinstance(value, list | tuple) or _is_multi(value):
         return len(value) == 0
     return False
@@ -863,7 +863,7 @@ def number_of_frames(
     >>> number_of_frames(Header(ds, "a.dcm"), rows=2, cols=2, bits_allocated=16)
     Traceback (most recent call last):
     ...
-    volumeviz.errors.HeaderError: a.dcm: (0028,0008) Number of Frames '2147483648' exceeds the 1 frame(s) its (7FE0,0010) Pixel Data can hold (8 bytes; 2x2 x 1 sample(s) x 16 bits a frame)
+    volumeviz.errors.HeaderError: a.dcm: (0028,0008) Number of Frames '2147483648' exceeds the 1 frame(s) its (7FE0,0010) Pixel Data can hold (8 bytes; 8 a 2x2 frame)
     """  # noqa: E501
     frames = h.integer("NumberOfFrames", 1, low=1)
     capacity = frame_capacity(
@@ -878,16 +878,22 @@ def number_of_frames(
     if capacity is not None and frames > capacity:
         tag = _pixel_tag(h) or 0x7FE00010
         length, undefined = _extent(h.element(tag))
+        frame_bytes = (
+            _bits_per_frame(rows, cols, samples, bits_allocated, photometric, tag) + 7
+        ) // 8
+        if capacity == 0 and not undefined:
+            raise HeaderError(
+                f"{h.source}: {h.context}{h.label(tag)} has {length} bytes, fewer than one "
+                f"{cols}x{rows} frame needs ({frame_bytes}: {samples} sample(s) x "
+                f"{bits_allocated} bits); pixel data cannot be decoded (file truncated?)"
+            )
         if undefined:
             what = f"encapsulated in {capacity} fragment(s), at least one per frame"
         else:
-            what = (
-                f"{length} bytes; {cols}x{rows} x {samples} sample(s) x {bits_allocated} bits "
-                "a frame"
-            )
+            what = f"{length} bytes; {frame_bytes} a {cols}x{rows} frame"
         raise h.error(
             "NumberOfFrames",
-            h.raw("NumberOfFrames"),
+            h.raw("NumberOfFrames") or frames,
             f"exceeds the {capacity} frame(s) its {h.label(tag)} can hold ({what})",
         )
     return frames

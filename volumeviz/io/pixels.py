@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from volumeviz.errors import DicomReadError, UsageError
+from volumeviz.errors import DicomReadError, HeaderError, UsageError, VolumeVizError
+from volumeviz.io.header import Header, number_of_frames
 
 #: VOI LUT Function values (0028,1056) defined by PS3.3 C.11.2.1.3
 VOI_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
@@ -138,22 +139,24 @@ class DisplayParams:
             The file, for messages.
         """
         where = name or str(getattr(ds, "filename", "") or "dataset")
-        pi = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+        h = Header(ds, where)
+        pi = h.code("PhotometricInterpretation", None, "")
         if not pi:
             raise DicomReadError(f"{where}: no (0028,0004) Photometric Interpretation")
         if pi not in _GRAY and pi not in _RGB and pi != "PALETTE COLOR":
             raise DicomReadError(
                 f"{where}: (0028,0004) Photometric Interpretation {pi!r} is not supported"
             )
-        notes: list[str] = []
+        notes = h.notes
+        bits_allocated = h.integer("BitsAllocated", 8, low=1, high=64)
         kwargs: dict[str, Any] = {
             "photometric": pi,
-            "bits_stored": int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8),
-            "signed": int(ds.get("PixelRepresentation", 0) or 0) == 1,
+            "bits_stored": h.integer("BitsStored", bits_allocated, low=1, high=32),
+            "signed": h.integer("PixelRepresentation", 0, low=0, high=1) == 1,
         }
         if pi in _GRAY:
-            kwargs.update(_modality(ds, frame, where, notes))
-            windows, voi_luts = _voi(ds, frame, where, notes)
+            kwargs.update(_modality(h, frame, kwargs["signed"]))
+            windows, voi_luts = _voi(h, frame)
             if _modality_output_signed(kwargs):
                 # (0028,3002) first mapped value is SS when the Modality LUT output is signed
                 # (C.11.2.1.1); read as US it shows up as 32768..65535
@@ -165,70 +168,98 @@ class DisplayParams:
                 )
             kwargs["windows"] = windows
             kwargs["voi_luts"] = voi_luts
-            shape = str(_find(ds, "PresentationLUTShape", frame) or "").strip().upper()
+            shape = _find(h, "PresentationLUTShape", frame).code(
+                "PresentationLUTShape", None, "", lenient=True
+            )
             kwargs["inverse"] = pi == "MONOCHROME1" or shape == "INVERSE"
         elif pi == "PALETTE COLOR":
-            kwargs["palette"], kwargs["palette_first"] = _palette(ds, where, notes)
-        kwargs["overlays"] = _overlays(ds, where, notes)
+            kwargs["palette"], kwargs["palette_first"] = _palette(h)
+        kwargs["overlays"] = _overlays(h)
         kwargs["notes"] = tuple(notes)
         return cls(**kwargs)
 
 
 # -- header helpers -------------------------------------------------------------------------------
-def _find(ds: Any, keyword: str, frame: int) -> Any:
-    """``keyword`` from the frame's functional groups, the shared groups, or the top level."""
-    for seq_name in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
-        seq = ds.get(seq_name)
-        if not seq:
+def _find(h: Header, keyword: str, frame: int) -> Header:
+    """Where ``keyword`` is: the frame's functional groups, the shared groups, or the top level."""
+    for seq_name, index in (
+        ("PerFrameFunctionalGroupsSequence", frame),
+        ("SharedFunctionalGroupsSequence", 0),
+    ):
+        groups = h.items(seq_name, lenient=True)
+        if not groups:
             continue
-        item = seq[min(frame, len(seq) - 1)] if seq_name.startswith("PerFrame") else seq[0]
-        for elem in item:
-            if elem.VR == "SQ" and elem.value:
-                inner = elem.value[0]
-                if keyword in inner:
-                    return inner.get(keyword)
-    return ds.get(keyword)
+        group = groups[min(index, len(groups) - 1)]
+        for tag in list(group.ds.keys()):
+            if not _is_sequence(group, tag):
+                continue
+            inner = group.item(tag, lenient=True)
+            if inner is not None and keyword in inner:
+                return inner
+    return h
 
 
-def _numbers(value: Any) -> list[float]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str | bytes | int | float) or not hasattr(value, "__iter__"):
-        value = [value]
-    return [float(v) for v in value]
+def _is_sequence(h: Header, tag: int) -> bool:
+    from pydicom.datadict import dictionary_VR
+
+    elem = h.element(tag)
+    vr = getattr(elem, "VR", None)
+    if vr is None:
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return False
+    return vr == "SQ"
 
 
-def _little_endian(ds: Any) -> bool:
+def _little_endian(h: Header) -> bool:
     """Byte order of OW values as read (big endian only for Explicit VR Big Endian)."""
-    ts = getattr(getattr(ds, "file_meta", None), "get", lambda *_: None)("TransferSyntaxUID")
-    return str(ts or "") != "1.2.840.10008.1.2.2"
+    meta = getattr(h.ds, "file_meta", None)
+    if meta is None:
+        return True
+    return Header(meta, h.source).text("TransferSyntaxUID", lenient=True) != (
+        "1.2.840.10008.1.2.2"
+    )
 
 
-def _lut(item: Any, where: str, what: str, little: bool = True) -> LookupTable | None:
-    desc = item.get("LUTDescriptor")
-    data = item.get("LUTData")
-    if not desc or data is None or (hasattr(data, "__len__") and len(data) == 0):
+def _table(h: Header, key: str | int, little: bool) -> npt.NDArray[np.int64]:
+    """LUT entries (OW bytes in the file's byte order, or US/SS values) as int64."""
+    value = h.raw(key)
+    if value is None:
+        return np.zeros(0, dtype=np.int64)
+    if isinstance(value, bytes | bytearray):
+        if len(value) % 2:
+            raise h.error(key, value, f"has an odd length ({len(value)} bytes) for 16-bit entries")
+        order = "<" if little else ">"
+        return np.frombuffer(value, dtype=f"{order}u2").astype(np.int64)
+    try:
+        return np.asarray(
+            [value] if isinstance(value, int | float) else list(value), dtype=np.int64
+        )
+    except (TypeError, ValueError, OverflowError):
+        raise h.error(key, value, "is not a table of integers") from None
+
+
+def _lut(item: Header, what: str, little: bool = True) -> LookupTable | None:
+    desc = item.integers("LUTDescriptor", None, None, low=0, high=65535)
+    if not desc or not item.has("LUTData"):
         return None
-    desc = [int(v) for v in desc]
     if len(desc) != 3:
-        raise DicomReadError(f"{where}: {what} (0028,3002) LUT Descriptor must have 3 values")
+        raise item.error("LUTDescriptor", desc, f"({what}) must have 3 values")
     n = desc[0] or 65536
     first = desc[1]
     bits = desc[2]
     if not 8 <= bits <= 16:
-        raise DicomReadError(f"{where}: {what} (0028,3002) LUT Descriptor bits {bits} not 8-16")
-    raw = item["LUTData"]
-    if isinstance(raw.value, bytes):
-        order = "<" if little else ">"
-        table = np.frombuffer(raw.value, dtype=f"{order}u2")
-    else:
-        table = np.asarray(list(data) if not isinstance(data, int) else [data], dtype=np.int64)
+        raise item.error("LUTDescriptor", desc, f"({what}) bits {bits} not 8-16")
+    table = _table(item, "LUTData", little)
     if len(table) < n:
-        raise DicomReadError(
-            f"{where}: {what} has {len(table)} (0028,3006) LUT Data entries, descriptor says {n}"
+        raise item.error(
+            "LUTData",
+            f"{len(table)} entries",
+            f"({what}): fewer than the {n} its (0028,3002) LUT Descriptor says",
         )
-    out = np.asarray(table[:n], dtype=np.uint16)
-    return LookupTable(first, bits, out, str(item.get("LUTExplanation", "") or ""))
+    out = np.asarray(np.clip(table[:n], 0, 65535), dtype=np.uint16)
+    return LookupTable(first, bits, out, item.text("LUTExplanation", lenient=True))
 
 
 def _modality_output_signed(kwargs: dict[str, Any]) -> bool:
@@ -240,34 +271,45 @@ def _modality_output_signed(kwargs: dict[str, Any]) -> bool:
     return bool(kwargs.get("rescale_intercept", 0.0) < 0 or kwargs.get("rescale_slope", 1.0) < 0)
 
 
-def _modality(ds: Any, frame: int, where: str, notes: list[str]) -> dict[str, Any]:
-    seq = ds.get("ModalityLUTSequence")
+#: largest |Rescale Slope| / |Intercept| accepted (as volumeviz.io.discover.MAX_RESCALE)
+_MAX_RESCALE = 1e20
+
+
+def _modality(h: Header, frame: int, signed: bool) -> dict[str, Any]:
+    seq = h.items("ModalityLUTSequence")
     if seq:
-        lut = _lut(seq[0], where, "Modality LUT Sequence", _little_endian(ds))
+        lut = _lut(seq[0], "Modality LUT Sequence", _little_endian(h))
         if lut is not None:
-            if lut.first_mapped >= 32768 and int(ds.get("PixelRepresentation", 0) or 0) == 1:
+            if lut.first_mapped >= 32768 and signed:
                 lut = LookupTable(lut.first_mapped - 65536, lut.bits, lut.data, lut.explanation)
             return {"modality_lut": lut}
-        notes.append("empty (0028,3000) Modality LUT Sequence ignored")
-    slope = _numbers(_find(ds, "RescaleSlope", frame))
-    intercept = _numbers(_find(ds, "RescaleIntercept", frame))
-    s = slope[0] if slope else 1.0
-    b = intercept[0] if intercept else 0.0
-    if not (math.isfinite(s) and math.isfinite(b)) or s == 0:
-        raise DicomReadError(f"{where}: (0028,1053) Rescale Slope {s} / Intercept {b} invalid")
+        h.note(f"{h.source}: empty (0028,3000) Modality LUT Sequence ignored")
+    where_s = _find(h, "RescaleSlope", frame)
+    where_b = _find(h, "RescaleIntercept", frame)
+    s = where_s.number("RescaleSlope", 1.0, low=-_MAX_RESCALE, high=_MAX_RESCALE)
+    b = where_b.number("RescaleIntercept", 0.0, low=-_MAX_RESCALE, high=_MAX_RESCALE)
+    if s == 0:
+        raise where_s.error("RescaleSlope", where_s.raw("RescaleSlope"), "is 0")
     return {"rescale_slope": s, "rescale_intercept": b}
 
 
-def _voi(
-    ds: Any, frame: int, where: str, notes: list[str]
-) -> tuple[tuple[Window, ...], tuple[LookupTable, ...]]:
-    centers = _numbers(_find(ds, "WindowCenter", frame))
-    widths = _numbers(_find(ds, "WindowWidth", frame))
-    names = _find(ds, "WindowCenterWidthExplanation", frame)
-    if isinstance(names, str) or names is None:
-        names = [names or ""]
-    names = [str(n) for n in names]
-    func = str(_find(ds, "VOILUTFunction", frame) or "LINEAR").strip().upper() or "LINEAR"
+def _voi(h: Header, frame: int) -> tuple[tuple[Window, ...], tuple[LookupTable, ...]]:
+    notes = h.notes
+    at = _find(h, "WindowCenter", frame)
+    # windows only suggest a display: a malformed one is noted and left out
+    centers = at.numbers("WindowCenter", None, (), finite=False, lenient=True)
+    widths = _find(h, "WindowWidth", frame).numbers(
+        "WindowWidth", None, (), finite=False, lenient=True
+    )
+    names = list(
+        _find(h, "WindowCenterWidthExplanation", frame).texts(
+            "WindowCenterWidthExplanation", lenient=True
+        )
+    ) or [""]
+    func = (
+        _find(h, "VOILUTFunction", frame).code("VOILUTFunction", None, "", lenient=True)
+        or "LINEAR"
+    )
     if func not in VOI_FUNCTIONS:
         notes.append(f"unknown (0028,1056) VOI LUT Function {func!r}; LINEAR used")
         func = "LINEAR"
@@ -284,8 +326,8 @@ def _voi(
         except UsageError as exc:
             notes.append(f"window {i + 1} ignored: {exc}")
     luts = []
-    for i, item in enumerate(ds.get("VOILUTSequence") or []):
-        lut = _lut(item, where, f"VOI LUT Sequence item {i + 1}", _little_endian(ds))
+    for i, item in enumerate(h.items("VOILUTSequence")):
+        lut = _lut(item, f"VOI LUT Sequence item {i + 1}", _little_endian(h))
         if lut is None:
             notes.append(f"empty VOI LUT Sequence item {i + 1} ignored")
         else:
@@ -293,61 +335,112 @@ def _voi(
     return tuple(windows), tuple(luts)
 
 
-def _palette(ds: Any, where: str, notes: list[str]) -> tuple[npt.NDArray[np.uint8], int]:
+_PALETTE = (
+    ("Red", 0x00281101, 0x00281201, 0x00281221),
+    ("Green", 0x00281102, 0x00281202, 0x00281222),
+    ("Blue", 0x00281103, 0x00281203, 0x00281223),
+)
+
+
+def palette_table(h: Header) -> tuple[npt.NDArray[Any], int, int]:
+    """The PALETTE COLOR lookup table of ``h``: ``(table, first mapped value, bits per entry)``.
+
+    ``table`` is ``(n, 3)`` RGB at the declared depth (uint8 for 8 bits, uint16 for 16), read by
+    pydicom (normal, segmented (0028,1221..1223) and 8-in-16-bit tables) once every descriptor
+    (0028,1101..1103) and table has been checked: 3 values each, the same entry count and first
+    value, 8 or 16 bits, and as many entries as the descriptor says (PS3.3 C.7.6.3.1.5).
+
+    Raises
+    ------
+    HeaderError, DicomReadError
+        A descriptor or table that is missing, malformed, or shorter than declared.
+    """
     from pydicom.pixels import apply_color_lut
 
-    desc = ds.get("RedPaletteColorLookupTableDescriptor")
-    if not desc:
-        raise DicomReadError(
-            f"{where}: PALETTE COLOR without (0028,1101) Red Palette Color LUT Descriptor"
+    descriptors = []
+    for colour, desc_tag, data_tag, seg_tag in _PALETTE:
+        desc = h.integers(desc_tag, 3, None, low=0, high=65535)
+        if desc is None:
+            raise DicomReadError(
+                f"{h.source}: PALETTE COLOR without {h.label(desc_tag)} ({colour} descriptor)"
+            )
+        if desc[2] not in (8, 16):
+            raise h.error(desc_tag, desc, "must give 8 or 16 bits per entry")
+        n = desc[0] or 65536
+        if h.has(seg_tag):
+            _table(h, seg_tag, _little_endian(h))  # readable; pydicom expands the segments
+        else:
+            table = _table(h, data_tag, _little_endian(h))
+            entries = (
+                len(table)
+                if desc[2] == 16 or not isinstance(h.raw(data_tag), bytes)
+                else (2 * len(table))
+            )
+            if entries < n:
+                raise h.error(
+                    data_tag,
+                    f"{len(table)} 16-bit word(s)",
+                    f"holds fewer than the {n} entries its {h.label(desc_tag)} says",
+                )
+        descriptors.append((n, desc[1], desc[2]))
+    if len({d[:2] for d in descriptors}) != 1:
+        raise h.error(
+            0x00281101, descriptors[0], f"disagrees with the green/blue descriptors {descriptors}"
         )
-    n = int(desc[0]) or 65536
-    first = int(desc[1])
+    n, first, bits = descriptors[0]
     try:
         # pydicom resolves normal, segmented and 8-in-16-bit tables; ask it for every entry once
-        table = apply_color_lut(np.arange(first, first + n, dtype=np.int64), ds)
-    except (ValueError, AttributeError, KeyError) as exc:
-        raise DicomReadError(f"{where}: palette colour LUT unusable: {exc}") from exc
-    table = table[..., :3]
+        table3 = apply_color_lut(np.arange(first, first + n, dtype=np.int64), h.ds)
+    except Exception as exc:
+        raise DicomReadError(
+            f"{h.source}: PALETTE COLOR lookup table (0028,1101..1223) unusable: "
+            f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+        ) from exc
+    return np.ascontiguousarray(table3[..., :3]), first, bits
+
+
+def _palette(h: Header) -> tuple[npt.NDArray[np.uint8], int]:
+    table, first, _ = palette_table(h)
     if table.dtype == np.uint8:
         return np.ascontiguousarray(table), first
     if int(table.max()) <= 255:
         # declared 16 bits per entry but holding 8-bit values (a known writer error): scaling
         # by 65535 would show a black image, so the values are taken as they are
-        notes.append("palette declared 16-bit holds only 8-bit values; used as 8-bit")
+        h.notes.append("palette declared 16-bit holds only 8-bit values; used as 8-bit")
         return np.ascontiguousarray(table.astype(np.uint8)), first
     # 16 bits per entry (PS3.3 C.7.6.3.1.5): scale the full 16-bit range onto 8 bits
     scaled = (table.astype(np.uint32) * 255 + 32767) // 65535
     return np.ascontiguousarray(scaled.astype(np.uint8)), first
 
 
-def _overlays(ds: Any, where: str, notes: list[str]) -> tuple[Overlay, ...]:
+def _overlays(h: Header) -> tuple[Overlay, ...]:
     out = []
     for group in range(0x6000, 0x6020, 2):
-        if (group, 0x3000) not in ds:
-            if (group, 0x0010) in ds and ds.get((group, 0x0102)) not in (None, ""):
-                notes.append(f"overlay {group:04X} embedded in pixel data bits: not drawn")
+        if (group, 0x3000) not in h:
+            if (group, 0x0010) in h and h.has((group, 0x0102)):
+                h.notes.append(f"overlay {group:04X} embedded in pixel data bits: not drawn")
             continue
         try:
-            if ds.get((group, 0x0010)) is None or ds[group, 0x0010].value in (None, ""):
-                raise ValueError(f"no ({group:04X},0010) Overlay Rows")
-            rows = int(ds[group, 0x0010].value)
-            cols = int(ds[group, 0x0011].value)
-            origin_raw = ds.get((group, 0x0050))
-            origin = (1, 1) if origin_raw is None else tuple(int(v) for v in origin_raw.value)
-            nframes = int(ds.get((group, 0x0015)).value) if (group, 0x0015) in ds else 1
-            first = int(ds.get((group, 0x0051)).value) if (group, 0x0051) in ds else 1
-            data = ds[group, 0x3000].value
-            bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+            rows = h.integer((group, 0x0010), low=1, high=65535)
+            cols = h.integer((group, 0x0011), low=1, high=65535)
+            origin = h.integers((group, 0x0050), 2, (1, 1), low=-65535, high=65535)
+            nframes = h.integer((group, 0x0015), 1, low=1, high=65535)
+            first = h.integer((group, 0x0051), 1, low=1)
+            data = h.raw((group, 0x3000))
+            if not isinstance(data, bytes | bytearray):
+                raise h.error((group, 0x3000), data, "is not a bit map (OB/OW bytes)")
             needed = rows * cols * nframes
-            if bits.size < needed:
-                raise ValueError(f"{bits.size} bits of overlay data, {needed} needed")
+            if len(data) * 8 < needed:
+                raise h.error(
+                    (group, 0x3000), data, f"holds {len(data) * 8} bits; {needed} needed"
+                )
+            bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
             bitmap = bits[:needed].reshape(nframes, rows, cols)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            notes.append(f"overlay {group:04X} not drawn: {exc}")
+        except HeaderError as exc:
+            h.notes.append(f"overlay {group:04X} not drawn: {exc}")
             continue
-        kind = str(ds.get((group, 0x0040)).value or "G") if (group, 0x0040) in ds else "G"
-        desc = str(ds.get((group, 0x0022)).value or "") if (group, 0x0022) in ds else ""
+        kind = h.code((group, 0x0040), None, "G", lenient=True) or "G"
+        desc = h.text((group, 0x0022), lenient=True)
         out.append(Overlay(group, (origin[0], origin[1]), bitmap, first, kind, desc))
     return tuple(out)
 
@@ -362,11 +455,22 @@ def modality_values(stored: npt.NDArray[Any], params: DisplayParams) -> npt.NDAr
     if params.modality_lut is not None:
         return params.modality_lut.apply(stored)
     s, b = params.rescale_slope, params.rescale_intercept
-    if s == 1.0 and float(b).is_integer():
-        return stored.astype(np.int32) + np.int32(b)
-    if float(s).is_integer() and float(b).is_integer():
+    if _int32_fits(stored, s, b):
+        if s == 1.0:
+            return stored.astype(np.int32) + np.int32(b)
         return stored.astype(np.int32) * np.int32(s) + np.int32(b)
     return stored.astype(np.float32) * np.float32(s) + np.float32(b)
+
+
+def _int32_fits(stored: npt.NDArray[Any], s: float, b: float) -> bool:
+    """Whether an integral rescale of ``stored``'s whole type range stays inside int32."""
+    if not (float(s).is_integer() and float(b).is_integer()) or stored.dtype.kind not in "iub":
+        return False
+    info = np.iinfo(stored.dtype) if stored.dtype.kind != "b" else np.iinfo(np.uint8)
+    if info.bits > 32:
+        return False
+    reach = abs(s) * max(abs(int(info.min)), abs(int(info.max))) + abs(b)
+    return reach < 2**31
 
 
 def apply_window(values: npt.NDArray[Any], window: Window) -> npt.NDArray[np.uint8]:
@@ -552,8 +656,11 @@ def read_dataset(path: str | os.PathLike[str]) -> Any:
             ds = dcmread(p, force=True)
             if "PixelData" not in ds and "SOPClassUID" not in ds:
                 raise
-    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError) as exc:
-        raise DicomReadError(f"{p}: not a readable DICOM file: {exc}") from exc
+    except Exception as exc:  # pydicom raises many kinds on a corrupt file
+        raise DicomReadError(
+            f"{p}: not a readable DICOM file: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:160]}"
+        ) from exc
     meta = ds.file_meta
     if "TransferSyntaxUID" not in meta:
         implicit, little = ds.original_encoding
@@ -563,6 +670,28 @@ def read_dataset(path: str | os.PathLike[str]) -> Any:
             else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
         )
     return ds
+
+
+def read_header(path: str | os.PathLike[str]) -> Any:
+    """Read a DICOM file's header for planning: every element, the pixel data located not read.
+
+    (7FE0,0010) is kept deferred (its length and offset known), so :func:`check_frames` can
+    measure it without loading it.
+
+    Raises
+    ------
+    DicomReadError
+        Not DICOM, or unreadable; the message names the file.
+    """
+    from pydicom import dcmread
+
+    p = Path(path)
+    try:
+        return dcmread(p, defer_size=4096, force=True)
+    except Exception as exc:  # pydicom raises many kinds on a corrupt file
+        raise DicomReadError(
+            f"{p}: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+        ) from exc
 
 
 def iter_display_frames(
@@ -595,13 +724,51 @@ def iter_display_frames(
         ds = read_dataset(path)
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise DicomReadError(f"{path}: no (7FE0,0010) Pixel Data; not an image")
-    enhanced = "PerFrameFunctionalGroupsSequence" in ds
+    h = Header(ds, path)
+    enhanced = "PerFrameFunctionalGroupsSequence" in h
     params = DisplayParams.from_dataset(ds, name=str(path))
-    try:
-        for k, frame in enumerate(iter_pixels(ds, as_rgb=True)):
-            p = DisplayParams.from_dataset(ds, frame=k, name=str(path)) if enhanced else params
-            yield to_display(
+    check_frames(h)  # before pydicom enumerates (0028,0008) frames
+    frames = iter_pixels(ds, as_rgb=True)
+    k = 0
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        except VolumeVizError:
+            raise
+        except Exception as exc:  # a decoder fails in many ways on bad data
+            raise DicomReadError(
+                f"{path}: (7FE0,0010) Pixel Data cannot be decoded (frame {k + 1}): "
+                f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+            ) from exc
+        p = DisplayParams.from_dataset(ds, frame=k, name=str(path)) if enhanced else params
+        try:
+            shown = to_display(
                 frame, p, window=window, voi_lut=voi_lut, overlays=overlays, frame_index=k
             )
-    except (ValueError, AttributeError, NotImplementedError, RuntimeError, KeyError) as exc:
-        raise DicomReadError(f"{path}: pixel data cannot be decoded: {exc}") from exc
+        except UsageError as exc:  # the decoded frame does not match its header
+            raise DicomReadError(f"{path}: frame {k + 1}: {exc}") from exc
+        yield shown
+        k += 1
+
+
+def check_frames(h: Header) -> int:
+    """Rows, Columns and (0028,0008) Number of Frames checked against the pixel data.
+
+    Returns the number of frames; call it before anything is allocated or listed per frame.
+
+    Raises
+    ------
+    HeaderError
+        Rows/Columns/Samples/Bits missing or out of range, or more frames than the pixel data
+        can hold (see :func:`volumeviz.io.header.number_of_frames`).
+    """
+    rows = h.integer("Rows", low=1, high=65535)
+    cols = h.integer("Columns", low=1, high=65535)
+    samples = h.integer("SamplesPerPixel", 1, low=1, high=4)
+    bits = h.integer("BitsAllocated", 8, low=1, high=64)
+    photometric = h.code("PhotometricInterpretation", None, "", lenient=True)
+    return number_of_frames(
+        h, rows=rows, cols=cols, samples=samples, bits_allocated=bits, photometric=photometric
+    )

@@ -11,6 +11,7 @@ PALETTE COLOR through its LUT (``apply_color_lut``), MONOCHROME1 inverted, and a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from volumeviz.errors import DicomReadError, UltrasoundError
+from volumeviz.errors import DicomReadError, HeaderError, UltrasoundError
+from volumeviz.io.header import Header
 from volumeviz.model.ultrasound import (
     PhysicalUnits,
     RegionDataType,
@@ -46,29 +48,34 @@ _RGB_AFTER_DECODE = {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT"}
 
 
 def _read_header(path: Path) -> Any:
+    """Read the header (pixel data located but deferred, not read), quietly.
+
+    Raises
+    ------
+    DicomReadError
+        Not DICOM, or a header pydicom cannot parse (truncated, wrong lengths ...).
+    UltrasoundError
+        A folder was given.
+    """
     import pydicom
     from pydicom.errors import InvalidDicomError
+
+    from volumeviz.io.discover import quiet_pydicom
 
     if path.is_dir():
         raise UltrasoundError(f"{path}: is a folder; give one ultrasound DICOM file")
     if not path.is_file():
         raise DicomReadError(f"{path}: no such file")
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        with quiet_pydicom():
+            return pydicom.dcmread(path, defer_size=4096)
     except InvalidDicomError as exc:
         raise DicomReadError(f"{path}: not a DICOM file ({exc})") from exc
-    except (OSError, ValueError, EOFError) as exc:
-        raise DicomReadError(f"{path}: cannot be read as DICOM ({exc})") from exc
-
-
-def _has_pixels(path: Path) -> bool:
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(path, specific_tags=["PixelData"], defer_size=16)
-    except Exception:  # pragma: no cover - header already read once
-        return False
-    return "PixelData" in ds
+    except Exception as exc:  # truncated or corrupt: pydicom raises many kinds
+        raise DicomReadError(
+            f"{path}: cannot be read as DICOM ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:160]})"
+        ) from exc
 
 
 def is_ultrasound_file(path: str | os.PathLike[str]) -> bool:
@@ -78,27 +85,16 @@ def is_ultrasound_file(path: str | os.PathLike[str]) -> bool:
     """
     try:
         ds = _read_header(Path(path))
-    except DicomReadError:
+    except (DicomReadError, UltrasoundError):
         return False
-    return _is_us(ds)
+    return _is_us(Header(ds, path))
 
 
-def _is_us(ds: Any) -> bool:
+def _is_us(h: Header) -> bool:
     return (
-        str(ds.get("Modality", "")).upper() == "US"
-        or str(ds.get("SOPClassUID", "")) in US_SOP_CLASSES
+        h.text("Modality", lenient=True).upper() == "US"
+        or h.text("SOPClassUID", lenient=True) in US_SOP_CLASSES
     )
-
-
-def _num(item: Any, keyword: str) -> float | None:
-    """Return a numeric element's value as float, None if absent or empty."""
-    value = item.get(keyword)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _enum(cls: Any, code: int | None) -> Any:
@@ -110,24 +106,40 @@ def _enum(cls: Any, code: int | None) -> Any:
         return None
 
 
-def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> UltrasoundRegion:
+def read_region(
+    item: Header, index: int, rows: int, columns: int, source: str
+) -> UltrasoundRegion:
     """Build one :class:`UltrasoundRegion` from a (0018,6011) item and check it.
 
     Problems make the region unusable (bounds outside the image, reversed bounds, missing
-    bounds, unknown spatial format); per-axis faults (unknown units, missing or zero delta)
-    are reported by :meth:`UltrasoundRegion.axis_problem` when that axis is used.
+    bounds, unknown spatial format, a value that cannot be read as the number it must be);
+    per-axis faults (unknown units, missing or zero delta) are reported by
+    :meth:`UltrasoundRegion.axis_problem` when that axis is used.
     """
     problems: list[str] = []
     notes: list[str] = []
     where = f"{source}: (0018,6011) item {index}"
 
     def code(keyword: str) -> int | None:
-        v = _num(item, keyword)
-        return None if v is None else int(v)
+        """An integer code or bound; unreadable or not an integer makes the region unusable."""
+        try:
+            return item.integer(keyword, None, low=-(2**31), high=2**32)
+        except HeaderError as exc:
+            problems.append(str(exc))
+            return None
 
+    def num(keyword: str, *, needed: bool = True) -> float | None:
+        """A real number; unreadable makes the region unusable (``needed``) or is noted."""
+        try:
+            return item.number(keyword, None, finite=False)  # the region judges NaN/inf
+        except HeaderError as exc:
+            (problems if needed else notes).append(str(exc))
+            return None
+
+    unreadable = len(problems)
     fmt_code = code("RegionSpatialFormat")
     fmt = _enum(RegionSpatialFormat, fmt_code)
-    if fmt is None:
+    if fmt is None and len(problems) == unreadable:
         problems.append(f"{where}: (0018,6012) Region Spatial Format {fmt_code!r} is not defined")
     type_code = code("RegionDataType")
     dtype = _enum(RegionDataType, type_code)
@@ -181,13 +193,13 @@ def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> 
                 y0, y1 = lo, hi
         bounds = [x0, y0, x1, y1]
 
-    ref_x, ref_y = _num(item, "ReferencePixelX0"), _num(item, "ReferencePixelY0")
+    ref_x, ref_y = num("ReferencePixelX0"), num("ReferencePixelY0")
     reference_pixel = None if ref_x is None or ref_y is None else (ref_x, ref_y)
     if (ref_x is None) != (ref_y is None):
         notes.append(f"{where}: only one of Reference Pixel X0/Y0 given; origin unknown")
     ref_val = (
-        _num(item, "ReferencePixelPhysicalValueX"),
-        _num(item, "ReferencePixelPhysicalValueY"),
+        num("ReferencePixelPhysicalValueX"),
+        num("ReferencePixelPhysicalValueY"),
     )
     if reference_pixel is not None and None in ref_val:
         notes.append(
@@ -196,7 +208,7 @@ def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> 
 
     unit_codes = (code("PhysicalUnitsXDirection"), code("PhysicalUnitsYDirection"))
     units = tuple(_enum(PhysicalUnits, c) for c in unit_codes)
-    delta = (_num(item, "PhysicalDeltaX"), _num(item, "PhysicalDeltaY"))
+    delta = (num("PhysicalDeltaX"), num("PhysicalDeltaY"))
 
     region = UltrasoundRegion(
         index=index,
@@ -211,10 +223,10 @@ def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> 
         spatial_format_code=fmt_code,
         data_type_code=type_code,
         unit_codes=unit_codes,
-        transducer_frequency_khz=_num(item, "TransducerFrequency"),
-        pulse_repetition_frequency_hz=_num(item, "PulseRepetitionFrequency"),
-        doppler_correction_angle_deg=_num(item, "DopplerCorrectionAngle"),
-        steering_angle_deg=_num(item, "SteeringAngle"),
+        transducer_frequency_khz=num("TransducerFrequency", needed=False),
+        pulse_repetition_frequency_hz=num("PulseRepetitionFrequency", needed=False),
+        doppler_correction_angle_deg=num("DopplerCorrectionAngle", needed=False),
+        steering_angle_deg=num("SteeringAngle", needed=False),
         problems=(),
         notes=tuple(notes),
     )
@@ -229,28 +241,17 @@ def read_region(item: Any, index: int, rows: int, columns: int, source: str) -> 
     return dataclasses.replace(region, problems=tuple(problems))
 
 
-def _floats(value: Any) -> tuple[float, ...] | None:
-    if value is None or value == "":
-        return None
-    seq = value if isinstance(value, list | tuple) or hasattr(value, "__iter__") else [value]
-    if isinstance(value, str | bytes):
-        seq = [value]
-    try:
-        return tuple(float(v) for v in seq)
-    except (TypeError, ValueError):
-        return None
-
-
-def _timing(ds: Any, n_frames: int, source: str) -> dict[str, Any]:
+def _timing(h: Header, n_frames: int, source: str) -> dict[str, Any]:
     """Frame time, vector, display rate, heart rate and R-wave times from the header."""
     out: dict[str, Any] = {}
     notes: list[str] = []
-    frame_time = _num(ds, "FrameTime")
-    vector = _floats(ds.get("FrameTimeVector"))
-    cine = _num(ds, "CineRate")
-    rec = _num(ds, "RecommendedDisplayFrameRate")
+    # timing only informs (and scales cine playback): a malformed value is noted and ignored
+    frame_time = h.number("FrameTime", None, finite=False, lenient=True)
+    vector = h.numbers("FrameTimeVector", None, None, lenient=True)
+    cine = h.number("CineRate", None, lenient=True)
+    rec = h.number("RecommendedDisplayFrameRate", None, lenient=True)
     if rec is None:
-        rec = _num(ds, "RecommendedDisplayFrameRateInFloat")
+        rec = h.number("RecommendedDisplayFrameRateInFloat", None, lenient=True)
     if frame_time is not None and not (math.isfinite(frame_time) and frame_time > 0):
         notes.append(f"{source}: (0018,1063) Frame Time {frame_time!r} ignored")
         frame_time = None
@@ -281,7 +282,7 @@ def _timing(ds: Any, n_frames: int, source: str) -> dict[str, Any]:
         fps, fps_source = cine, "(0018,0040) Cine Rate"
     elif frame_time is not None:
         fps, fps_source = 1000.0 / frame_time, source_name
-    heart = _num(ds, "HeartRate")
+    heart = h.number("HeartRate", None, lenient=True)
     if heart is not None and heart <= 0:
         notes.append(f"{source}: (0018,1088) Heart Rate {heart:g} means not recorded; ignored")
         heart = None
@@ -294,20 +295,16 @@ def _timing(ds: Any, n_frames: int, source: str) -> dict[str, Any]:
         cine_rate=cine,
         recommended_display_frame_rate=rec,
         heart_rate_bpm=heart,
-        r_wave_times_ms=_floats(ds.get("RWaveTimeVector")),
+        r_wave_times_ms=h.numbers("RWaveTimeVector", None, None, lenient=True),
     )
     out["_notes"] = notes
     return out
 
 
-def _spacing(ds: Any) -> tuple[tuple[float, float] | None, str]:
+def _spacing(h: Header) -> tuple[tuple[float, float] | None, str]:
     for keyword, tag in (("PixelSpacing", "(0028,0030)"), ("ImagerPixelSpacing", "(0018,1164)")):
-        value = _floats(ds.get(keyword))
-        if (
-            value is not None
-            and len(value) == 2
-            and all(v > 0 and math.isfinite(v) for v in value)
-        ):
+        value = h.numbers(keyword, 2, None, positive=True, lenient=True)
+        if value is not None:
             return (value[0], value[1]), f"{tag} {keyword}"
     return None, ""
 
@@ -318,17 +315,27 @@ class DicomFrames:
     def __init__(self, path: Path, header: Any) -> None:
         self.path = path
         self.header = header
-        self.photometric = str(header.get("PhotometricInterpretation", "")).upper()
-        self.bits_stored = int(header.get("BitsStored", header.get("BitsAllocated", 8)) or 8)
+        h = Header(header, path)
+        self.photometric = h.code("PhotometricInterpretation", None, "")
+        bits_allocated = h.integer("BitsAllocated", 8, low=1, high=64)
+        self.bits_stored = h.integer("BitsStored", bits_allocated, low=1, high=32)
+        self._palette: tuple[npt.NDArray[Any], int, int] | None = None
+        if self.photometric == "PALETTE COLOR":
+            from volumeviz.io.pixels import palette_table
+
+            self._palette = palette_table(h)  # checked once, before any frame is decoded
 
     def _display(self, arr: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
         pi = self.photometric
-        if pi == "PALETTE COLOR":
-            from pydicom.pixels import apply_color_lut
-
-            rgb = apply_color_lut(arr, self.header)
-            depth = int(self.header.RedPaletteColorLookupTableDescriptor[2])
-            rgb = rgb.astype(np.uint32, copy=False)
+        if pi == "PALETTE COLOR" and self._palette is not None:
+            table, first, depth = self._palette
+            if arr.ndim not in (2, 3) or arr.dtype.kind not in "iu":
+                raise DicomReadError(
+                    f"{self.path}: PALETTE COLOR frame decoded as {arr.dtype} {arr.shape}, "
+                    "not palette indices"
+                )
+            index = np.clip(arr.astype(np.int64) - first, 0, len(table) - 1)
+            rgb: npt.NDArray[Any] = table[index].astype(np.uint32, copy=False)
             # Some writers declare 16-bit entries but store 8-bit values: keep those as they are.
             if depth > 8 and rgb.max() > 255:
                 rgb = rgb >> (depth - 8)
@@ -423,52 +430,52 @@ def load_ultrasound(path: str | os.PathLike[str]) -> UltrasoundImage:
     path = Path(path)
     ds = _read_header(path)
     source = str(path)
-    if not _is_us(ds):
-        modality = ds.get("Modality", "")
+    h = Header(ds, source)
+    if not _is_us(h):
         raise UltrasoundError(
-            f"{source}: not an ultrasound image: (0008,0060) Modality is {str(modality)!r} "
-            f"and (0008,0016) SOP Class UID {str(ds.get('SOPClassUID', ''))!r} is not an "
-            "ultrasound class"
+            f"{source}: not an ultrasound image: (0008,0060) Modality is "
+            f"{h.text('Modality', lenient=True)!r} and (0008,0016) SOP Class UID "
+            f"{h.text('SOPClassUID', lenient=True)!r} is not an ultrasound class"
         )
-    rows, columns = ds.get("Rows"), ds.get("Columns")
+    rows = h.integer("Rows", None, low=0, high=65535)
+    columns = h.integer("Columns", None, low=0, high=65535)
     if not rows or not columns:
         raise UltrasoundError(f"{source}: no (0028,0010) Rows / (0028,0011) Columns")
-    rows, columns = int(rows), int(columns)
-    if not _has_pixels(path):
+    if not any(t in h for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
         raise DicomReadError(f"{source}: no (7FE0,0010) Pixel Data")
-    try:
-        n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError) as exc:
-        raise UltrasoundError(
-            f"{source}: (0028,0008) Number of Frames {ds.get('NumberOfFrames')!r} is not a number"
-        ) from exc
-    if n_frames < 1:
-        raise UltrasoundError(f"{source}: (0028,0008) Number of Frames is {n_frames}")
-    pi = str(ds.get("PhotometricInterpretation", "")).upper()
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    from volumeviz.io.pixels import check_frames
+
+    n_frames = check_frames(h)  # against the pixel data, before anything per frame
+    pi = h.code("PhotometricInterpretation", None, "")
+    samples = h.integer("SamplesPerPixel", 1, low=1, high=4)
     color = pi == "PALETTE COLOR" or samples == 3
 
     regions = tuple(
         read_region(item, n, rows, columns, source)
-        for n, item in enumerate(ds.get("SequenceOfUltrasoundRegions", []) or [])
+        for n, item in enumerate(h.items("SequenceOfUltrasoundRegions"))
     )
-    timing = _timing(ds, n_frames, source)
+    timing = _timing(h, n_frames, source)
     notes = list(timing.pop("_notes"))
-    spacing, spacing_source = _spacing(ds)
-    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "")
+    spacing, spacing_source = _spacing(h)
+    from pydicom.dataset import Dataset
+
+    meta_h = Header(getattr(ds, "file_meta", None) or Dataset(), source, notes=h.notes)
+    text = functools.partial(h.text, lenient=True)
     meta = UltrasoundMeta(
-        modality=str(ds.get("Modality", "")),
-        sop_class_uid=str(ds.get("SOPClassUID", "")),
-        manufacturer=str(ds.get("Manufacturer", "")),
-        model=str(ds.get("ManufacturerModelName", "")),
-        transfer_syntax=str(ts or ""),
+        modality=text("Modality"),
+        sop_class_uid=text("SOPClassUID"),
+        manufacturer=text("Manufacturer"),
+        model=text("ManufacturerModelName"),
+        transfer_syntax=meta_h.text("TransferSyntaxUID", lenient=True),
         photometric_interpretation=pi,
-        burned_in_annotation=str(ds.get("BurnedInAnnotation", "")).upper(),
-        patient_name=str(ds.get("PatientName", "")),
-        patient_id=str(ds.get("PatientID", "")),
-        study_date=str(ds.get("StudyDate", "")),
-        institution=str(ds.get("InstitutionName", "")),
+        burned_in_annotation=text("BurnedInAnnotation").upper(),
+        patient_name=text("PatientName"),
+        patient_id=text("PatientID"),
+        study_date=text("StudyDate"),
+        institution=text("InstitutionName"),
     )
+    frames = DicomFrames(path, ds)
+    notes.extend(n for n in h.notes if n not in notes)
     return UltrasoundImage(
         source=source,
         rows=rows,
@@ -476,7 +483,7 @@ def load_ultrasound(path: str | os.PathLike[str]) -> UltrasoundImage:
         n_frames=n_frames,
         color=color,
         regions=regions,
-        frames=DicomFrames(path, ds),
+        frames=frames,
         pixel_spacing_mm=spacing,
         pixel_spacing_source=spacing_source,
         meta=meta,

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from volumeviz._face import option
 from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError, UsageError
 from volumeviz.io.discover import quiet_pydicom, scan
+from volumeviz.io.header import Header
 from volumeviz.model.multivolume import IndexSpec, MultiVolume
 from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
 from volumeviz.model.stamps import loader_actions
@@ -224,12 +225,22 @@ def _meta(info: SeriesInfo, rejected: list[str]) -> VolumeMeta:
     )
 
 
-def _to_grey(arr: npt.NDArray[Any], ds: Any) -> npt.NDArray[Any]:
-    """Colour (RGB / YBR / PALETTE COLOR) to 8-bit luminance (ITU-R BT.601)."""
-    from pydicom.pixels import apply_color_lut
+def _to_grey(arr: npt.NDArray[Any], h: Header) -> npt.NDArray[Any]:
+    """Colour (RGB / YBR / PALETTE COLOR) to 8-bit luminance (ITU-R BT.601).
 
-    pi = str(ds.get("PhotometricInterpretation", ""))
-    rgb = apply_color_lut(arr, ds) if pi == "PALETTE COLOR" else arr
+    Raises
+    ------
+    HeaderError, DicomReadError
+        A PALETTE COLOR lookup table that is malformed (checked by
+        :func:`volumeviz.io.pixels.palette_table`).
+    """
+    if h.code("PhotometricInterpretation", None, "", lenient=True) == "PALETTE COLOR":
+        from volumeviz.io.pixels import palette_table
+
+        table, first, _ = palette_table(h)
+        rgb = table[np.clip(np.asarray(arr, np.int64) - first, 0, len(table) - 1)]
+    else:
+        rgb = arr
     rgb = np.asarray(rgb, dtype=np.float32)
     if rgb.max() > 255:  # 16-bit palette entries
         rgb = rgb / 257.0
@@ -300,8 +311,8 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
         plane = arr[s.frame] if s.frame is not None and s.n_frames > 1 else arr
         if s.frame is not None and s.n_frames == 1 and plane.ndim == 3 and s.samples == 1:
             plane = plane[0]
-        if s.samples != 1 or str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
-            plane = _to_grey(plane, ds)
+        if s.samples != 1 or s.photometric == "PALETTE COLOR":
+            plane = _to_grey(plane, Header(ds, s.path))
             colour = True
         if plane.shape != (s0.rows, s0.cols):
             raise DicomReadError(
