@@ -47,6 +47,7 @@ __all__ = [
     "REQUIRED",
     "Header",
     "HeaderError",
+    "check_codestream",
     "frame_capacity",
     "number_of_frames",
 ]
@@ -836,6 +837,128 @@ def frame_capacity(
         return None
 
 
+_JPEG_SYNTAXES = {
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.81",
+}
+_J2K_SYNTAXES = {
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.92",
+    "1.2.840.10008.1.2.4.93",
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.4.203",
+}
+_RLE_SYNTAX = "1.2.840.10008.1.2.5"
+#: RLE (PS3.5 G.3.1): a replicate run of 128 bytes costs 2, so no segment expands more than this
+_RLE_MAX_EXPANSION = 64
+_HEAD = 1 << 16
+
+
+def _first_fragment(h: Header, elem: Any, little: bool) -> tuple[int, bytes] | None:
+    """(length, first bytes) of the first fragment after the Basic Offset Table."""
+    import io
+
+    fmt = "<HHL" if little else ">HHL"
+    value = getattr(elem, "value", None)
+    try:
+        if isinstance(value, bytes | bytearray):
+            fp: Any = io.BytesIO(value)
+            start = 0
+        else:
+            tell = getattr(elem, "value_tell", None)
+            if tell is None or h.path is None:
+                return None
+            fp = h.path.open("rb")
+            start = int(tell)
+        with fp:
+            fp.seek(start)
+            for n in range(2):  # the Basic Offset Table item, then the first fragment
+                head = fp.read(8)
+                if len(head) < 8:
+                    return None
+                group, el, length = struct.unpack(fmt, head)
+                if (group << 16) | el != _ITEM or length == _UNDEFINED:
+                    return None
+                if n == 0:
+                    fp.seek(length, 1)
+            return int(length), bytes(fp.read(min(int(length), _HEAD)))
+    except OSError:
+        return None
+
+
+def _codestream_size(ts: str, head: bytes) -> tuple[int, int] | None:
+    """(rows, columns) the JPEG / JPEG-LS / JPEG 2000 codestream itself declares, if readable."""
+    if ts in _J2K_SYNTAXES:
+        at = head.find(b"\xff\x4f\xff\x51")  # SOC then SIZ (ISO/IEC 15444-1 A.5.1)
+        if at < 0 or len(head) < at + 24:
+            return None
+        xsiz, ysiz, x0, y0 = struct.unpack(">LLLL", head[at + 8 : at + 24])
+        return (ysiz - y0, xsiz - x0)
+    try:
+        from pydicom.pixels.utils import _get_jpg_parameters
+
+        params = _get_jpg_parameters(head)
+    except Exception:  # a pydicom without the parser, or a codestream it cannot read
+        return None
+    height, width = params.get("height"), params.get("width")
+    if not height or not width:  # height 0: given later by a DNL marker
+        return None
+    return (int(height), int(width))
+
+
+def check_codestream(
+    h: Header, *, rows: int, cols: int, samples: int, bits_allocated: int
+) -> None:
+    """Check encapsulated pixel data can hold the (0028,0010) x (0028,0011) image it claims.
+
+    JPEG, JPEG-LS and JPEG 2000 codestreams declare their own size (SOFn / SIZ): it must be
+    Rows x Columns. RLE declares none, but no RLE segment expands more than 64 times (PS3.5
+    G.3.1), so one frame cannot decode to more than 64 times its fragment. Only the first
+    fragment's item header and first 64 KiB are read. Other syntaxes are not checked.
+
+    Raises
+    ------
+    HeaderError
+        Rows/Columns the compressed data cannot hold, named with both sizes.
+    """
+    tag = _pixel_tag(h)
+    if tag is None:
+        return
+    elem = h.element(tag)
+    if elem is None or not _extent(elem)[1]:
+        return
+    meta = getattr(h.ds, "file_meta", None)
+    ts = "" if meta is None else Header(meta, h.source).text("TransferSyntaxUID", lenient=True)
+    if ts not in _JPEG_SYNTAXES and ts not in _J2K_SYNTAXES and ts != _RLE_SYNTAX:
+        return
+    first = _first_fragment(h, elem, ts != "1.2.840.10008.1.2.2")
+    if first is None:
+        return
+    length, head = first
+    label = f"(0028,0010) Rows {rows} x (0028,0011) Columns {cols}"
+    if ts == _RLE_SYNTAX:
+        need = rows * cols * samples * ((bits_allocated + 7) // 8)
+        if need > _RLE_MAX_EXPANSION * length:
+            raise HeaderError(
+                f"{h.source}: {h.context}{label} ({need} bytes a frame) cannot come from the "
+                f"{length}-byte RLE fragment of {h.label(tag)} (RLE expands at most "
+                f"{_RLE_MAX_EXPANSION}x)"
+            )
+        return
+    size = _codestream_size(ts, head)
+    if size is not None and size != (rows, cols):
+        raise HeaderError(
+            f"{h.source}: {h.context}{label} disagree with the {size[1]}x{size[0]} "
+            f"(columns x rows) its {h.label(tag)} codestream declares"
+        )
+
+
 def number_of_frames(
     h: Header,
     *,
@@ -866,6 +989,7 @@ def number_of_frames(
     volumeviz.errors.HeaderError: a.dcm: (0028,0008) Number of Frames '2147483648' exceeds the 1 frame(s) its (7FE0,0010) Pixel Data can hold (8 bytes; 8 a 2x2 frame)
     """  # noqa: E501
     frames = h.integer("NumberOfFrames", 1, low=1)
+    check_codestream(h, rows=rows, cols=cols, samples=samples, bits_allocated=bits_allocated)
     capacity = frame_capacity(
         h,
         rows=rows,
