@@ -272,6 +272,19 @@ def _print_table(result: Any, chosen: list[Any], path: Path | str) -> None:
     for r in result.rejected:
         console.print(f"rejected: {r.reason}", markup=False)
     _print_notes(console, result.notes)
+    _print_ignored(console, result.ignored)
+
+
+def _print_ignored(console: Any, ignored: list[str]) -> None:
+    """Header values left out (file used): each one under -v or when few, else the first."""
+    if _verbosity() > 0 or len(ignored) <= 3:
+        for line in ignored:
+            console.print(f"ignored: {line}", markup=False)
+    elif ignored:
+        console.print(
+            f"ignored {len(ignored)} malformed header values (first: {ignored[0]}); -v lists them",
+            markup=False,
+        )
 
 
 def _print_notes(console: Any, notes: list[str]) -> None:

@@ -699,7 +699,7 @@ def _scan_one(
     finally:
         if progress is not None:
             progress(n + 1, total)
-    result.notes.extend(header.pop("notes", ()))
+    result.ignored.extend(header.pop("notes", ()))
     uid = header["series_uid"] or f"(no Series Instance UID) {f}"
     by_uid.setdefault(uid, []).extend(slices)
     if uid not in headers or "study_uid" not in headers[uid]:

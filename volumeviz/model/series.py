@@ -289,6 +289,9 @@ class ScanResult:
     rejected: list[RejectedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     n_files: int = 0
+    #: header values that were malformed or out of range and left out (their file was used),
+    #: one line each naming file, element and value
+    ignored: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """One entry per series: its ``info`` label, modality, slices, description."""
