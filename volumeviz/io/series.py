@@ -38,8 +38,12 @@ __all__ = ["plan_series", "plan_stack", "split_parts", "split_series"]
 ORIENTATION_SPLIT_DEG = 5.0
 #: positions closer than this (mm, along the normal) are "the same position"
 DUPLICATE_TOL_MM = 0.01
-#: a resampling grid may hold at most this many times the voxels of the slices it comes from
+#: a resampling grid larger than GRID_FREE_VOXELS may hold at most this many times the voxels
+#: of the slices it comes from (a tilt or a few missing slices grow it 1-3x)
 MAX_GRID_GROWTH = 16
+#: grids up to this size (64 MiB as float32) are resampled whatever their growth: a few
+#: sparse slices far apart (e.g. 4 slices of 16x16 spread over 200 mm) are cheap to fill in
+GRID_FREE_VOXELS = 2**24
 #: and at most this many voxels (as discover.MAX_VOXELS: 2 GiB of int16)
 MAX_GRID_VOXELS = 2**31 // 2
 #: slice steps within this many mm of the median are even whatever ``spacing_rtol`` says:
@@ -517,8 +521,9 @@ def _check_grid(
 
     A regular grid that holds every slice grows with the slices' spread; one slice placed far
     from the others (a hostile or corrupt (0020,0032)) would make it enormous. The grid may hold
-    at most :data:`MAX_GRID_GROWTH` times the source voxels and :data:`MAX_GRID_VOXELS` in all;
-    otherwise the slice farthest from the median position is named as implausible.
+    at most :data:`MAX_GRID_VOXELS` voxels, and beyond :data:`GRID_FREE_VOXELS` at most
+    :data:`MAX_GRID_GROWTH` times the source voxels; otherwise the slice farthest from the median
+    position is named as implausible.
 
     Raises
     ------
@@ -528,7 +533,9 @@ def _check_grid(
     ni_t, nj_t, nk = grid
     voxels = ni_t * nj_t * nk
     own = max(1, source[0] * source[1] * source[2])
-    if voxels <= MAX_GRID_GROWTH * own and voxels <= MAX_GRID_VOXELS:
+    if voxels <= MAX_GRID_VOXELS and (
+        voxels <= GRID_FREE_VOXELS or voxels <= MAX_GRID_GROWTH * own
+    ):
         return
     pos = ipps[kept]
     far = int(np.argmax(np.linalg.norm(pos - np.median(pos, axis=0), axis=1)))
@@ -538,7 +545,8 @@ def _check_grid(
         f"{worst.label}: (0020,0032) Image Position (Patient) '{shown}' is implausible: with "
         f"the other {len(kept) - 1} slice(s) it needs a {ni_t}x{nj_t}x{nk} grid ({voxels} "
         f"voxels, {voxels / own:.0f}x the {own} voxels of the slices themselves); refusing to "
-        f"resample beyond {MAX_GRID_GROWTH}x or {MAX_GRID_VOXELS} voxels"
+        f"resample beyond {MAX_GRID_GROWTH}x (above {GRID_FREE_VOXELS} voxels) or "
+        f"{MAX_GRID_VOXELS} voxels"
     )
 
 
