@@ -257,7 +257,9 @@ def _run(args: list[str], debug: bool) -> Any:
             raise
         click.echo("volumeviz: error: out of memory", err=True)
         sys.exit(1)
-    except Exception as exc:
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # Exception, and a native library's panic (pyo3 PanicException)
         if debug:
             raise
         click.echo(

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from volumeviz.errors import DicomReadError, HeaderError, UsageError, VolumeVizError
+from volumeviz.errors import DicomReadError, HeaderError, UsageError
+from volumeviz.io._decode import decoding
 from volumeviz.io.header import Header, number_of_frames
 
 #: VOI LUT Function values (0028,1056) defined by PS3.3 C.11.2.1.3
@@ -731,17 +732,10 @@ def iter_display_frames(
     frames = iter_pixels(ds, as_rgb=True)
     k = 0
     while True:
-        try:
-            frame = next(frames)
-        except StopIteration:
+        with decoding(path, f"(7FE0,0010) Pixel Data cannot be decoded (frame {k + 1})"):
+            frame = next(frames, None)
+        if frame is None:
             return
-        except VolumeVizError:
-            raise
-        except Exception as exc:  # a decoder fails in many ways on bad data
-            raise DicomReadError(
-                f"{path}: (7FE0,0010) Pixel Data cannot be decoded (frame {k + 1}): "
-                f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-            ) from exc
         p = DisplayParams.from_dataset(ds, frame=k, name=str(path)) if enhanced else params
         try:
             shown = to_display(

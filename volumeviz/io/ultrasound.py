@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.errors import DicomReadError, HeaderError, UltrasoundError
+from volumeviz.io._decode import decoding
 from volumeviz.io.header import Header
 from volumeviz.model.ultrasound import (
     PhysicalUnits,
@@ -358,10 +359,8 @@ class DicomFrames:
         """Decode frame ``index`` only."""
         from pydicom.pixels import pixel_array
 
-        try:
+        with decoding(self.path, f"frame {index} cannot be decoded"):
             arr = pixel_array(os.fspath(self.path), index=index)
-        except Exception as exc:
-            raise DicomReadError(f"{self.path}: frame {index} cannot be decoded: {exc}") from exc
         return self._display(arr)
 
     def iter_frames(self, indices: Sequence[int]) -> Iterator[npt.NDArray[np.uint8]]:
@@ -378,15 +377,11 @@ class DicomFrames:
         it = iter_pixels(os.fspath(self.path), indices=wanted)
         n = 0
         while True:
-            try:
-                arr = next(it)
-            except StopIteration:
+            frame = wanted[n] if n < len(wanted) else n
+            with decoding(self.path, f"frame {frame} cannot be decoded"):
+                arr = next(it, None)
+            if arr is None:
                 break
-            except Exception as exc:
-                frame = wanted[n] if n < len(wanted) else n
-                raise DicomReadError(
-                    f"{self.path}: frame {frame} cannot be decoded: {exc}"
-                ) from exc
             n += 1
             yield self._display(arr)
 

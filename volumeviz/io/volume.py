@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from volumeviz._face import option
 from volumeviz.errors import DicomReadError, NoSeriesError, SeriesGeometryError, UsageError
+from volumeviz.io._decode import decoding
 from volumeviz.io.discover import quiet_pydicom, scan
 from volumeviz.io.header import Header
 from volumeviz.model.multivolume import IndexSpec, MultiVolume
@@ -261,7 +262,7 @@ def _read_frames(path: str, frames: set[int] | None) -> tuple[Any, dict[int, Any
     if not frames:
         return None
     ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
-    n = int(ds.get("NumberOfFrames") or 1)
+    n = Header(ds, path).integer("NumberOfFrames", 1, low=1)
     if len(frames) >= n or "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
         return None
     wanted = sorted(frames)
@@ -287,7 +288,11 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
     for k, s in enumerate(slices):
         if s.path not in cache:
             cache.clear()
-            try:
+            what = (
+                "(7FE0,0010) Pixel Data cannot be decoded "
+                f"(transfer syntax {s.transfer_syntax or 'unknown'})"
+            )
+            with decoding(s.path, what):
                 with quiet_pydicom():
                     some = _read_frames(s.path, frames_of.get(s.path))
                 if some is not None:
@@ -300,12 +305,6 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
                         ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(s.transfer_syntax)
                     with quiet_pydicom():
                         arr = ds.pixel_array
-            except Exception as exc:
-                raise DicomReadError(
-                    f"{s.path}: (7FE0,0010) Pixel Data cannot be decoded "
-                    f"(transfer syntax {s.transfer_syntax or 'unknown'}): "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
             cache[s.path] = (ds, arr)
         ds, arr = cache[s.path]
         plane = arr[s.frame] if s.frame is not None and s.n_frames > 1 else arr
