@@ -42,3 +42,13 @@ def test_missing_folder_and_no_overwrite(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="exists"), atomic_path(tmp_path / "x", overwrite=False):
         pass
     assert (tmp_path / "x").read_text() == "keep"
+
+
+def test_no_overwrite_holds_when_the_target_appears_meanwhile(tmp_path: Path) -> None:
+    target = tmp_path / "x.png"
+    with pytest.raises(OutputError, match="written meanwhile"):  # noqa: PT012
+        with atomic_path(target, overwrite=False) as tmp:
+            tmp.write_text("mine")
+            target.write_text("theirs")  # another writer, between the check and the move
+    assert target.read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]  # no temporary file left

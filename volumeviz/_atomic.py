@@ -1,8 +1,13 @@
-"""Atomic file output: write a temp file beside the target, then rename it over the target."""
+"""Atomic file output: write a temp file beside the target, then move it into place.
+
+Without ``overwrite`` the move is create-exclusive (a hard link, which fails if the target
+appeared meanwhile), so two writers racing for one name never replace each other's file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,10 +18,13 @@ from volumeviz.errors import OutputError
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success it is renamed to ``target``.
+    """Yield a temporary path next to ``target``; on success it becomes ``target``.
 
-    Nothing is left behind on failure. The folder must exist: a missing folder is an
-    :class:`OutputError` naming it, not a half-written file somewhere else.
+    Nothing is left behind on failure (an exception, or SIGTERM once the CLI turned it into
+    one; only SIGKILL leaves the ``.NAME.XXXXXXXX.SUFFIX`` file, which ``export`` removes on its
+    next run). The folder must exist: a missing folder is an :class:`OutputError` naming it,
+    not a half-written file somewhere else. Without ``overwrite`` an existing target is an
+    :class:`OutputError`, also when it appears while the temporary file is being written.
     """
     target = Path(target)
     parent = target.parent if str(target.parent) else Path(".")
@@ -36,8 +44,29 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, target)
+        if overwrite:
+            os.replace(tmp_path, target)
+        else:
+            _place_exclusive(tmp_path, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def _place_exclusive(tmp: Path, target: Path) -> None:
+    """Move ``tmp`` to ``target`` only if ``target`` does not exist (atomically where possible)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise OutputError(f"{target}: exists (written meanwhile); not overwritten") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                             errno.EMLINK, errno.ENOSYS):  # fmt: skip
+            raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
+        # a file system without hard links: the best it offers
+        if target.exists():
+            raise OutputError(f"{target}: exists (written meanwhile); not overwritten") from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()

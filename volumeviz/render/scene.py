@@ -442,7 +442,15 @@ class Scene:
                     "warnings": info.warnings,
                 }
             )
-        issues = [] if self.vol is None else [i.to_dict() for i in self.vol.issues]
+        # issue messages may quote a file's path: scrubbed like every text of the picture
+        redact = Redactor.for_items(
+            *([self.vol] if self.vol is not None else []), anonymize=self._base.anonymize
+        )
+        issues = (
+            []
+            if self.vol is None
+            else [{**i.to_dict(), "message": redact(i.message)} for i in self.vol.issues]
+        )
         return {
             "Software": f"volumeviz {__version__}",
             "volumeviz:version": __version__,

@@ -816,7 +816,8 @@ def make_render(
         if isinstance(item, UltrasoundImage):
             from volumeviz.render.ultrasound import render_frame
 
-            img = render_frame(item, 0, size=size)
+            anonymize = bool(render.option("anonymize", False))
+            img = render_frame(item, 0, size=size, anonymize=anonymize)
             _write_png(img, output, overwrite=overwrite)
             return
         from volumeviz.render.screenshot import png_metadata, render_image, write_png
