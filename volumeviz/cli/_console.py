@@ -22,16 +22,12 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, TextIO
 
-from volumeviz.model.deid import Identity, Redactor, keyed_hash
+from volumeviz.model.deid import Identity, Redactor
 
 __all__ = ["add_identity", "is_protected", "protect", "restore", "scrub"]
 
-#: paths under an input folder known by name (a folder with more is matched up to a space)
-_MAX_KNOWN = 200_000
-_PATH_END = re.compile(r"[\s:;,'\"()\[\]]")
 _TAG = re.compile(r"\((?P<g>[0-9A-Fa-f]{4}),(?P<e>[0-9A-Fa-f]{4})\)")
 #: a quoted value: it may hold apostrophes (O'Brien); it ends at a quote before a space or stop
 _QUOTED = re.compile(r"\s*'(?P<v>.*?)'(?=[\s;,)\]]|$)")
@@ -42,18 +38,9 @@ class _Scrubber:
     """The filter: input paths to hashes, identifying tag values withheld, identity removed."""
 
     def __init__(self, inputs: Iterable[str | os.PathLike[str]], key: bytes | None) -> None:
-        self.key = key
-        self.roots: list[tuple[str, Path]] = []
-        for p in inputs:
-            path = Path(p)
-            root = path if path.is_dir() else path.parent
-            # a file given: its own path, and its folder (where its neighbours are named from)
-            for base in dict.fromkeys((path, root)):
-                for form in {str(base), str(base.resolve()), os.path.abspath(base)}:
-                    if form and form not in (".", os.sep):
-                        self.roots.append((form.rstrip("/\\") or form, root))
-        self.roots.sort(key=lambda r: len(r[0]), reverse=True)
-        self._known: dict[Path, set[str]] = {}
+        from volumeviz.io.deid import PathHider
+
+        self.paths = PathHider(inputs, key)
         self.identity = Identity()
         self.redact = Redactor(self.identity)
 
@@ -61,55 +48,8 @@ class _Scrubber:
         self.identity = self.identity.merged(identity)
         self.redact = Redactor(self.identity)
 
-    def _names_under(self, root: Path) -> set[str]:
-        if root not in self._known:
-            names: set[str] = set()
-            if root.is_dir():
-                for dirpath, dirnames, filenames in os.walk(root):
-                    rel = os.path.relpath(dirpath, root)
-                    for n in (*dirnames, *filenames):
-                        names.add(n if rel == "." else f"{rel}/{n}")
-                    if len(names) > _MAX_KNOWN:
-                        break
-            self._known[root] = names
-        return self._known[root]
-
-    def _token(self, rel: str) -> str:
-        rel = rel.strip("/\\")
-        return "<input>" if not rel else f"<input>/file-{keyed_hash(rel, self.key)[:8]}"
-
-    def _paths(self, line: str) -> str:
-        for form, root in self.roots:
-            start = 0
-            while (i := line.find(form, start)) >= 0:
-                rest = line[i + len(form) :]
-                if rest and rest[0] not in "/\\":
-                    if rest[0].isalnum() or rest[0] in "._-":  # a longer name that starts alike
-                        start = i + len(form)
-                        continue
-                    line = line[:i] + "<input>" + rest
-                    start = i + len("<input>")
-                    continue
-                rel = self._longest_known(rest[1:], root) if rest else ""
-                if rest and not rel:
-                    m = _PATH_END.search(rest, 1)
-                    rel = rest[1 : m.start()] if m else rest[1:]
-                token = self._token(rel)
-                consumed = len(rel) + 1 if rest else 0
-                line = line[:i] + token + rest[consumed:]
-                start = i + len(token)
-        return line
-
-    def _longest_known(self, rest: str, root: Path) -> str:
-        known = self._names_under(root)
-        ends = [m.start() for m in _PATH_END.finditer(rest)] + [len(rest)]
-        for end in sorted(ends, reverse=True):
-            if rest[:end] in known:
-                return rest[:end]
-        return ""
-
     def __call__(self, line: str) -> str:
-        line = _withhold_values(self._paths(line))
+        line = _withhold_values(self.paths(line))
         return str(self.redact(line))
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ __all__ = [
     "OPTIONS",
     "TABLE_VERSION",
     "DeidSession",
+    "PathHider",
     "action_for",
     "basic_profile",
     "deidentify_dataset",
@@ -404,3 +406,94 @@ def _needs_utf8(ds: Any) -> bool:
         if elem.VR in _TEXT_VRS and elem.value is not None and not str(elem.value).isascii():
             return True
     return False
+
+
+#: paths under an input folder known by name (a folder with more is matched up to a space)
+_MAX_KNOWN = 200_000
+_PATH_END = re.compile(r"[\s:;,'\"()\[\]]")
+
+
+class PathHider:
+    """Replaces every path inside the inputs by ``<input>/file-<hash>`` in a text.
+
+    The hash is :func:`volumeviz.model.deid.keyed_hash` of the path relative to its input (the
+    tag ``export`` also prints), so whoever holds the key can find the file; the input itself
+    becomes ``<input>``. File and folder names may carry the patient's name, so none is shown.
+    Paths with spaces are recognised by the names found under the input.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()) / "Doe John"
+    >>> (root / "a b").mkdir(parents=True)
+    >>> hide = PathHider([root], b"k")
+    >>> hide(f"{root}/a b/I1.dcm: bad").startswith("<input>/file-")
+    True
+    """
+
+    def __init__(self, inputs: Iterable[str | os.PathLike[str]], key: bytes | None) -> None:
+        from pathlib import Path
+
+        self.key = key
+        self.roots: list[tuple[str, Path]] = []
+        for p in inputs:
+            path = Path(p)
+            root = path if path.is_dir() else path.parent
+            # a file given: its own path, and its folder (where its neighbours are named from)
+            for base in dict.fromkeys((path, root)):
+                for form in {str(base), str(base.resolve()), os.path.abspath(base)}:
+                    if form and form not in (".", os.sep):
+                        self.roots.append((form.rstrip("/\\") or form, root))
+        self.roots.sort(key=lambda r: len(r[0]), reverse=True)
+        self._known: dict[Any, set[str]] = {}
+
+    def _names_under(self, root: Any) -> set[str]:
+        if root not in self._known:
+            names: set[str] = set()
+            if root.is_dir():
+                for dirpath, dirnames, filenames in os.walk(root):
+                    rel = os.path.relpath(dirpath, root)
+                    for n in (*dirnames, *filenames):
+                        names.add(n if rel == "." else f"{rel}/{n}")
+                    if len(names) > _MAX_KNOWN:
+                        break
+            self._known[root] = names
+        return self._known[root]
+
+    def token(self, rel: str) -> str:
+        """``<input>/file-<hash>`` for a path relative to an input (``<input>`` for "")."""
+        from volumeviz.model.deid import keyed_hash
+
+        rel = rel.strip("/\\")
+        return "<input>" if not rel else f"<input>/file-{keyed_hash(rel, self.key)[:8]}"
+
+    def __call__(self, line: str) -> str:
+        """``line`` with every path inside an input replaced by its token."""
+        for form, root in self.roots:
+            start = 0
+            while (i := line.find(form, start)) >= 0:
+                rest = line[i + len(form) :]
+                if rest and rest[0] not in "/\\":
+                    if rest[0].isalnum() or rest[0] in "._-":  # a longer name that starts alike
+                        start = i + len(form)
+                        continue
+                    line = line[:i] + "<input>" + rest
+                    start = i + len("<input>")
+                    continue
+                rel = self._longest_known(rest[1:], root) if rest else ""
+                if rest and not rel:
+                    m = _PATH_END.search(rest, 1)
+                    rel = rest[1 : m.start()] if m else rest[1:]
+                token = self.token(rel)
+                consumed = len(rel) + 1 if rest else 0
+                line = line[:i] + token + rest[consumed:]
+                start = i + len(token)
+        return line
+
+    def _longest_known(self, rest: str, root: Any) -> str:
+        known = self._names_under(root)
+        ends = [m.start() for m in _PATH_END.finditer(rest)] + [len(rest)]
+        for end in sorted(ends, reverse=True):
+            if rest[:end] in known:
+                return rest[:end]
+        return ""

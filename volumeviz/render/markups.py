@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pyvista as pv
 from vtkmodules.vtkRenderingCore import vtkTextActor
 
+from volumeviz.model.deid import Redactor
 from volumeviz.model.volume import Volume
 from volumeviz.ops.measure import Markup, describe_markup
 from volumeviz.ops.mpr import Slice2D
@@ -76,6 +77,7 @@ def add_markups(
     vol: Volume,
     markups: Sequence[Markup],
     *,
+    redact: Redactor,
     font_size: int = 12,
     tag: str = "",
 ) -> list[str]:
@@ -83,7 +85,9 @@ def add_markups(
 
     Each markup is a polyline (distance, angle), a small cross (point) or an outline (ellipse),
     with its short value written beside it; the full lines are returned (for the picture's
-    metadata and lists). Markups off this plane are left out.
+    metadata and lists). Markups off this plane are left out. Every text goes through
+    ``redact`` (:func:`volumeviz.render.annotations.redactor_for` the volume), as all picture
+    text does.
     """
     tol = on_plane_tolerance(vol, s)
     texts: list[str] = []
@@ -107,8 +111,9 @@ def add_markups(
                 ends, color=COLOR, point_size=6, name=f"{name}-ends", lighting=False,
                 render_points_as_spheres=False,
             )  # fmt: skip
-        texts.append(describe_markup(vol, m))
-        text = describe_markup(vol, m, short=True)
+        # a markup's label is typed by a person: it goes through the picture's redactor
+        texts.append(redact(describe_markup(vol, m)))
+        text = redact(describe_markup(vol, m, short=True))
         anchor = pts[0] if m.kind in ("point", "ellipse") else pts[int(np.argmax(pts[:, 1]))]
         label = vtkTextActor()
         label.SetInput(text)

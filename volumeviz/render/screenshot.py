@@ -208,7 +208,7 @@ def render_scene(
             set_camera_2d(pl.renderer, width_mm, height_mm, aspect)
             if state.measurements:
                 marks = [m for m in state.measurements if isinstance(m, Markup)]
-                info.measurements[plane] = add_markups(pl, s, vol, marks, tag=plane)
+                info.measurements[plane] = add_markups(pl, s, vol, marks, redact=redact, tag=plane)
             if state.annotations:
                 size = _viewport_size(pl, (w, h))
                 legend = legend_for(plane == planes[0])

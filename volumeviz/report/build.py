@@ -731,9 +731,11 @@ def build_report(
         Table(tuple(overview), header=("#", "Modality", "Description", "Size", "Issues / regions"))
     ]
     if problems:
-        if anonymize and source:  # paths may name the patient: keep them relative
-            prefix = str(Path(source)).rstrip("/\\") + os.sep
-            problems = [p.replace(prefix, "") for p in problems]
+        if anonymize and source:  # a path may name the patient: its hash (as export lists it)
+            from volumeviz.io.deid import PathHider, pseudonym_key
+
+            hide = PathHider([source], pseudonym_key())
+            problems = [hide(p) for p in problems]
         ov_blocks.append(Paragraph("Could not be loaded:"))
         ov_blocks.append(Table(tuple((p,) for p in problems), header=("Problem",)))
     if not anonymize and source:
