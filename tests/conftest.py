@@ -10,6 +10,23 @@ import pytest
 TESTS = Path(__file__).parent
 TEST_DATA = TESTS / "data"
 
+_EGL = "vtkEGLRenderWindow"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep one OpenGL platform per process when GUI tests run.
+
+    A Qt window draws through GLX; once GLX has been used in a process, VTK's EGL offscreen
+    windows lose wide lines (glLineWidth dispatches to the GLX context: scale bars and measurement
+    lines come out 1 px wide). The window process itself never forces EGL (``app/run.py``), so a
+    test session that runs GUI tests renders everything through the Xvfb display as the window
+    does. ``scripts/test.sh`` runs the GUI tests in their own process and the rest under EGL.
+    """
+    if os.environ.get("VTK_DEFAULT_OPENGL_WINDOW") == _EGL and any(
+        item.get_closest_marker("gui") for item in items
+    ):
+        del os.environ["VTK_DEFAULT_OPENGL_WINDOW"]
+
 
 def _shared_data_root() -> Path | None:
     value = os.environ.get("VOLUMEVIZ_SHARED_DATA")
