@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from volumeviz.cli._dims import index_option, parse_index
 from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import OutputError, UsageError
 
@@ -37,6 +38,7 @@ _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
     help="Remove patient identity from the text, the images' annotations and file metadata.",
 )
 @click.option("--series", default=None, help="Report only this series (number, UID or key).")
+@index_option
 @click.option(
     "--preset", "presets", multiple=True, help="3D preset (repeat for several; default: template)."
 )
@@ -79,6 +81,7 @@ def report(
     template: str | None,
     anonymize: bool,
     series: str | None,
+    index: tuple[str, ...],
     presets: tuple[str, ...],
     views: tuple[str, ...],
     dpi: int | None,
@@ -101,6 +104,7 @@ def report(
 
     if anonymize:  # from here nothing printed names an input file or the patient
         _console.protect([path])
+    chosen = parse_index(index)
     suffix = output.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise UsageError(f"{output}: the report is written as .pdf or .html, not {suffix!r}")
@@ -122,7 +126,7 @@ def report(
 
         for p in presets:
             load_preset(p)  # unknown name: PresetError (exit 2) before anything is loaded
-    items, problems = load_study(path, series=series)
+    items, problems = load_study(path, series=series, index=chosen or None)
     _console.add_identity(*items)
     layout = Layout(dpi=tpl.dpi, page=tpl.page)
     from volumeviz.cli._seg import segmentations_for_cli

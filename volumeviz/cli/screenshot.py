@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from volumeviz.cli._dims import index_option, parse_index
 from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import OutputError, UsageError
 
@@ -109,6 +110,7 @@ def _check_output(out: Path) -> None:
     default=None,
     help="Which series under PATH: number, UID, key or @n (as 'volumeviz info' lists).",
 )
+@index_option
 @click.option("--background", default="black", show_default=True, help="Background colour.")
 @click.option(
     "--anonymize",
@@ -185,6 +187,7 @@ def screenshot(
     clip: str | None,
     size: str | None,
     series: str | None,
+    index: tuple[str, ...],
     background: str,
     anonymize: bool,
     no_annotations: bool,
@@ -202,6 +205,7 @@ def screenshot(
     volumeviz screenshot assets/ct-head --preset bone -o head.png
     volumeviz screenshot CT/ --mpr quad --window brain --slice 14 -o quad.png
     volumeviz screenshot CT/ --mpr axial --slab 10 --slab-mode mip -o mip.png
+    volumeviz screenshot fMRI/ --mpr axial --index time=3 -o t3.png
     """  # noqa: D301 (click needs the real \b to keep the example lines)
     from volumeviz.cli._seg import segmentation_metadata, segmentations_for_cli
     from volumeviz.render.overlay import OverlayStyle
@@ -211,6 +215,7 @@ def screenshot(
     prefer_egl(even_with_display=True)  # this command never opens a window
 
     _check_output(out)
+    chosen = parse_index(index)
     wh = parse_size(size or "800x600")
     if anonymize:  # from here nothing printed names an input file or the patient
         from volumeviz.cli import _console
@@ -262,7 +267,7 @@ def screenshot(
 
     from volumeviz.io.volume import load_series
 
-    vol = load_series(path, series=_series_arg(series), strict=strict)
+    vol = load_series(path, series=_series_arg(series), strict=strict, index=chosen or None)
     say_geometry(vol)
     placed = segmentations_for_cli(vol, segs, path, anonymize=anonymize)  # before UIDs go
     if anonymize:

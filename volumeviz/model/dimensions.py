@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DIMENSION_NAMES", "Dimension", "DimensionIndex", "format_value"]
+__all__ = ["DIMENSION_NAMES", "Dimension", "DimensionIndex", "format_value", "parse_index"]
 
 #: the names a dimension can have, with what each index means
 DIMENSION_NAMES: dict[str, str] = {
@@ -222,3 +223,40 @@ def _pad(value: float | str, index: int, size: int) -> tuple[float | str, ...]:
     out: list[float | str] = [value] * size
     out[index] = value
     return tuple(out)
+
+
+def parse_index(specs: str | Iterable[str]) -> dict[str, int]:
+    """``--index NAME=K`` texts (1-based K, as the picture labels count) to ``{NAME: K-1}``.
+
+    Several may be given as separate texts or comma-separated in one: ``"time=3,echo=2"``.
+
+    Raises
+    ------
+    UsageError
+        Not ``NAME=K``, a K below 1, or a name given twice.
+
+    Examples
+    --------
+    >>> parse_index(["time=3"]), parse_index("time=3, echo=2")
+    ({'time': 2}, {'time': 2, 'echo': 1})
+    """
+    from volumeviz.errors import UsageError
+
+    texts = [specs] if isinstance(specs, str) else list(specs)
+    out: dict[str, int] = {}
+    for text in texts:
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            name, sep, value = (x.strip() for x in part.partition("="))
+            if not sep or not name or not value.lstrip("+-").isdigit():
+                raise UsageError(
+                    f"--index needs NAME=K (K counted from 1, e.g. time=3 or echo=2), got {part!r}"
+                )
+            k = int(value)
+            if k < 1:
+                raise UsageError(f"--index {part}: K counts from 1 (the first {name} is 1)")
+            if name in out:
+                raise UsageError(f"--index gives {name!r} twice")
+            out[name] = k - 1
+    return out

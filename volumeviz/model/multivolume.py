@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz._face import on_command_line
 from volumeviz.errors import SeriesGeometryError, UsageError
 from volumeviz.model.dimensions import Dimension, DimensionIndex
 from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta
@@ -187,6 +188,11 @@ class MultiVolume:
             )
         for k, d in zip(idx, self.dims, strict=True):
             if not 0 <= k < d.size:
+                if on_command_line():  # the CLI counts from 1, as the pictures do
+                    raise UsageError(
+                        f"--index {d.name}={k + 1}: this series has {d.size} {d.name} value(s) "
+                        f"(--index {d.name}=1 .. {d.name}={d.size})"
+                    )
                 raise UsageError(
                     f"{d.name} index {k} is outside 0..{d.size - 1} (0-based; {d.size} "
                     f"{d.name} value(s))"

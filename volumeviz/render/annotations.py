@@ -153,6 +153,9 @@ def nice_length(max_mm: float) -> float:
 def meta_lines(meta: VolumeMeta, redact: Redactor) -> list[tuple[str, SafeText, int]]:
     """``(corner, text, priority)`` of the series' own lines: description, modality, patient.
 
+    For one volume of a series with extra dimensions, which one it is (``time 3/10 (4 s)``, from
+    ``meta.dims``) goes lower left with :attr:`Priority.INDEX`, next to the plane and position.
+
     With an active ``redact`` (anonymised output) the patient's name, ID and institution and
     the study date are left out, and what is left is scrubbed of the identity.
     """
@@ -164,6 +167,9 @@ def meta_lines(meta: VolumeMeta, redact: Redactor) -> list[tuple[str, SafeText, 
             out.append(("upper_left", redact(text), prio))
     if meta.study_date and not anonymous:
         out.append(("upper_left", redact(format_date(meta.study_date)), Priority.DATE))
+    if meta.dims:  # which volume of a series with extra dimensions: "time 3/10 (4 s)"
+        label = " · ".join(d.label for d in meta.dims)
+        out.append(("lower_left", redact(label), Priority.INDEX))
     if not anonymous:
         for text, prio in (
             (meta.patient_name, Priority.PATIENT_NAME),
@@ -184,7 +190,8 @@ def info_lines(
 ) -> dict[str, SafeText]:
     r"""Return the corner texts for a view: ``{"upper_left": ..., "upper_right": ...}``.
 
-    Upper left: series description, modality, date; upper right: patient name and ID. With
+    Upper left: series description, modality, date; upper right: patient name and ID; lower
+    left, for one volume of a series with extra dimensions, which one (``time 3/10 (4 s)``). With
     ``anonymize`` the patient's name, ID, birth date and institution are left out, and so is the
     study date (a date is an identifier under HIPAA Safe Harbor); what is left (the
     description ...) is scrubbed of the identity by ``redact`` (default

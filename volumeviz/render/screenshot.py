@@ -429,7 +429,11 @@ def screenshot(
 
 
 def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, str]:
-    """Return the PNG text chunks: version, preset, view, window, issues (no patient identity)."""
+    """Return the PNG text chunks: version, preset, view, window, issues (no patient identity).
+
+    For one volume of a series with extra dimensions, ``volumeviz:index`` says which
+    (``"time 3/10 (4 s)"``, 1-based) and ``volumeviz:dims`` gives it as JSON (0-based indices).
+    """
     meta = {
         "Software": f"volumeviz {__version__}",
         "volumeviz:version": __version__,
@@ -451,6 +455,9 @@ def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, st
             {name: _plane_record(vol, s) for name, s in info.planes.items()}
         )
     redact = redactor_for(vol.meta, anonymize=state.anonymize)
+    if vol.meta.dims:  # which volume of a series with extra dimensions (time 3/10 ...)
+        meta["volumeviz:index"] = " · ".join(d.label for d in vol.meta.dims)
+        meta["volumeviz:dims"] = json.dumps([d.to_dict() for d in vol.meta.dims])
     if info.measurements:
         meta["volumeviz:measurements"] = json.dumps(info.measurements)
     return {k: redact(v) for k, v in meta.items() if v != ""}

@@ -196,7 +196,9 @@ class _Source:
 
             t0 = time.perf_counter()
             try:
-                self._volume = load_input(self.job.path, series=self.job.series)
+                self._volume = load_input(
+                    self.job.path, series=self.job.series, index=dict(self.job.dims_index)
+                )
             except BaseException as exc:
                 self._error = exc
                 raise
@@ -209,7 +211,7 @@ class _Source:
         if self._study is None:
             from volumeviz.report.build import load_study
 
-            self._study = load_study(self.job.path)
+            self._study = load_study(self.job.path, index=dict(self.job.dims_index) or None)
         return self._study
 
 

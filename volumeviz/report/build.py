@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -276,26 +276,40 @@ class VolumevizRenderer:
 # -- loading -------------------------------------------------------------------------------
 
 
-def load_input(path: str | os.PathLike[str], *, series: str | None = None) -> Any:
-    """Load what a batch job renders: the series at ``path`` (one ultrasound file also works)."""
+def load_input(
+    path: str | os.PathLike[str],
+    *,
+    series: str | None = None,
+    index: Mapping[str, int] | None = None,
+) -> Any:
+    """Load what a batch job renders: the series at ``path`` (one ultrasound file also works).
+
+    ``index`` picks the volume of a series with extra dimensions (0-based, ``{"time": 2}``).
+    """
     from volumeviz.io.pacs.address import is_address
     from volumeviz.io.ultrasound import is_ultrasound_file
     from volumeviz.io.volume import load_series
 
     if is_address(path):  # a PACS study or series
-        return load_series(str(path), series=series)
+        return load_series(str(path), series=series, index=dict(index) if index else None)
     p = Path(path)
     if p.is_file() and p.name.upper() != "DICOMDIR" and is_ultrasound_file(p):
         from volumeviz.io.ultrasound import load_ultrasound
 
         return load_ultrasound(p)
-    return load_series(p, series=series)
+    return load_series(p, series=series, index=dict(index) if index else None)
 
 
 def load_study(
-    path: str | os.PathLike[str], *, series: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    series: str | None = None,
+    index: Mapping[str, int] | None = None,
 ) -> tuple[list[Volume | UltrasoundImage], list[str]]:
     """Load every series (and ultrasound file) under ``path``; return them and load problems.
+
+    ``index`` (0-based, ``{"time": 2}``) picks the volume of every series that has those extra
+    dimensions; other series load as usual. :class:`UsageError` if no series has them.
 
     A series that cannot be loaded does not stop the others: its one-line reason is returned
     in the second list (and shown in the report). Raises :class:`NoSeriesError` only when
@@ -308,7 +322,7 @@ def load_study(
     from volumeviz.io.volume import load_scanned
 
     if series is not None:
-        return [load_input(path, series=series)], []
+        return [load_input(path, series=series, index=index)], []
     where = str(path)
     if is_address(path):  # a PACS study: retrieve it, then it is a folder like any other
         from volumeviz.io.pacs import local_folder
@@ -319,6 +333,7 @@ def load_study(
         return [load_ultrasound(p)], []
     result = scan(p)
     items: list[Volume | UltrasoundImage] = []
+    used_index = False
     problems = [
         r.reason if r.path in r.reason else f"{r.path}: {r.reason}" for r in result.rejected
     ]
@@ -330,7 +345,12 @@ def load_study(
                 for f in dict.fromkeys(s.path for s in info.slices):
                     items.append(load_ultrasound(f))
             else:
-                items.append(load_scanned(info, rejected=result.rejected))
+                names = {d.name for d in info.dims.dims} if info.dims is not None else set()
+                chosen = dict(index) if index and set(index) <= names else None
+                used_index = used_index or chosen is not None
+                items.append(load_scanned(info, rejected=result.rejected, index=chosen))
+        except UsageError:
+            raise  # a bad index is the caller's mistake, not this series' problem
         except VolumeVizError as exc:
             problems.append(
                 f"series {info.number if info.number is not None else info.key}: {exc}"
@@ -338,6 +358,11 @@ def load_study(
     if not items:
         reason = "; ".join(problems) or "no image series found"
         raise NoSeriesError(f"{where}: nothing to report: {reason}")
+    if index and not used_index:
+        raise UsageError(
+            f"{where}: no series has the dimension(s) {', '.join(index)} that the index names; "
+            "'volumeviz info' lists each series' dimensions"
+        )
     return items, problems
 
 
@@ -396,6 +421,8 @@ def _metadata_table(vol: Volume, anonymize: bool, source: str) -> Table:
         ),
         ("Voxel type / units", f"{vol.dtype.name} {vol.units or ''}".strip()),
     ]
+    if m.dims:  # one volume of a series with extra dimensions: which one
+        rows.append(("Volume shown", " · ".join(d.label for d in m.dims)))
     if not anonymize:
         rows.append(("Series UID", m.series_uid or "-"))
         if source:

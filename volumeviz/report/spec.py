@@ -10,6 +10,8 @@ A spec (TOML shown; YAML has the same keys)::
     path = "studies/*/CT"       # a folder, a glob or a DICOMDIR, relative to the spec file
     # series = "each"           # one job per series found under path; or a number / UID
     #                           # (default: the largest series)
+    # index = "time=3"          # a series with extra dimensions: which volume (K from 1,
+    #                           # as --index; or a table: index = {time = 3, echo = 2})
 
     [[render]]
     kind = "screenshot"         # screenshot | report
@@ -94,7 +96,7 @@ MPR_MODES = ("axial", "coronal", "sagittal", "quad")
 SLAB_MODES = ("mip", "minip", "mean")
 
 _TOP_KEYS = ("output", "workers", "overwrite", "summary", "input", "render")
-_INPUT_KEYS = ("path", "series")
+_INPUT_KEYS = ("path", "series", "index")
 _RENDER_KEYS = {
     "screenshot": (
         "kind",
@@ -137,11 +139,16 @@ Path_ = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One ``[[input]]`` entry: a path pattern relative to the spec, and an optional series."""
+    """One ``[[input]]`` entry: a path pattern relative to the spec, and an optional series.
+
+    ``index`` picks the volume of a series with extra dimensions, 0-based ``(("time", 2),)``
+    (the spec counts from 1, as ``--index``).
+    """
 
     path: str
     series: str | None = None
     line: int | None = None
+    index: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,8 @@ class Job:
     renders: tuple[RenderSpec, ...]
     outputs: tuple[str, ...]
     overwrite: bool = False
+    #: which volume of a series with extra dimensions, 0-based ``(("time", 2),)``
+    dims_index: tuple[tuple[str, int], ...] = ()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -407,7 +416,9 @@ def _check(data: Any, lines: dict[Path_, int], source: str, base: Path) -> Batch
                 (*where, "series"),
                 f"must be 'each', a series number or a SeriesInstanceUID, got {series!r}",
             )
-        inputs.append(InputSpec(path, series, _line_of(lines, where)))
+        inputs.append(
+            InputSpec(path, series, _line_of(lines, where), _spec_index(item, where, err))
+        )
 
     raw_renders = data["render"]
     if not isinstance(raw_renders, list) or not raw_renders:
@@ -641,6 +652,23 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
     return RenderSpec(kind=kind, output=output, options=tuple(sorted(opts.items())))
 
 
+def _spec_index(item: dict[str, Any], where: Path_, err: Any) -> tuple[tuple[str, int], ...]:
+    """An input's ``index``: ``"time=3,echo=2"`` or ``{time = 3, echo = 2}`` (K from 1)."""
+    from volumeviz.model.dimensions import parse_index
+
+    raw = item.get("index")
+    if raw is None:
+        return ()
+    if isinstance(raw, dict):
+        raw = [f"{k}={v}" for k, v in raw.items()]
+    if not isinstance(raw, (str, list)) or not all(isinstance(x, str) for x in raw):
+        raise err((*where, "index"), f"must be 'NAME=K' or a table {{NAME = K}}, got {raw!r}")
+    try:
+        return tuple(parse_index(raw).items())
+    except UsageError as exc:
+        raise err((*where, "index"), str(exc)) from None
+
+
 # -- planning --------------------------------------------------------------------------------
 
 
@@ -751,6 +779,7 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
                     renders=spec.renders,
                     outputs=tuple(outputs),
                     overwrite=spec.overwrite,
+                    dims_index=item.index,
                 )
             )
     return jobs
