@@ -45,7 +45,7 @@ def fmri_dir(tmp_path_factory):
 
 def _bright_x(path) -> float:
     img = np.asarray(Image.open(path).convert("RGB")).astype(float).mean(axis=-1)
-    ys, xs = np.nonzero(img >= 250)
+    _, xs = np.nonzero(img >= 250)
     assert xs.size > 4
     return float(xs.mean())
 
