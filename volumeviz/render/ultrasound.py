@@ -380,26 +380,6 @@ def render_frame(
     return out
 
 
-def cine_writer_params(suffix: str) -> dict[str, Any]:
-    """Ffmpeg settings for a streamed MP4 (H.264) or GIF (palette per frame)."""
-    if suffix == ".mp4":
-        return {
-            "codec": "libx264",
-            "pix_fmt_out": "yuv420p",
-            "quality": 7,
-            "output_params": ["-preset", "veryfast", "-movflags", "+faststart"],
-        }
-    if suffix == ".gif":
-        graph = "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1"
-        return {
-            "codec": "gif",
-            "pix_fmt_out": "pal8",
-            "quality": None,
-            "output_params": ["-vf", graph, "-loop", "0"],
-        }
-    raise UsageError(f"cine output must end in .mp4 or .gif, not {suffix!r}")
-
-
 def write_cine(
     image: UltrasoundImage,
     out: Any,
@@ -415,38 +395,13 @@ def write_cine(
     ``out`` is the final path (its suffix picks the format); the caller makes it atomic.
     Returns the number of frames written.
     """
-    from pathlib import Path
+    from volumeviz.render.cine import stream_frames
 
-    import imageio_ffmpeg
-
-    path = Path(out)
-    params = cine_writer_params(path.suffix.lower())
-    if not (fps > 0 and math.isfinite(fps)):
-        raise UsageError(f"frame rate must be positive, not {fps!r}")
-    height, width = image.rows, image.columns
-    pad_w, pad_h = width % 2, height % 2  # yuv420p needs even sizes; pad, never rescale
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        (width + pad_w, height + pad_h),
-        fps=fps,
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        **params,
+    drawn = (
+        render_frame(image, rgb, scale_bar=scale_bar, regions=regions, anonymize=anonymize)
+        for rgb in image.iter_frames(frames)
     )
-    writer.send(None)
-    n = 0
-    try:
-        for rgb in image.iter_frames(frames):
-            drawn = render_frame(
-                image, rgb, scale_bar=scale_bar, regions=regions, anonymize=anonymize
-            )
-            if pad_w or pad_h:
-                drawn = np.pad(drawn, ((0, pad_h), (0, pad_w), (0, 0)))
-            writer.send(np.ascontiguousarray(drawn))
-            n += 1
-    finally:
-        writer.close()
-    return n
+    return stream_frames(out, drawn, size=(image.columns, image.rows), fps=fps)
 
 
 def frame_png_metadata(
@@ -581,6 +536,8 @@ def export_frames(
                 "Frame Time Vector, (0018,0040) Cine Rate, (0008,2144) Recommended Display Frame "
                 "Rate); pass --fps"
             )
+        from volumeviz.render.cine import cine_writer_params
+
         cine_writer_params(suffix)  # unknown suffix -> UsageError before any work
         with atomic_path(target) as tmp:
             write_cine(
