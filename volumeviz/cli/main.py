@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("volumeviz.cli.report", "report", "Build an HTML/PDF report of a series or study."),
     "batch": ("volumeviz.cli.report", "batch", "Render many series from a TOML/YAML spec."),
     "convert": ("volumeviz.cli.convert", "convert", "Write a series as NIfTI or NRRD."),
+    "movie": (
+        "volumeviz.cli.movie",
+        "movie",
+        "An MP4/GIF along time (echo ...), a slice sweep or a 3D rotation.",
+    ),
     "stats": (
         "volumeviz.cli.stats",
         "stats",
