@@ -5,6 +5,10 @@ bottom-up as dcm2niix writes them) or ``.nrrd`` (LPS). With ``--seg FILE`` the s
 (a labelmap .nii/.nii.gz/.nrrd/.npy, a SEG or an RTSTRUCT) is placed on the series and written
 instead: as a DICOM SEG referencing the series (``-o x.dcm``) or as a labelmap on the series'
 grid (``-o x.nii.gz`` / ``.nrrd``). Written atomically.
+
+A series with extra dimensions (time, echo ...) is written 4D: its volumes in C order of their
+index along the 4th axis, the order dcm2niix writes them (with one extra dimension, the 4th axis
+is it; the time step goes into ``pixdim[4]``). ``--index`` writes one volume instead.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from volumeviz.cli._dims import index_option, parse_index
 
 
 @click.command("convert")
@@ -43,11 +49,13 @@ import click
     default=None,
     help="Names of the labelmap's values for the SEG: 1=liver,2=spleen.",
 )
+@index_option
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 def convert(
     path: Path,
     out: Path,
     series: str | None,
+    index: tuple[str, ...],
     seg: Path | None,
     label_names: str | None,
     force: bool,
@@ -69,19 +77,44 @@ def convert(
     if not is_dicom:
         format_of(out)  # a bad suffix fails before any data is read
     names = _names(label_names)
+    chosen = parse_index(index)
     if out.exists() and not force:
         raise OutputError(f"{out}: exists; pass --force to overwrite")
     key: int | str | None = None
     if series is not None:
         key = int(series) if series.strip().isdigit() else series
-    vol = load_series(path, series=key)
     if seg is None:
-        from volumeviz.io.nifti import write_image
-
-        write_image(vol, out)
-    else:
-        _write_segmentation(vol, seg, out, names)
+        _write_series(path, key, chosen, out)
+        return
+    vol = load_series(path, series=key, index=chosen or None)
+    _write_segmentation(vol, seg, out, names)
     click.echo(str(out))
+
+
+def _write_series(path: Path, key: int | str | None, index: dict[str, int], out: Path) -> None:
+    """One volume (a 3D series, or ``--index``), or every volume of the series as 4D."""
+    from volumeviz.errors import UsageError
+    from volumeviz.io.nifti import write_image
+    from volumeviz.io.volume import load_multivolume, load_series
+
+    if index:
+        write_image(load_series(path, series=key, index=index), out)
+        click.echo(str(out))
+        return
+    try:
+        mv = load_multivolume(path, series=key)
+    except UsageError:  # one 3D volume
+        write_image(load_series(path, series=key), out)
+        click.echo(str(out))
+        return
+    for idx, why in sorted(mv.missing.items()):
+        click.echo(f"volumeviz: note: {mv.label(idx)} not written: {why}", err=True)
+    time = mv.dimension("time") if mv.names == ("time",) else None
+    step = time.step if time is not None and time.unit == "s" else None
+    # every volume is in memory for the 4D write (nibabel writes one array)
+    write_image([vol for _, vol in mv], out, time_step_s=step)
+    shape = " × ".join(d.short() for d in mv.dims)
+    click.echo(f"{out}: {len(mv)} volumes ({shape})")
 
 
 def _names(text: str | None) -> dict[int, str]:
