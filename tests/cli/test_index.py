@@ -77,7 +77,7 @@ def test_label_is_drawn_through_the_annotation_text(fmri_dir):
 
     vol = load_series(fmri_dir, index={"time": 2})
     _, info = render_image(vol, ViewState(mpr="axial", size=(160, 160)))
-    assert "time 3/4 (4 s)" in info.texts["axial"]["upper_left"]
+    assert info.texts["axial"]["lower_left"].startswith("time 3/4 (4 s)\naxial")
     _, info = render_image(vol, ViewState(mpr="axial", size=(160, 160), annotations=False))
     assert "axial" not in info.texts
 

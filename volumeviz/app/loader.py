@@ -17,6 +17,7 @@ from typing import Any
 from qtpy import QtCore
 
 from volumeviz.app.lod import preview_volume
+from volumeviz.model.multivolume import MultiVolume
 from volumeviz.model.volume import Volume
 
 log = logging.getLogger(__name__)
@@ -48,24 +49,29 @@ def load_path(path: Path, series: str | None, report: Callable[[int, str], None]
         report(20, "reading ultrasound frames")
         result: Any = load_ultrasound(path)
     else:
-        from volumeviz.io.volume import load_series
+        from volumeviz.io.volume import load_series_dims
 
         def headers(done: int, total: int) -> None:
             report(5 + int(75 * done / max(total, 1)), f"headers {done}/{total}")
 
-        vol = load_series(path, series=series, progress=headers)
+        vol, series_nd = load_series_dims(path, series=series, progress=headers)
         report(85, "preparing the 3D view")
-        result = PreparedVolume(vol, preview_volume(vol))
+        result = PreparedVolume(vol, preview_volume(vol), series_nd)
     report(100, "loaded")
     return result
 
 
 @dataclass(frozen=True)
 class PreparedVolume:
-    """A loaded volume and the block-averaged copy the 3D view renders (None when small)."""
+    """A loaded volume and the block-averaged copy the 3D view renders (None when small).
+
+    ``series`` is the :class:`~volumeviz.model.multivolume.MultiVolume` the volume belongs to
+    when its series has extra dimensions (time, echo ...), else None.
+    """
 
     volume: Volume
     preview: Volume | None
+    series: MultiVolume | None = None
 
 
 class _Worker(QtCore.QObject):

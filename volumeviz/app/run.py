@@ -40,12 +40,14 @@ def run_view(
     size: tuple[int, int] = (1100, 850),
     timeout_s: float = 300.0,
     seg: tuple[str, ...] | list[str] = (),
+    index: dict[str, int] | None = None,
 ) -> int:
     """Open the window on ``path``; with ``screenshot`` render, save the PNG and exit.
 
     The PNG is the current layout rendered as ``volumeviz screenshot`` renders it, or with
     ``whole_window`` the window itself (menus, toolbar, views, status bar). The time from the
     process start to the first full render is logged at INFO level (``volumeviz -v view``).
+    ``index`` (0-based, ``{"time": 2}``) picks the volume of a series with extra dimensions.
     Returns the process exit code (0, or 1 when ``--screenshot`` could not load the data).
     """
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -74,6 +76,7 @@ def run_view(
 
     win = MainWindow()
     win.seg_specs = list(seg) or ["auto"]
+    win.initial_index = dict(index or {})  # which volume of a series with extra dimensions
     win.resize(*size)
     result: dict[str, object] = {"code": 0}
     if screenshot is not None:

@@ -21,12 +21,15 @@ import numpy as np
 from pyvistaqt import QtInteractor
 from qtpy import QtCore, QtGui, QtWidgets
 
+from volumeviz.app.dims import DimensionPanel
 from volumeviz.app.loader import Loader, LoadJob, PreparedVolume
 from volumeviz.app.lod import preview_volume
 from volumeviz.app.measure import MeasureTool
 from volumeviz.app.recent import RecentFiles, open_settings
 from volumeviz.app.segments import SegmentLayers, SegmentPanel
+from volumeviz.errors import SeriesGeometryError
 from volumeviz.model.geometry import annotation_rule
+from volumeviz.model.multivolume import MultiVolume
 from volumeviz.model.volume import Volume
 from volumeviz.ops.mpr import PLANES, SLAB_MODES
 from volumeviz.render import convert
@@ -103,6 +106,8 @@ class MainWindow(QtWidgets.QMainWindow):
     state_changed = QtCore.Signal(object)
     volume_loaded = QtCore.Signal(object)
     load_failed = QtCore.Signal(str)
+    #: the volume shown along the series' extra dimensions changed (0-based index tuple)
+    index_changed = QtCore.Signal(object)
 
     def __init__(
         self,
@@ -172,6 +177,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.seg_panel)
         self.seg_panel.hide()
         self.seg_panel.changed.connect(self._render_all_views)
+        #: the shown series' volumes along its extra dimensions (None: a plain 3D series)
+        self.multivolume: MultiVolume | None = None
+        #: ``--index`` for the next series opened (0-based), applied once it has loaded
+        self.initial_index: dict[str, int] = {}
+        self.dims_panel = DimensionPanel(self)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.dims_panel)
+        self.dims_panel.hide()
+        self.dims_panel.index_changed.connect(self.set_index)
 
     # ------------------------------------------------------------------------------ UI build
     def _build_actions(self) -> None:
@@ -410,6 +423,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             if isinstance(obj, PreparedVolume):
                 self.set_volume(obj.volume, preview=obj.preview)
+                self.set_multivolume(obj.series)
                 self._load_segmentations(path)
             elif isinstance(obj, Volume):
                 self.set_volume(obj)
@@ -513,6 +527,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def close_series(self) -> None:
         """Forget the loaded data and empty every view (the window stays open)."""
+        if hasattr(self, "dims_panel"):
+            self.dims_panel.set_series(None)
+        self.multivolume = None
         self.seg_layers.clear()
         self.segmentations = []
         if hasattr(self, "seg_panel"):
@@ -578,6 +595,72 @@ class MainWindow(QtWidgets.QMainWindow):
         self.window_label.setText(f"W {wl.width:g} / L {wl.center:g}{name}  |  3D {state.preset} ")
         self._show_position(np.asarray(state.cursor_lps), "cursor")
         self.state_changed.emit(state)
+
+    # ------------------------------------------------------------------------------ dims
+    def set_multivolume(self, mv: MultiVolume | None) -> None:
+        """Offer the extra dimensions (time, echo ...) of the shown series: a slider for each.
+
+        ``mv`` is the series the shown volume belongs to (None: a plain 3D series). A pending
+        :attr:`initial_index` (``view --index``) is shown now.
+
+        Raises
+        ------
+        UsageError
+            :attr:`initial_index` names a dimension the series does not have, or is out of range.
+        """
+        self.multivolume = mv
+        if mv is None or self.vol is None:
+            self.dims_panel.set_series(None)
+            self._update_title()
+            return
+        shown = tuple(d.index for d in self.vol.meta.dims)
+        self.dims_panel.set_series(mv, shown or mv.index(None))
+        if self.initial_index:
+            wanted, self.initial_index = self.initial_index, {}
+            self.set_index(wanted)
+        self._update_title()
+
+    def set_index(self, index: Any) -> None:
+        """Show the volume at ``index`` (0-based: a tuple, or ``{"time": 3}``) in every view.
+
+        The three MPR planes and the 3D view change their voxels only: crosshair, window,
+        preset, camera, crop and layout stay, and the sliders follow. A volume that is missing
+        (incomplete) is reported in the status bar and the shown one kept.
+        """
+        mv = self.multivolume
+        if mv is None or self.vol is None or self.state is None:
+            return
+        idx = mv.index(index)
+        shown = tuple(d.index for d in self.vol.meta.dims)
+        if idx == shown:
+            self.dims_panel.set_index(idx)
+            return
+        try:
+            vol = mv.volume(idx)
+        except SeriesGeometryError as exc:
+            self.statusBar().showMessage(str(exc), 10_000)
+            self.dims_panel.set_index(shown)
+            return
+        preview = preview_volume(vol) if self._preview is not None else None
+        with self._one_render():
+            grid, _ = image_and_matrix(vol)
+            for scene in self.slices.values():
+                scene.replace_volume(vol, grid)
+            self.vol, self._preview = vol, preview
+            self.scene3d.replace_volume(vol, self._preview_in_use())
+            self.measure.redraw()  # values under the measurements are this volume's
+        self.dims_panel.set_index(idx)
+        self._show_position(np.asarray(self.state.cursor_lps), "cursor")
+        self._update_title()
+        self.index_changed.emit(idx)
+
+    def _update_title(self) -> None:
+        if self.vol is None:
+            return
+        title = f"volumeviz — {self.vol.meta.series_description or self.path or ''}"
+        if self.vol.meta.dims:
+            title += " — " + " · ".join(d.label for d in self.vol.meta.dims)
+        self.setWindowTitle(title)
 
     def _preview_in_use(self) -> Volume | None:
         return None if self.act_full_3d.isChecked() else self._preview

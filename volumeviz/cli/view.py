@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from volumeviz.cli._dims import index_option, parse_index
 from volumeviz.cli._pacs import SOURCE, pacs_options
 from volumeviz.errors import NoSeriesError, UsageError
 
@@ -44,6 +45,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int
     help="Segmentation to show (SEG, RTSTRUCT, .nii/.nii.gz/.nrrd/.npy labelmap), 'auto' "
     "(default: the SEG/RTSTRUCT under PATH that belong to the series) or 'none'. Repeatable.",
 )
+@index_option
 @pacs_options
 def view(
     path: Path | str | None,
@@ -52,6 +54,7 @@ def view(
     whole_window: bool,
     size: tuple[int, int],
     segs: tuple[str, ...],
+    index: tuple[str, ...],
 ) -> None:
     """Open PATH (a DICOM folder, DICOMDIR, ultrasound file or PACS address) in the window.
 
@@ -60,6 +63,9 @@ def view(
     the layout as `volumeviz screenshot` renders the same view, or with --whole-window the
     window itself.
     """
+    chosen = parse_index(index)
+    if chosen and path is None:
+        raise UsageError("--index needs a PATH to open")
     if isinstance(path, str):  # a PACS study or series: retrieve it first (progress shown)
         from volumeviz.io.pacs import local_folder, narrow
 
@@ -85,6 +91,7 @@ def view(
         whole_window=whole_window,
         size=size,
         seg=segs,
+        index=chosen,
     )
     if screenshot is not None and code == 0:
         click.echo(str(screenshot))

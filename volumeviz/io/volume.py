@@ -39,6 +39,7 @@ __all__ = [
     "load_multivolume",
     "load_scanned",
     "load_series",
+    "load_series_dims",
     "open_scanned",
     "select_series",
     "volume_part",
@@ -575,6 +576,18 @@ def load_series(
     >>> vol.size, vol.array.dtype.name, vol.units
     ((16, 16, 16), 'int16', 'HU')
     """
+    info, result = _choose(path, series, spacing_rtol, perpendicular_tol, progress)
+    return load_scanned(info, strict=strict, rejected=result.rejected, index=index)
+
+
+def _choose(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    series: int | str | None,
+    spacing_rtol: float,
+    perpendicular_tol: float,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[SeriesInfo, ScanResult]:
+    """Scan ``path`` (a PACS address: only the chosen series is retrieved) and choose a series."""
     from volumeviz.io.pacs.address import is_address
 
     source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
@@ -591,7 +604,27 @@ def load_series(
     info = select_series(result, series, source=source)
     for r in result.rejected:
         log.info("rejected %s", r.reason)
-    return load_scanned(info, strict=strict, rejected=result.rejected, index=index)
+    return info, result
+
+
+def load_series_dims(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    series: int | str | None = None,
+    index: IndexSpec = None,
+    progress: Callable[[int, int], None] | None = None,
+    cache: int = 2,
+) -> tuple[Volume, MultiVolume | None]:
+    """One volume of a series, and the :class:`MultiVolume` it belongs to (None for 3D).
+
+    What the window opens: it shows the volume and offers the series' extra dimensions. Same
+    arguments as :func:`load_series`; ``cache`` is the MultiVolume's.
+    """
+    info, result = _choose(path, series, 0.01, 1e-3, progress)
+    if info.dims is not None and info.dims.dims:
+        mv = open_scanned(info, rejected=result.rejected, cache=cache)
+        return mv.volume(index), mv
+    return load_scanned(info, rejected=result.rejected, index=index), None
 
 
 def load_multivolume(
@@ -644,9 +677,5 @@ def load_multivolume(
     >>> mv.shape, mv.names, mv.volume({"time": 2}).meta.dims[0].label
     ((3,), ('time',), 'time 3/3 (4 s)')
     """
-    result = scan(
-        path, progress=progress, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
-    )
-    source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
-    info = select_series(result, series, source=source)
+    info, result = _choose(path, series, spacing_rtol, perpendicular_tol, progress)
     return open_scanned(info, strict=strict, rejected=result.rejected, cache=cache)

@@ -137,6 +137,24 @@ class SliceView:
         self._observer = pl.renderer.AddObserver("StartEvent", self._relayout)
         self.reset_camera()
 
+    def replace_volume(self, vol: Volume, grid: pv.ImageData) -> None:
+        """Show ``vol`` (another volume on the same grid: a time point, an echo) instead.
+
+        Only the voxels change: camera, crosshair lines, letters and slab stay.
+
+        Raises
+        ------
+        ValueError
+            Nothing shown yet, or ``vol`` has another size.
+        """
+        if self.vol is None or self._mapper is None:
+            raise ValueError("no volume shown: set_volume() first")
+        if vol.size != self.vol.size:
+            raise ValueError(f"a {vol.size} volume cannot replace a {self.vol.size} one")
+        self.vol = vol
+        self._mapper.SetInputData(grid)
+        self._drawn_key = None  # its text (the volume's label) is drawn again
+
     def _probe(self, cursor: npt.NDArray[np.float64], slab_mm: float, slab_mode: str) -> Any:
         """A 1-pixel Slice2D of this view's plane through ``cursor``: letters and position."""
         right, down, normal, name = mpr.plane_axes(self.plane)
@@ -384,6 +402,27 @@ class VolumeView:
             iren.AddObserver("EndInteractionEvent", self._end_interaction),
         ]
         self.set_camera("anterior")
+
+    def replace_volume(self, vol: Volume, preview: Volume | None = None) -> None:
+        """Render ``vol`` (or its ``preview``) instead: another volume on the same grid.
+
+        Only the voxels change: camera, transfer function, crop box and outlines stay.
+
+        Raises
+        ------
+        ValueError
+            Nothing shown yet, or ``vol`` has another size.
+        """
+        if self.volume is None or self.vol is None:
+            raise ValueError("no volume shown: set_volume() first")
+        if vol.size != self.vol.size:
+            raise ValueError(f"a {vol.size} volume cannot replace a {self.vol.size} one")
+        self.vol = vol
+        self.rendered = preview if preview is not None else vol
+        grid = convert.volume_to_grid(self.rendered)
+        self.volume.GetMapper().SetInputData(grid)
+        self.volume._volumeviz_grid = grid  # keep the data alive with the prop
+        self._drawn_key = None  # its text (the volume's label) is drawn again
 
     def clear(self) -> None:
         """Remove the volume, outlines, box widget and the interaction observers."""
