@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -165,11 +166,18 @@ def _scan(path: Path, *, quiet: bool) -> Any:
     from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    # refreshed from here, not by rich's own thread: a single-threaded process may read the
+    # headers of a large folder on a second (forked) process, see io.discover
+    with Progress(console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
         task = bar.add_task("reading headers", total=None)
+        shown = [0.0]
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            now = time.monotonic()
+            refresh = done == total or now - shown[0] > 0.1
+            if refresh:
+                shown[0] = now
+            bar.update(task, completed=done, total=total, refresh=refresh)
 
         return scan(path, progress=progress)
 
