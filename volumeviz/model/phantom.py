@@ -77,6 +77,50 @@ def asymmetric(
     return vol0.replace(array=arr, meta=meta)
 
 
+def head(
+    shape: Sequence[int] = (300, 512, 512),
+    *,
+    spacing: Sequence[float] = (0.5, 0.5, 0.6),
+    noise_hu: float = 12.0,
+) -> Volume:
+    """The benchmarks' CT head: an ellipsoid skull (900 HU) around brain (35 HU) in air.
+
+    ``shape`` is ``(k, j, i)``; the default 512x512x300 int16 volume (150 MB) is the one
+    ``scripts/bench_render.py`` renders and the mapper cost model is measured on. Noise of
+    ``noise_hu`` (Gaussian, seeded per slice: the same volume every time) inside the head gives
+    the per-voxel normals real work, as a scanner's noise does.
+
+    Examples
+    --------
+    >>> vol = head((6, 32, 32), spacing=(1.0, 1.0, 2.0))
+    >>> vol.size, int(vol.array[3, 16, 16]) in range(-20, 90), int(vol.array[3, 0, 0])
+    ((32, 32, 6), True, -1000)
+    """
+    nk, nj, ni = (int(n) for n in shape)
+    arr = np.full((nk, nj, ni), AIR_HU, np.int16)
+    j, i = np.ogrid[:nj, :ni]
+    for k in range(nk):
+        z = (k - nk / 2) / (nk / 2)  # -1..1
+        scale = np.sqrt(max(0.0, 1 - (z * 0.9) ** 2))
+        r2 = ((i - ni / 2) / (0.42 * ni * scale + 1e-6)) ** 2 + (
+            (j - nj / 2) / (0.46 * nj * scale + 1e-6)
+        ) ** 2
+        sl = arr[k]
+        sl[r2 < 1.0] = 900  # skull
+        sl[r2 < 0.86] = 35  # brain
+        if noise_hu:
+            noise = np.random.default_rng(k).normal(0, noise_hu, sl.shape).astype(np.int16)
+            sl += np.where(r2 < 1.0, noise, 0).astype(np.int16)
+    meta = VolumeMeta(
+        modality="CT",
+        units="HU",
+        series_description=f"bench head phantom {ni}x{nj}x{nk}",
+        patient_name="SYNTHETIC^PHANTOM",
+        patient_id="SYNTH0001",
+    )
+    return Volume(arr, spacing=tuple(float(x) for x in spacing), meta=meta)
+
+
 def rotation(axis: str, degrees: float) -> npt.NDArray[np.float64]:
     """3x3 rotation about LPS axis ``'x'``, ``'y'`` or ``'z'`` by ``degrees`` (right-handed).
 

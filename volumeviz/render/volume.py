@@ -8,10 +8,11 @@ ray caster takes seconds per frame where the fixed-point CPU ray caster takes a 
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,27 +43,40 @@ MAPPERS = ("auto", "fixed", "gpu", "smart")
 _SOFTWARE_GL = ("llvmpipe", "softpipe", "swrast", "software rasterizer", "swiftshader")
 
 
-@functools.lru_cache(maxsize=1)
-def opengl_renderer() -> str:
+_RENDERER: list[str] = []  # the renderer string, once probed (one per process)
+
+
+def opengl_renderer(window: Any = None) -> str:
     """Return the OpenGL renderer string of an offscreen context (``"llvmpipe (LLVM 15...)"``).
 
-    Probed once per process with a 16x16 offscreen window; ``""`` when it cannot be read.
+    Probed once per process: from ``window`` when given (an offscreen render window about to
+    be used; it is rendered once here so that its context exists), so that no second GL context
+    is made for the question; else with a 16x16 offscreen window. ``""`` when it cannot be read.
     """
+    if _RENDERER:
+        return _RENDERER[0]
     import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
 
-    win = vtkRenderWindow()
-    win.SetOffScreenRendering(1)
-    win.AddRenderer(vtkRenderer())
-    win.SetSize(16, 16)
-    try:
-        win.Render()
-        report = win.ReportCapabilities() or ""
-    finally:
-        win.Finalize()
+    if window is not None:
+        window.Render()
+        report = window.ReportCapabilities() or ""
+    else:
+        win = vtkRenderWindow()
+        win.SetOffScreenRendering(1)
+        win.AddRenderer(vtkRenderer())
+        win.SetSize(16, 16)
+        try:
+            win.Render()
+            report = win.ReportCapabilities() or ""
+        finally:
+            win.Finalize()
+    name = ""
     for line in report.splitlines():
         if line.startswith("OpenGL renderer string:"):
-            return line.split(":", 1)[1].strip()
-    return ""
+            name = line.split(":", 1)[1].strip()
+            break
+    _RENDERER.append(name)
+    return name
 
 
 def is_software_gl(renderer: str | None = None) -> bool:
@@ -73,12 +87,14 @@ def is_software_gl(renderer: str | None = None) -> bool:
     return any(s in name for s in _SOFTWARE_GL)
 
 
-def choose_mapper(mapper: str = "auto", *, renderer: str | None = None) -> str:
+def choose_mapper(mapper: str = "auto", *, renderer: str | None = None, window: Any = None) -> str:
     """Resolve ``"auto"`` to ``"fixed"`` on software OpenGL and ``"gpu"`` on real hardware.
 
     Measured here (Mesa llvmpipe, 2 cores, 512x512x300 int16, 1024x768): fixed-point 0.23 s per
     frame, GPU ray cast 3.65 s, smart mapper (picks GPU) 8.9 s. An unreadable renderer string
     counts as software: the fixed-point mapper is correct everywhere, only slower on a GPU.
+    ``window``: the offscreen render window the volume goes into, asked for the renderer string
+    (see :func:`opengl_renderer`) instead of a probe window.
 
     Examples
     --------
@@ -91,35 +107,76 @@ def choose_mapper(mapper: str = "auto", *, renderer: str | None = None) -> str:
         raise UsageError(f"unknown mapper {mapper!r}; choose {', '.join(MAPPERS)}")
     if mapper != "auto":
         return mapper
-    name = opengl_renderer() if renderer is None else renderer
+    name = opengl_renderer(window) if renderer is None else renderer
     return "fixed" if not name or is_software_gl(name) else "gpu"
 
 
-#: Software-GL cost constants (CPU time), measured on this 2-core machine (Mesa llvmpipe,
-#: vtk 9.7) with a noisy 512x512x300 int16 CT at 800x600. The fixed-point mapper's first frame
-#: encodes a normal per voxel (about 45 ns a voxel shaded, 20 ns unshaded) and then casts
-#: (about 1 ns per ray sample); the GPU ray caster on llvmpipe costs about 5 ns per ray sample
-#: (plus ~0.1 s to set up) and computes gradients as it goes. Only the ratios matter for the
-#: choice, and both run on the same CPU. Wall-clock checks here: 64^3 at 300x300 fixed 0.10 s / GPU
-#: 0.16 s; 512x512x28 head CT at 800x600 fixed 0.43 s / GPU 2.4 s; noisy 512x512x300 at
-#: 800x600 fixed 4.1-6.3 s / GPU 2.1-2.6 s (other jobs shared the CPU).
+#: Software-GL cost model: CPU seconds (all threads) of ONE frame, per unit. Measured on this
+#: 2-core machine (Mesa llvmpipe, vtk 9.7) with the bench volumes at 512x384 and 1024x768:
+#: 512x512x300 head phantom and the real 512x512x140 head CT, bone (shaded), mip and
+#: soft-tissue (unshaded) presets; ``scripts/bench_render.py --calibrate`` prints them again,
+#: and tests/render/test_mapper_cost.py fails when an estimate is off by more than 2x.
+#: Fixed-point first frame: scalar range and space-leaping tables (about 7 ns a voxel), a
+#: normal encoded per voxel when shaded (atan2 + asin: 35 ns a voxel on the phantom, 54 on real
+#: noisy CT), then the cast (about 0.5 ns a ray sample). GPU ray caster on llvmpipe: the
+#: texture upload (about 4 ns a voxel), a fixed cost per frame, then about 5 ns a ray sample
+#: when shaded (gradients computed in the shader) and 1 ns when not.
+FIXED_NS_PER_VOXEL = 7.0
 FIXED_NS_PER_VOXEL_SHADED = 45.0
-FIXED_NS_PER_VOXEL_FLAT = 20.0
-FIXED_NS_PER_SAMPLE = 1.0
-GPU_NS_PER_SAMPLE = 5.0
-GPU_SETUP_NS = 1e8
+FIXED_NS_PER_SAMPLE = 0.5
+GPU_NS_PER_VOXEL = 4.0
+GPU_SETUP_NS = 4.7e8
+GPU_NS_PER_SAMPLE_SHADED = 4.8
+GPU_NS_PER_SAMPLE_FLAT = 1.0
+
+
+def ray_samples(vol: Volume, pixels: int) -> float:
+    """Ray samples of one frame: every pixel's ray over the volume's diagonal, one a voxel."""
+    return pixels * float(np.linalg.norm(vol.extent_mm())) / float(min(vol.spacing))
+
+
+def mapper_costs(
+    vol: Volume, tf: TransferFunction, pixels: int, *, normals_ready: bool = False
+) -> dict[str, float]:
+    """Estimated CPU seconds of one offscreen frame on software GL, per mapper.
+
+    ``normals_ready``: the fixed-point mapper already holds this volume's per-voxel normals
+    (a second picture of it in a :func:`reuse_volumes` block), so only its cast is paid.
+
+    Examples
+    --------
+    >>> from volumeviz.model import phantom
+    >>> from volumeviz.transfer import load_preset
+    >>> costs = mapper_costs(phantom.asymmetric(64), load_preset("bone"), 300 * 300)
+    >>> sorted(costs), costs["fixed"] < costs["gpu"]
+    (['fixed', 'gpu'], True)
+    """
+    ni, nj, nk = vol.size
+    voxels = float(ni) * nj * nk
+    shaded = tf.shading.shade and tf.blend == "composite"
+    samples = ray_samples(vol, pixels)
+    fixed = samples * FIXED_NS_PER_SAMPLE
+    if not normals_ready:
+        fixed += voxels * (FIXED_NS_PER_VOXEL + (FIXED_NS_PER_VOXEL_SHADED if shaded else 0.0))
+    per_sample = GPU_NS_PER_SAMPLE_SHADED if shaded else GPU_NS_PER_SAMPLE_FLAT
+    gpu = voxels * GPU_NS_PER_VOXEL + GPU_SETUP_NS + samples * per_sample
+    return {"fixed": fixed * 1e-9, "gpu": gpu * 1e-9}
 
 
 def one_shot_mapper(
-    vol: Volume, tf: TransferFunction, pixels: int, *, renderer: str | None = None
+    vol: Volume,
+    tf: TransferFunction,
+    pixels: int,
+    *,
+    renderer: str | None = None,
+    normals_ready: bool = False,
 ) -> str:
     """Pick the faster mapper for ONE offscreen frame on software GL (``"fixed"`` or ``"gpu"``).
 
-    For a window (many frames) the fixed-point mapper always wins on llvmpipe (0.3-0.5 s per
-    frame against 2-3.7 s); for a single screenshot of a large shaded volume its per-voxel
-    normal encoding (about 4 s at 512x512x300) can cost more than the GPU ray caster's whole
-    frame (about 2 s). The estimate uses the constants above; on real GPUs the answer is
-    ``"gpu"``.
+    For a window (many frames) the fixed-point mapper always wins on llvmpipe (0.1-0.3 s per
+    frame against 1-4 s); for a single picture of a large shaded volume its per-voxel normal
+    encoding (2-3 s of CPU at 512x512x300) can cost about as much as the GPU ray caster's whole
+    frame. :func:`mapper_costs` estimates both; on real GPUs the answer is ``"gpu"``.
 
     Examples
     --------
@@ -132,13 +189,8 @@ def one_shot_mapper(
         return "gpu"
     if tf.blend == "average":
         return "gpu"
-    ni, nj, nk = vol.size
-    shaded = tf.shading.shade and tf.blend == "composite"
-    per_voxel = FIXED_NS_PER_VOXEL_SHADED if shaded else FIXED_NS_PER_VOXEL_FLAT
-    samples = pixels * float(np.linalg.norm(vol.extent_mm())) / float(min(vol.spacing))
-    fixed_ns = ni * nj * nk * per_voxel + samples * FIXED_NS_PER_SAMPLE
-    gpu_ns = GPU_SETUP_NS + samples * GPU_NS_PER_SAMPLE
-    return "gpu" if gpu_ns < fixed_ns else "fixed"
+    costs = mapper_costs(vol, tf, pixels, normals_ready=normals_ready)
+    return "gpu" if costs["gpu"] < costs["fixed"] else "fixed"
 
 
 def volume_property(tf: TransferFunction, vol: Volume) -> vtkVolumeProperty:
@@ -176,6 +228,17 @@ def _make_mapper(kind: str, blend: str, sample_mm: float, interactive: bool) -> 
     m: Any
     if kind == "fixed":
         m = vtkFixedPointVolumeRayCastMapper()
+    elif kind == "gpu":
+        m = vtkOpenGLGPUVolumeRayCastMapper()
+    else:
+        m = vtkSmartVolumeMapper()
+    _configure(m, kind, blend, sample_mm, interactive)
+    return m
+
+
+def _configure(m: Any, kind: str, blend: str, sample_mm: float, interactive: bool) -> None:
+    """Set ``m``'s sampling and blend mode (a new mapper, or one kept by :func:`reuse_volumes`)."""
+    if kind == "fixed":
         m.SetAutoAdjustSampleDistances(1 if interactive else 0)
         m.SetSampleDistance(sample_mm)
         m.SetInteractiveSampleDistance(2 * sample_mm)
@@ -187,11 +250,9 @@ def _make_mapper(kind: str, blend: str, sample_mm: float, interactive: bool) -> 
                 + option("mapper", "gpu" if on_command_line() else "'gpu'")
             )
     elif kind == "gpu":
-        m = vtkOpenGLGPUVolumeRayCastMapper()
         m.SetAutoAdjustSampleDistances(1 if interactive else 0)
         m.SetSampleDistance(sample_mm)
     else:
-        m = vtkSmartVolumeMapper()
         m.SetInteractiveUpdateRate(1e-6 if not interactive else 1.0)
     {
         "composite": m.SetBlendModeToComposite,
@@ -199,7 +260,53 @@ def _make_mapper(kind: str, blend: str, sample_mm: float, interactive: bool) -> 
         "minip": m.SetBlendModeToMinimumIntensity,
         "average": m.SetBlendModeToAverageIntensity,
     }[blend]()
-    return m
+
+
+@dataclass
+class _Kept:
+    """A volume's grid and fixed-point mapper kept by :func:`reuse_volumes`."""
+
+    array: Any  # the voxels: held, so that the key's id() stays theirs
+    grid: Any
+    mapper: Any
+    normals: bool = False  # a shaded picture was drawn: the mapper holds per-voxel normals
+
+
+_SESSIONS: list[dict[tuple[Any, ...], _Kept]] = []
+
+
+@contextlib.contextmanager
+def reuse_volumes() -> Iterator[None]:
+    """Keep each volume's VTK grid and fixed-point mapper for every picture drawn in the block.
+
+    The fixed-point mapper encodes a normal per voxel on its first shaded frame (2-3 s of CPU
+    at 512x512x300) and keeps them while its input stays the same grid; a report draws several
+    pictures of one series (3D views, the quad's 3D panel), a batch several outputs of one
+    input. Inside the block the second picture of a volume pays only its cast (and ``auto``
+    knows it); outside, every picture builds its own and nothing is held after it. Leaving the
+    block frees what it kept (the grid, the mapper and its normals: 3 bytes a voxel).
+
+    Examples
+    --------
+    >>> from volumeviz.model import phantom
+    >>> from volumeviz.render.screenshot import screenshot
+    >>> vol = phantom.asymmetric(16)
+    >>> with reuse_volumes():
+    ...     a = screenshot(vol, preset="bone", size=(64, 48), annotations=False)
+    ...     b = screenshot(vol, preset="bone", size=(64, 48), annotations=False)
+    >>> bool((a == b).all())
+    True
+    """
+    _SESSIONS.append({})
+    try:
+        yield
+    finally:
+        _SESSIONS.pop().clear()
+
+
+def _kept_key(vol: Volume) -> tuple[Any, ...]:
+    a = vol.array
+    return (id(a), a.__array_interface__["data"][0], a.shape, a.dtype.str, tuple(vol.spacing))
 
 
 def add_volume(
@@ -233,15 +340,28 @@ def add_volume(
         Let the mapper lower its sampling while the user drags (the Qt window); offscreen
         renders keep it fixed so the same input gives the same image.
     """
-    kind = choose_mapper(mapper)
+    kind = choose_mapper(mapper, window=None if interactive else pl.ren_win)
     if tf.blend == "average" and kind == "fixed" and mapper == "auto":
         kind = "gpu"
         log.info("average-intensity blend needs the GPU mapper; using it (slow on llvmpipe)")
+    session = _SESSIONS[-1] if _SESSIONS and not interactive else None
+    kept = session.get(_kept_key(vol)) if session is not None else None
     if mapper == "auto" and kind == "fixed" and not interactive:
-        kind = one_shot_mapper(vol, tf, _viewport_pixels(pl))
-    grid = volume_to_grid(vol)
-    m = _make_mapper(kind, tf.blend, float(min(vol.spacing)), interactive)
-    m.SetInputData(grid)
+        ready = kept is not None and kept.normals
+        kind = one_shot_mapper(vol, tf, _viewport_pixels(pl), normals_ready=ready)
+    sample_mm = float(min(vol.spacing))
+    if kind == "fixed" and kept is not None:
+        grid, m = kept.grid, kept.mapper
+        m.RemoveAllClippingPlanes()
+        _configure(m, kind, tf.blend, sample_mm, interactive)
+    else:
+        grid = volume_to_grid(vol)
+        m = _make_mapper(kind, tf.blend, sample_mm, interactive)
+        m.SetInputData(grid)
+        if kind == "fixed" and session is not None:
+            kept = session[_kept_key(vol)] = _Kept(vol.array, grid, m)
+    if kept is not None and kind == "fixed":
+        kept.normals = kept.normals or (tf.shading.shade and tf.blend == "composite")
     for plane in _clip_planes(vol, crop, clip):
         m.AddClippingPlane(plane)
     actor = vtkVolume()

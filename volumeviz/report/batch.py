@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import io
 import json
@@ -234,6 +235,13 @@ def process_job(job: Job) -> list[JobResult]:
     Outputs that exist are skipped (unless ``job.overwrite``); the input is loaded only if
     some output is to be made, and only once.
     """
+    with contextlib.ExitStack() as keep:
+        return _process_outputs(job, keep)
+
+
+def _process_outputs(job: Job, keep: contextlib.ExitStack) -> list[JobResult]:
+    """:func:`process_job`'s loop; ``keep`` holds the shared VTK data once an output is made."""
+    shared = False
     source = _Source(job)
     results = []
     worker = _worker_id()
@@ -249,6 +257,11 @@ def process_job(job: Job) -> list[JobResult]:
                 warnings.simplefilter("always")
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)
+                    if not shared:  # the job's outputs share its VTK data (normals once)
+                        from volumeviz.render.volume import reuse_volumes
+
+                        keep.enter_context(reuse_volumes())
+                        shared = True
                     _make_output(render, path, source, job.overwrite)
                 except Exception as exc:
                     status, error = "failed", _one_line(exc)

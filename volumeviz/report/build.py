@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import os
@@ -248,6 +249,16 @@ class VolumevizRenderer:
             if text not in self.notes:
                 self.notes.append(text)
         return np.asarray(img)
+
+    def keep(self) -> contextlib.AbstractContextManager[None]:
+        """Pictures of one series drawn in this block share its prepared VTK data.
+
+        The fixed-point mapper's per-voxel normals are computed once per series instead of
+        once per 3D picture (:func:`volumeviz.render.volume.reuse_volumes`).
+        """
+        from volumeviz.render.volume import reuse_volumes
+
+        return reuse_volumes()
 
     def view3d(self, vol: Volume, *, preset: str, view: str, size: tuple[int, int]) -> np.ndarray:
         """Render a 3D view with :func:`volumeviz.render.screenshot.screenshot`."""
@@ -774,9 +785,11 @@ def build_report(
         if isinstance(it, Volume):
             n_v += 1
             segs = segmentations[idx] if segmentations and idx < len(segmentations) else ()
-            sections.append(
-                _volume_sections(n_v, it, tpl, layout, renderer, anonymize, source, segs)
-            )
+            keep = getattr(renderer, "keep", None)  # optional: share one series' VTK data
+            with keep() if keep is not None else contextlib.nullcontext():
+                sections.append(
+                    _volume_sections(n_v, it, tpl, layout, renderer, anonymize, source, segs)
+                )
         elif "ultrasound" in tpl.sections:
             n_u += 1
             sections.append(_ultrasound_section(n_u, it, tpl, layout, renderer, anonymize))

@@ -1,0 +1,116 @@
+"""One GL context question per process, and one set of per-voxel normals per volume.
+
+``render.volume.reuse_volumes`` keeps a volume's grid and fixed-point mapper (with the normals
+it encoded) for the pictures drawn in the block; every picture must stay exactly what a fresh
+render gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from vtkmodules.vtkCommonCore import vtkCommand
+
+from volumeviz.model import phantom
+from volumeviz.model.volume import Volume
+from volumeviz.render import volume as rvolume
+from volumeviz.render.screenshot import screenshot
+
+
+@pytest.fixture
+def head() -> Volume:
+    return phantom.head((40, 64, 64), spacing=(1.0, 1.0, 1.5))
+
+
+@pytest.fixture
+def normals_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the fixed-point mappers' normal computations."""
+    count: list[int] = []
+    make = rvolume._make_mapper
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        m = make(*args, **kwargs)
+        if args[0] == "fixed":
+            m.AddObserver(
+                vtkCommand.VolumeMapperComputeGradientsStartEvent, lambda *_: count.append(1)
+            )
+        return m
+
+    monkeypatch.setattr(rvolume, "_make_mapper", counting)
+    return count
+
+
+def _shot(vol: Volume, **kw: Any) -> np.ndarray:
+    opts = {"preset": "bone", "size": (96, 72), "annotations": False, "mapper": "fixed"}
+    opts.update(kw)
+    return screenshot(vol, **opts)
+
+
+def test_reused_normals_give_the_same_pictures(head: Volume, normals_counted: list[int]) -> None:
+    fresh = [_shot(head), _shot(head, view="left"), _shot(head, preset="mip")]
+    assert len(normals_counted) == 2  # every shaded picture computed its own
+    normals_counted.clear()
+    with rvolume.reuse_volumes():
+        kept = [_shot(head), _shot(head, view="left"), _shot(head, preset="mip")]
+        assert len(rvolume._SESSIONS[-1]) == 1
+    assert len(normals_counted) == 1  # once for the volume
+    assert not rvolume._SESSIONS  # nothing held after the block
+    for a, b in zip(fresh, kept, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_crop_of_one_picture_does_not_stay(head: Volume) -> None:
+    """The kept mapper loses the previous picture's clipping planes."""
+    b = head.corners_lps()
+    lo, hi = b.min(axis=0), b.max(axis=0)
+    box = [lo[0], (lo[0] + hi[0]) / 2, lo[1], hi[1], lo[2], hi[2]]
+    with rvolume.reuse_volumes():
+        cropped = _shot(head, crop=box)
+        whole = _shot(head)
+    np.testing.assert_array_equal(whole, _shot(head))
+    assert not np.array_equal(cropped, whole)
+
+
+def test_another_volume_is_not_confused(head: Volume) -> None:
+    """Same shape and spacing, other voxels: its own grid and normals."""
+    other = head.replace(array=np.ascontiguousarray(head.array[:, :, ::-1]))
+    with rvolume.reuse_volumes():
+        _shot(head)
+        mirrored = _shot(other)
+        assert len(rvolume._SESSIONS[-1]) == 2
+    np.testing.assert_array_equal(mirrored, _shot(other))
+
+
+def test_auto_counts_kept_normals_as_free(head: Volume) -> None:
+    from volumeviz.transfer import load_preset
+
+    tf = load_preset("bone")
+    costs = rvolume.mapper_costs(head, tf, 1024 * 768)
+    ready = rvolume.mapper_costs(head, tf, 1024 * 768, normals_ready=True)
+    assert ready["fixed"] < costs["fixed"]
+    assert ready["gpu"] == costs["gpu"]
+
+
+def test_renderer_string_asked_of_the_picture_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No probe window when the plotter's own window can answer."""
+    import pyvista as pv
+
+    made: list[int] = []
+    real = rvolume.vtkRenderWindow
+
+    def counting() -> Any:
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(rvolume, "_RENDERER", [])
+    monkeypatch.setattr(rvolume, "vtkRenderWindow", counting)
+    pl = pv.Plotter(off_screen=True, window_size=(32, 32))
+    try:
+        name = rvolume.opengl_renderer(pl.ren_win)
+    finally:
+        pl.close()
+    assert made == []
+    assert name  # e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+    assert rvolume.opengl_renderer() == name  # once per process
