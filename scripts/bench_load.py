@@ -1,260 +1,227 @@
-"""Benchmark: load a 512x512x300 CT series four ways, each in its own process.
+"""Benchmark loading (issue #14): ``load_series`` against ``dcm2niix -z n``, and the header scan.
 
-    python scripts/bench_load.py [--slices 300] [--source FILE] [--keep DIR] [--repeat 1]
+    python scripts/bench_load.py [--repeat 5] [--keep DIR] [--files 1000] [--quick]
 
-The series is written into a temporary folder from one real CT slice (``--source``, default the
-first image of ``$VOLUMEVIZ_SHARED_DATA/ct/philips_ingenuity_axial_5mm``; without shared data a
-synthetic phantom slice is used), replicated at new positions with new UIDs, file names shuffled.
-Then, each in a fresh subprocess (peak RSS from ``os.wait4`` of that child):
+Needs ``$VOLUMEVIZ_SHARED_DATA``. Writes, in a temporary folder (or ``--keep DIR``, reused):
 
-- ``volumeviz``: ``volumeviz.load_series(folder)``
-- ``naive pydicom``: ``dcmread`` every file, sort by position, stack ``pixel_array`` with rescale
-- ``plain SimpleITK``: ``ImageSeriesReader`` with GDCM's file ordering, default pixel type
-- ``dcm2niix -z n``: the C converter (PyPI ``dcm2niix``) writing an uncompressed NIfTI
+- a 512x512x300 CT series: the first slice of ``ct/philips_ingenuity_axial_5mm`` replicated at
+  new positions with new UIDs, file names shuffled (150 MB of int16 voxels);
+- a 1,000-file folder the same way (the header-scan row).
 
-Wall time is the whole process (interpreter start and imports included, as for dcm2niix); for the
-Python methods the in-process load time is shown too.
+The real 140-slice CT ``ct/philips_ingenuity_head_1mm_140sl`` is read where it is. Then every
+variant runs ``--repeat`` times, interleaved, each in a fresh process measured from outside
+(``scripts/_benchlib.py``: wall, CPU of all threads, peak RSS); medians are printed, ratios are
+against ``dcm2niix -z n`` measured in the same rounds. Variants that switch one lever off show
+what each lever is worth (before/after, same run):
+
+- pixels through SimpleITK's ImageSeriesReader instead of the direct native read;
+- the header scan in one process instead of two.
+
+The table at the end is the issue's target table with the figures filled in.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent))
+
+import _benchlib as B  # noqa: E402
+
+# -- in the child ---------------------------------------------------------------------------
 
 
-def _checksum(arr) -> int:
-    """Sum of all voxels, slice by slice (no whole-volume int64 copy to inflate peak RSS)."""
+def _checksum(arr) -> int:  # type: ignore[no-untyped-def]
+    import numpy as np
+
     return int(sum(int(np.rint(s).sum(dtype=np.int64)) for s in arr))
 
 
-# -- workers (run in a child process) -----------------------------------------------------------
+def _levers(sitk: bool, one_process: bool) -> None:
+    """Switch levers off (the 'before' variants)."""
+    if sitk:
+        from volumeviz.io import _native
+
+        _native.read_native = lambda slices, dtype: None  # type: ignore[assignment]
+    if one_process:
+        from volumeviz.io import discover
+
+        discover.PARALLEL_MIN_FILES = 1 << 60
 
 
-def _rss_mb() -> float:
-    """Peak RSS of this process so far (MB)."""
-    import resource
+def worker_load(folder: str, sitk: bool, one_process: bool) -> dict[str, object]:
+    t0 = time.perf_counter()
+    import volumeviz.io.volume as v
+    from volumeviz.io.discover import scan
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _result(t0: float, t1: float, t2: float, base: float, arr) -> dict:
+    _levers(sitk, one_process)
+    t1 = time.perf_counter()
+    result = scan(folder)
+    t2 = time.perf_counter()
+    vol = v.load_scanned(v.select_series(result, None), rejected=result.rejected)
+    t3 = time.perf_counter()
     return {
         "import_s": t1 - t0,
-        "load_s": t2 - t1,
-        "baseline_mb": base,
-        "shape": list(arr.shape),
-        "dtype": str(arr.dtype),
-        "checksum": _checksum(arr),
+        "scan_s": t2 - t1,
+        "pixels_s": t3 - t2,
+        "shape": list(vol.array.shape),
+        "dtype": str(vol.array.dtype),
+        "checksum": _checksum(vol.array),
+        "simpleitk_imported": "SimpleITK" in sys.modules,
     }
 
 
-def _work_volumeviz(folder: str) -> dict:
-    t0 = time.perf_counter()
-    import volumeviz.io.volume  # SimpleITK is imported only if a series needs it
+def worker_scan(folder: str, one_process: bool) -> dict[str, object]:
+    from volumeviz.io.discover import scan
 
-    t1 = time.perf_counter()
-    base = _rss_mb()
-    vol = volumeviz.io.volume.load_series(folder)
-    t2 = time.perf_counter()
-    return _result(t0, t1, t2, base, vol.array)
-
-
-def _work_naive(folder: str) -> dict:
-    t0 = time.perf_counter()
-    import pydicom
-
-    t1 = time.perf_counter()
-    base = _rss_mb()
-    datasets = [pydicom.dcmread(os.path.join(folder, f)) for f in os.listdir(folder)]
-    datasets.sort(key=lambda ds: float(ds.ImagePositionPatient[2]))
-    arr = np.stack(
-        [ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept) for ds in datasets]
-    )
-    t2 = time.perf_counter()
-    return _result(t0, t1, t2, base, arr)
+    _levers(False, one_process)
+    t = time.perf_counter()
+    result = scan(folder)
+    seconds = time.perf_counter() - t
+    return {"scan_s": seconds, "files": result.n_files, "files_per_s": result.n_files / seconds}
 
 
-def _work_sitk(folder: str) -> dict:
-    t0 = time.perf_counter()
-    import SimpleITK as sitk
-
-    t1 = time.perf_counter()
-    base = _rss_mb()
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(folder))
-    img = reader.Execute()
-    arr = sitk.GetArrayFromImage(img)
-    t2 = time.perf_counter()
-    return _result(t0, t1, t2, base, arr)
-
-
-WORKERS = {"volumeviz": _work_volumeviz, "naive": _work_naive, "sitk": _work_sitk}
-
-
-# -- the series ---------------------------------------------------------------------------------
-
-
-def _source_file(arg: str | None) -> Path | None:
-    if arg:
-        return Path(arg)
-    root = os.environ.get("VOLUMEVIZ_SHARED_DATA")
-    if root:
-        folder = Path(root) / "ct" / "philips_ingenuity_axial_5mm"
-        files = sorted(p for p in folder.iterdir() if p.name.startswith("I"))
-        if files:
-            return files[0]
-    return None
-
-
-def write_series(outdir: Path, n: int, source: Path | None, seed: int = 0) -> Path:
-    """Write ``n`` CT slices (512x512) into ``outdir``; return the folder."""
-    import pydicom
-    from pydicom.uid import generate_uid
-
-    outdir.mkdir(parents=True, exist_ok=True)
-    if source is None:
-        from volumeviz.io.synth import write_synthetic_series
-        from volumeviz.model import phantom
-
-        vol = phantom.asymmetric((512, 512, 1), spacing=(0.5, 0.5, 1.0))
-        source = write_synthetic_series(vol, outdir / "_src")[0]
-    ds = pydicom.dcmread(source)
-    z0 = float(ds.ImagePositionPatient[2])
-    series_uid = generate_uid()
-    rng = random.Random(seed)
-    names = [f"{rng.getrandbits(48):012x}.dcm" for _ in range(n)]
-    for k in range(n):
-        ds.SOPInstanceUID = generate_uid()
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.SeriesInstanceUID = series_uid
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [
-            ds.ImagePositionPatient[0],
-            ds.ImagePositionPatient[1],
-            f"{z0 + k * 1.0:.2f}",
-        ]
-        if "SliceLocation" in ds:
-            ds.SliceLocation = f"{z0 + k * 1.0:.2f}"
-        ds.save_as(outdir / names[k])
-    shutil.rmtree(outdir / "_src", ignore_errors=True)
-    return outdir
-
-
-# -- measuring ----------------------------------------------------------------------------------
-
-
-def _run(cmd: list[str]) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({code}): {err.strip()[-500:]}")
-    result = {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
-    line = out.strip().splitlines()[-1] if out.strip() else ""
-    if line.startswith("{"):
-        result.update(json.loads(line))
-    return result
-
-
-def _dcm2niix() -> str:
-    exe = shutil.which(
-        "dcm2niix",
-        path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    )
-    if exe is None:
-        raise SystemExit("dcm2niix not found: pip install dcm2niix")
-    return exe
+# -- the run ---------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     fmt = argparse.RawTextHelpFormatter
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
-    ap.add_argument("--slices", type=int, default=300)
-    ap.add_argument("--source", help="a single-frame 512x512 CT DICOM file to replicate")
-    ap.add_argument("--keep", help="write the series here (kept) instead of a temp folder")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per method (best is shown)")
-    ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds (median kept)")
+    ap.add_argument("--keep", type=Path, help="write the series here (reused next time)")
+    ap.add_argument("--files", type=int, default=1000, help="files in the header-scan folder")
+    ap.add_argument("--quick", action="store_true", help="skip the lever (before) variants")
+    ap.add_argument("--json", type=Path, help="also write the medians here")
+    ap.add_argument("--worker", choices=["load", "scan"], help=argparse.SUPPRESS)
+    ap.add_argument("--sitk", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("folder", nargs="?", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.worker:
-        print(json.dumps(WORKERS[args.worker](args.folder)))
+    if args.worker == "load":
+        print("BENCH " + json.dumps(worker_load(args.folder, args.sitk, args.one_process)))
+        return 0
+    if args.worker == "scan":
+        print("BENCH " + json.dumps(worker_scan(args.folder, args.one_process)))
         return 0
 
-    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_load_"))
+    data = B.shared_data()
+    real = data / "ct" / "philips_ingenuity_head_1mm_140sl" / "series"
+    source = sorted((data / "ct" / "philips_ingenuity_axial_5mm").glob("I*"))[0]
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench_load_"))
     try:
-        folder = write_series(tmp / "series", args.slices, _source_file(args.source))
-        nbytes = sum(p.stat().st_size for p in folder.iterdir())
-        for p in folder.iterdir():  # warm the page cache, as a second open would be
-            p.read_bytes()
-        vol_mb = 512 * 512 * args.slices * 2 / 2**20
-        methods = {
-            "volumeviz": [sys.executable, str(HERE), "--worker", "volumeviz", str(folder)],
-            "naive pydicom": [sys.executable, str(HERE), "--worker", "naive", str(folder)],
-            "plain SimpleITK": [sys.executable, str(HERE), "--worker", "sitk", str(folder)],
-            "dcm2niix -z n": [_dcm2niix(), "-z", "n", "-b", "n", "-o", str(tmp), str(folder)],
+        ct300, many = tmp / "ct300", tmp / f"files{args.files}"
+        t = time.perf_counter()
+        if not ct300.is_dir():
+            B.write_replicated_series(ct300, source, 300)
+        if not many.is_dir():
+            B.write_replicated_series(many, source, args.files, step_mm=0.5, seed=1)
+        print(f"series ready in {time.perf_counter() - t:.1f} s: {tmp}", file=sys.stderr)
+        for folder in (ct300, many, real):
+            B.warm(folder)
+        rounds = [0]
+
+        def nifti_out() -> str:
+            rounds[0] += 1
+            out = tmp / "nifti" / str(rounds[0])
+            out.mkdir(parents=True, exist_ok=True)
+            return str(out)
+
+        me = [B.PY, str(HERE), "--worker"]
+        dcm = B.dcm2niix()
+        variants = {
+            "load300": lambda: B.run([*me, "load", str(ct300)]),
+            "dcm300": lambda: B.run([dcm, "-z", "n", "-b", "n", "-o", nifti_out(), str(ct300)]),
+            "load140": lambda: B.run([*me, "load", str(real)]),
+            "dcm140": lambda: B.run([dcm, "-z", "n", "-b", "n", "-o", nifti_out(), str(real)]),
+            "scan1000": lambda: B.run([*me, "scan", str(many)]),
+            "info1000": lambda: B.run([*B.VOLUMEVIZ, "info", str(many)]),
         }
-        results: dict[str, dict] = {}
-        for name, cmd in methods.items():
-            runs = [_run(cmd) for _ in range(max(1, args.repeat))]
-            results[name] = min(runs, key=lambda r: r["wall_s"])
-        print(
-            f"series: {args.slices} x 512 x 512 CT, {nbytes / 2**20:.0f} MB on disk, "
-            f"int16 volume {vol_mb:.0f} MB"
-        )
-        ref_wall = results["dcm2niix -z n"]["wall_s"]
-        naive_wall = results["naive pydicom"]["wall_s"]
-        header = (
-            f"{'method':18} {'wall s':>7} {'load s':>7} {'peak RSS MB':>12} {'load RSS MB':>12} "
-            f"{'x dcm2niix':>10} {'x naive':>8} {'RSS/int16':>9}  output"
-        )
-        print(header)
-        print("-" * len(header))
-        for name, r in results.items():
-            load = f"{r['load_s']:.2f}" if "load_s" in r else "-"
-            added = r["peak_rss_mb"] - r.get("baseline_mb", 0.0)
-            out = f"{r.get('dtype', 'nifti')} {r.get('shape', '')}"
-            print(
-                f"{name:18} {r['wall_s']:7.2f} {load:>7} {r['peak_rss_mb']:12.0f} {added:12.0f} "
-                f"{r['wall_s'] / ref_wall:10.2f} {r['wall_s'] / naive_wall:8.2f} "
-                f"{r['peak_rss_mb'] / vol_mb:9.2f}  {out}"
+        if not args.quick:
+            variants.update(
+                {
+                    "load300 sitk": lambda: B.run([*me, "load", "--sitk", str(ct300)]),
+                    "load300 1proc": lambda: B.run([*me, "load", "--one-process", str(ct300)]),
+                    "scan1000 1proc": lambda: B.run([*me, "scan", "--one-process", str(many)]),
+                }
             )
-        v = results["volumeviz"]
-        print(
-            "wall = whole process (interpreter + imports + load); load = in-process load only;"
-            " load RSS = peak minus RSS after imports"
-        )
-        checks = {
-            "faster than naive (whole process)": v["wall_s"] < naive_wall,
-            "faster than naive (load only)": v["load_s"] < results["naive pydicom"]["load_s"],
-            "within 1.5x dcm2niix (whole process)": v["wall_s"] <= 1.5 * ref_wall,
-            "within 1.5x dcm2niix (load only)": v["load_s"] <= 1.5 * ref_wall,
-            "peak RSS < 2x int16 volume (whole process)": v["peak_rss_mb"] < 2 * vol_mb,
-            "RSS added by the load < 2x int16 volume": v["peak_rss_mb"] - v["baseline_mb"]
-            < 2 * vol_mb,
-            "same voxels as naive": v.get("checksum") == results["naive pydicom"].get("checksum"),
-        }
-        for what, ok in checks.items():
-            print(f"{'PASS' if ok else 'MISS'}  {what}")
-        return 0
+        start = B.load_average()
+        runs = B.interleaved(variants, args.repeat)
+        end = B.load_average()
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    m = {n: {k: B.median(rs, k) for k in ("wall", "cpu", "rss_mb")} for n, rs in runs.items()}
+    vol_mb = 512 * 512 * 300 * 2 / 2**20
+    v300, d300, v140, d140 = m["load300"], m["dcm300"], m["load140"], m["dcm140"]
+    r300 = v300["wall"] / d300["wall"]
+    r140 = v140["wall"] / d140["wall"]
+    rss300 = v300["rss_mb"] / vol_mb
+    rate = B.median(runs["scan1000"], "files_per_s")
+    info_rate = args.files / m["info1000"]["wall"]
+    sums = {r.data["checksum"] for n in ("load300", "load300 sitk") for r in runs.get(n, [])}
+    rows = [
+        B.Row(
+            "`load_series` 512x512x300, whole process",
+            f"`dcm2niix -z n` {d300['wall']:.2f} s",
+            "<= 1.5x its time; peak RSS <= 2x the int16 volume",
+            f"{v300['wall']:.2f} s = {r300:.2f}x; peak RSS {v300['rss_mb']:.0f} MB = "
+            f"{rss300:.2f}x {vol_mb:.0f} MB",
+            r300 <= 1.5 and rss300 <= 2.0,
+        ),
+        B.Row(
+            "same on the real 140-slice 1 mm CT",
+            f"`dcm2niix -z n` {d140['wall']:.2f} s",
+            "<= 1.5x",
+            f"{v140['wall']:.2f} s = {r140:.2f}x",
+            r140 <= 1.5,
+        ),
+        B.Row(
+            f"header scan of a {args.files}-file folder (`info`)",
+            "-",
+            ">= 1,000 files/s on 2 cores",
+            f"scan {rate:.0f} files/s (in process); whole `volumeviz info` "
+            f"{m['info1000']['wall']:.2f} s = {info_rate:.0f} files/s",
+            rate >= 1000,
+        ),
+    ]
+    notes = [
+        f"{args.repeat} interleaved rounds, medians; {start} at the start, {end} at the end",
+        f"CPU seconds (all threads): load300 {v300['cpu']:.2f}, dcm2niix {d300['cpu']:.2f}; "
+        f"load140 {v140['cpu']:.2f}, dcm2niix {d140['cpu']:.2f}",
+        "load300 in process (median): imports {:.2f} s, header scan {:.2f} s, pixels {:.2f} s"
+        "; SimpleITK imported: {}".format(
+            B.median(runs["load300"], "import_s"),
+            B.median(runs["load300"], "scan_s"),
+            B.median(runs["load300"], "pixels_s"),
+            runs["load300"][0].data["simpleitk_imported"],
+        ),
+    ]
+    if not args.quick:
+        s, p = m["load300 sitk"], m["load300 1proc"]
+        notes += [
+            "lever 'direct native read': pixels through SimpleITK instead -> load300 "
+            f"{s['wall']:.2f} s wall / {s['cpu']:.2f} s CPU / {s['rss_mb']:.0f} MB (now "
+            f"{v300['wall']:.2f} / {v300['cpu']:.2f} / {v300['rss_mb']:.0f}); pixels "
+            f"{B.median(runs['load300 sitk'], 'pixels_s'):.2f} s in process (now "
+            f"{B.median(runs['load300'], 'pixels_s'):.2f}); same voxels: {len(sums) == 1}",
+            "lever 'header scan on two processes': one process instead -> load300 "
+            f"{p['wall']:.2f} s (scan {B.median(runs['load300 1proc'], 'scan_s'):.2f} s, now "
+            f"{B.median(runs['load300'], 'scan_s'):.2f}); {args.files} files "
+            f"{B.median(runs['scan1000 1proc'], 'files_per_s'):.0f} files/s (now {rate:.0f})",
+        ]
+    B.print_table("Loading (scripts/bench_load.py)", rows, notes)
+    if args.json:
+        table = {"medians": m, "rows": [r.cells() for r in rows], "notes": notes}
+        args.json.write_text(json.dumps(table, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":

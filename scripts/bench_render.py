@@ -1,27 +1,34 @@
-"""Benchmark: ``volumeviz screenshot`` vs the plain pyvista script a user would write.
+"""Benchmark rendering (issue #14): screenshot, MPR, window, report and batch, each against the
+baseline the issue names, measured in the same run.
 
-One run, on a synthetic 512x512x300 int16 CT series (a head-like phantom written as DICOM):
+    VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow python scripts/bench_render.py \\
+        [--repeat 3] [--keep DIR] [--quick] [--skip view,report,batch] [--json F]
 
-- A: ``volumeviz screenshot DIR --preset bone -o a.png`` end to end (new process: imports,
-  DICOM read, render, PNG);
-- L: ``load_series`` alone (the reader's share of time and memory);
-- B: a plain script: SimpleITK reads the series, ``pv.ImageData`` holds it,
-  ``pv.Plotter(off_screen=True).add_volume(grid, cmap="bone", opacity="sigmoid")`` with the
-  default mapper, ``pl.screenshot``; B2 the same with ``shade=True`` (lit like the presets);
-- per additional frame: the camera turns 10 degrees and renders again (volumeviz's fixed-point
-  mapper, which ``auto`` picks for windows on software GL, vs pyvista's default smart mapper).
-  For a single screenshot ``auto`` may pick the GPU ray caster instead (see
-  ``volumeviz.render.volume.one_shot_mapper``); the end-to-end run A uses ``auto``.
+Needs ``$VOLUMEVIZ_SHARED_DATA``. Data (written once into ``--keep DIR`` if given):
 
-Wall time and peak RSS are measured per process (``resource.getrusage`` of the child). Usage::
+- ``head300``: the 512x512x300 int16 CT head phantom (:func:`volumeviz.model.phantom.head`,
+  150 MB of voxels) as a DICOM series;
+- ``study3``: three copies of the real 140-slice head CT (new series UIDs) in one folder, for
+  the report and batch rows; ``study1`` holds one of them.
 
-    VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow .venv/bin/python scripts/bench_render.py \
-        [--data DIR] [--size 800x600] [--frames 3] [--json out.json]
+Every variant is a whole ``volumeviz`` (or plain-pyvista) process measured from outside
+(``scripts/_benchlib.py``: wall, CPU of all threads, peak RSS), ``--repeat`` interleaved
+rounds, medians. Rows (the issue's target table):
 
-Each end-to-end variant runs ``--repeat`` times (default 3), interleaved, and the median is
-kept: other jobs on a shared 2-core machine move single runs by seconds. ``--data`` reuses (or
-creates) the synthetic series in DIR; by default a temporary folder is used
-and removed afterwards.
+- ``screenshot --preset bone --size 1024x768`` vs the plain pyvista script (SimpleITK reads
+  the series, ``pv.ImageData`` + ``add_volume``, ``pl.screenshot``): >= 3x faster, peak RSS
+  <= 3x the volume;
+- ``screenshot --mpr axial`` vs ``volumeviz info`` on the same series: <= 2x;
+- ``view`` to its first full render (logged by ``volumeviz -v view --screenshot``) vs
+  ``screenshot --mpr quad`` of the same layout and size: <= 1.5x (under ``xvfb-run`` when there is
+  no display);
+- ``report`` of 3 series vs 1 series: each extra series <= 0.5x a standalone screenshot of one;
+- ``batch -j 2`` vs ``batch --sequential`` (3 inputs, one 3D screenshot each): >= 1.6x.
+
+Lever variants (before/after, same run): the report with the per-voxel normals recomputed for
+every 3D picture (``reuse_volumes`` off), and the screenshot with each mapper forced. With
+``--profile`` one in-process screenshot is also broken down (imports, load, plotter, first
+frame and its normals, PNG): the floor of the screenshot row.
 """
 
 from __future__ import annotations
@@ -29,37 +36,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-SHAPE = (300, 512, 512)  # (k, j, i)
-SPACING = (0.5, 0.5, 0.6)  # mm (i, j, k)
+HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent))
 
-MEASURE = textwrap.dedent(
-    """
-    import json, resource, sys, time
-    t0 = time.perf_counter()
-    {body}
-    wall = time.perf_counter() - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("BENCH " + json.dumps({{"wall_in_process": wall, "peak_rss_mb": rss_mb,
-                                   "extra": globals().get("extra", {{}})}}))
-    """
-)
+import _benchlib as B  # noqa: E402
 
-VOLUMEVIZ_CLI = """
-from volumeviz.cli.main import main
-main(["screenshot", {data!r}, "--preset", "bone", "--size", {size!r}, "-o", {out!r}])
-"""
+SIZE = "1024x768"
+VIEW_SIZE = "1100x850"
 
 # what a user writes: SimpleITK reads the series, pyvista holds and renders it
-PLAIN_SETUP = """
+PLAIN_PYVISTA = """
 import numpy as np
 import pyvista as pv
 import SimpleITK as sitk
@@ -71,209 +66,293 @@ grid = pv.ImageData(dimensions=img.GetSize(), spacing=img.GetSpacing(), origin=i
 grid.point_data["HU"] = arr.ravel()
 w, h = (int(v) for v in {size!r}.split("x"))
 pl = pv.Plotter(off_screen=True, window_size=(w, h))
-"""
-
-PLAIN_PYVISTA = (
-    PLAIN_SETUP
-    + """
 pl.add_volume(grid, scalars="HU", cmap="bone", opacity="sigmoid", clim=(-200, 1500))
 pl.camera_position = "xz"
 pl.screenshot({out!r})
 """
-)
 
-PLAIN_PYVISTA_SHADED = PLAIN_PYVISTA.replace(
-    "clim=(-200, 1500))", "clim=(-200, 1500), shade=True)"
-)
-
-LOAD_ONLY = """
-from volumeviz.io.volume import load_series
-vol = load_series({data!r})
+NO_REUSE = """
+import contextlib
+import volumeviz.render.volume as rv
+rv.reuse_volumes = contextlib.nullcontext  # the 'before' of the normals-reuse lever
+from volumeviz.cli.main import main
+main({args!r})
 """
 
-VOLUMEVIZ_FRAMES = """
-import pyvista as pv
-from volumeviz.io.volume import load_series
-from volumeviz.render.screenshot import ViewState, make_plotter, render_scene
-t = time.perf_counter(); vol = load_series({data!r}); load_s = time.perf_counter() - t
-w, h = (int(v) for v in {size!r}.split("x"))
-state = ViewState(preset="bone", size=(w, h), mapper="fixed")  # what a window uses per frame
-pl = make_plotter(state)
-info = render_scene(pl, vol, state)
-t = time.perf_counter(); pl.ren_win.Render(); first = time.perf_counter() - t
-times = []
-for _ in range({frames}):
-    pl.camera.azimuth += 10
-    t = time.perf_counter(); pl.ren_win.Render(); times.append(time.perf_counter() - t)
+PROFILE = """
+import json, resource, sys, time
+from vtkmodules.vtkCommonCore import vtkCommand
+T = [(time.perf_counter(), time.process_time())]
+marks = {{}}
+def mark(name):
+    T.append((time.perf_counter(), time.process_time()))
+    marks[name] = (T[-1][0] - T[-2][0], T[-1][1] - T[-2][1])
+import volumeviz.io.volume as io_volume
+mark("import io (numpy, pydicom)")
+import volumeviz.render.screenshot as S
+mark("import render (vtk, pyvista)")
+vol = io_volume.load_series({data!r})
+mark("load_series")
+state = S.ViewState(preset="bone", size=tuple(int(v) for v in {size!r}.split("x")))
+pl = S.make_plotter(state)
+mark("plotter (pyvista -> matplotlib)")
+info = S.render_scene(pl, vol, state)
+mark("scene (GL context, actors)")
+vols = pl.renderer.GetVolumes(); vols.InitTraversal(); m = vols.GetNextVolume().GetMapper()
+g = {{}}
+m.AddObserver(vtkCommand.VolumeMapperComputeGradientsStartEvent,
+              lambda *a: g.setdefault("start", (time.perf_counter(), time.process_time())))
+m.AddObserver(vtkCommand.VolumeMapperComputeGradientsEndEvent,
+              lambda *a: g.setdefault("end", (time.perf_counter(), time.process_time())))
+img = S.grab_frame(pl)
+mark("first frame ({{}} mapper)".format(info.mapper))
 pl.close()
-extra = {{"load_s": load_s, "first_frame_s": first, "per_frame_s": sum(times) / len(times),
-          "mapper": info.mapper}}
+S.write_png({out!r}, img, S.png_metadata(vol, state, info))
+mark("close + PNG")
+if "end" in g:
+    gs, ge = g["start"], g["end"]
+    marks["  of which per-voxel normals"] = (ge[0] - gs[0], ge[1] - gs[1])
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("BENCH " + json.dumps({{"marks": marks, "rss_mb": rss, "mapper": info.mapper}}))
 """
 
-PLAIN_FRAMES = (
-    PLAIN_SETUP
-    + """
-t = time.perf_counter()
-pl.add_volume(grid, scalars="HU", cmap="bone", opacity="sigmoid", clim=(-200, 1500))
-add_volume_s = time.perf_counter() - t
-pl.camera_position = "xz"
-t = time.perf_counter(); pl.ren_win.Render(); first = time.perf_counter() - t
-times = []
-for _ in range({frames}):
-    pl.camera.azimuth += 10
-    t = time.perf_counter(); pl.ren_win.Render(); times.append(time.perf_counter() - t)
-pl.close()
-extra = {{"add_volume_s": add_volume_s, "first_frame_s": first,
-          "per_frame_s": sum(times) / len(times)}}
-"""
-)
+
+def py(code: str) -> list[str]:
+    return [B.PY, "-c", textwrap.dedent(code)]
 
 
-def make_series(folder: Path) -> None:
-    """Write a head-like 512x512x300 int16 CT phantom as a synthetic DICOM series."""
-    import numpy as np
+def vv(*args: str) -> list[str]:
+    return [*B.VOLUMEVIZ, *args]
 
-    sys.path.insert(0, str(ROOT))
+
+def make_data(root: Path) -> dict[str, Path]:
+    """Write what is missing under ``root``; return the folders."""
     from volumeviz.io.synth import write_synthetic_series
-    from volumeviz.model.volume import Volume, VolumeMeta
+    from volumeviz.model import phantom
 
-    nk, nj, ni = SHAPE
-    arr = np.full(SHAPE, -1000, np.int16)
-    j, i = np.ogrid[:nj, :ni]
-    for k in range(nk):
-        z = (k - nk / 2) / (nk / 2)  # -1..1
-        scale = np.sqrt(max(0.0, 1 - (z * 0.9) ** 2))
-        r2 = ((i - ni / 2) / (0.42 * ni * scale + 1e-6)) ** 2 + (
-            (j - nj / 2) / (0.46 * nj * scale + 1e-6)
-        ) ** 2
-        sl = arr[k]
-        sl[r2 < 1.0] = 900  # skull
-        sl[r2 < 0.86] = 35  # brain
-        rng = np.random.default_rng(k)
-        noise = rng.normal(0, 12, sl.shape).astype(np.int16)
-        sl += np.where(r2 < 1.0, noise, 0).astype(np.int16)
-    vol = Volume(arr, spacing=SPACING, meta=VolumeMeta(modality="CT", units="HU"))
-    write_synthetic_series(vol, folder, description="bench head phantom 512x512x300")
-
-
-def run_child(code: str) -> dict[str, float]:
-    """Run ``code`` in a fresh interpreter; return its wall time (outside) and peak RSS."""
-    env = dict(os.environ)
-    env.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-    t = time.perf_counter()
-    res = subprocess.run(
-        [sys.executable, "-c", MEASURE.format(body=textwrap.indent(code, "").strip())],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
-    wall = time.perf_counter() - t
-    if res.returncode != 0:
-        raise SystemExit(f"child failed ({res.returncode}):\n{res.stderr[-2000:]}")
-    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("BENCH "))
-    out = json.loads(line[6:])
-    out["wall_s"] = wall
-    return out
-
-
-def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Return the run with the median wall time (its peak RSS comes with it)."""
-    ordered = sorted(runs, key=lambda r: r["wall_s"])
-    return ordered[len(ordered) // 2]
-
-
-def main() -> None:
-    """Run the benchmark and print a table (and optionally JSON)."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=None, help="series folder (made if missing)")
-    ap.add_argument("--size", default="800x600")
-    ap.add_argument("--frames", type=int, default=3)
-    ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument(
-        "--repeat", type=int, default=3, help="runs of each end-to-end variant (median kept)"
-    )
-    args = ap.parse_args()
-
-    tmp = None
-    data = args.data
-    if data is None:
-        tmp = Path(tempfile.mkdtemp(prefix="bench_render_"))
-        data = tmp / "ct"
-    try:
-        if not data.is_dir() or not any(data.iterdir()):
-            data.mkdir(parents=True, exist_ok=True)
-            t = time.perf_counter()
-            make_series(data)
-            print(f"wrote the 512x512x300 series in {time.perf_counter() - t:.1f} s: {data}")
-        outdir = Path(tempfile.mkdtemp(prefix="bench_out_"))
-        fmt = {"data": str(data), "size": args.size, "frames": args.frames}
-        runs: dict[str, list[dict[str, float]]] = {"a": [], "b": [], "b2": []}
-        for _ in range(max(1, args.repeat)):  # interleaved, so load from other jobs hits all
-            runs["a"].append(run_child(VOLUMEVIZ_CLI.format(out=str(outdir / "v.png"), **fmt)))
-            runs["b"].append(run_child(PLAIN_PYVISTA.format(out=str(outdir / "p.png"), **fmt)))
-            runs["b2"].append(
-                run_child(PLAIN_PYVISTA_SHADED.format(out=str(outdir / "p2.png"), **fmt))
-            )
-        a, b, b2 = (median_run(runs[k]) for k in ("a", "b", "b2"))
-        load = run_child(LOAD_ONLY.format(**fmt))
-        fa = run_child(VOLUMEVIZ_FRAMES.format(**fmt))
-        fb = run_child(PLAIN_FRAMES.format(**fmt))
-        shutil.rmtree(outdir, ignore_errors=True)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    vol_mb = SHAPE[0] * SHAPE[1] * SHAPE[2] * 2 / 2**20
-    result = {
-        "volume": "512x512x300 int16",
-        "volume_mb": vol_mb,
-        "size": args.size,
-        "volumeviz_wall_s": a["wall_s"],
-        "plain_wall_s": b["wall_s"],
-        "speedup": b["wall_s"] / a["wall_s"],
-        "plain_shaded_wall_s": b2["wall_s"],
-        "speedup_vs_shaded": b2["wall_s"] / a["wall_s"],
-        "load_only_wall_s": load["wall_s"],
-        "load_only_peak_rss_mb": load["peak_rss_mb"],
-        "plain_shaded_peak_rss_mb": b2["peak_rss_mb"],
-        "volumeviz_peak_rss_mb": a["peak_rss_mb"],
-        "plain_peak_rss_mb": b["peak_rss_mb"],
-        "rss_ratio_plain_over_volumeviz": b["peak_rss_mb"] / a["peak_rss_mb"],
-        "volumeviz_rss_over_volume": a["peak_rss_mb"] / vol_mb,
-        "volumeviz_mapper": fa["extra"]["mapper"],
-        "volumeviz_load_s": fa["extra"]["load_s"],
-        "volumeviz_first_frame_s": fa["extra"]["first_frame_s"],
-        "volumeviz_per_frame_s": fa["extra"]["per_frame_s"],
-        "plain_add_volume_s": fb["extra"]["add_volume_s"],
-        "plain_first_frame_s": fb["extra"]["first_frame_s"],
-        "plain_per_frame_s": fb["extra"]["per_frame_s"],
-        "per_frame_speedup": fb["extra"]["per_frame_s"] / fa["extra"]["per_frame_s"],
+    real = B.shared_data() / "ct" / "philips_ingenuity_head_1mm_140sl" / "series"
+    paths = {
+        "head300": root / "head300",
+        "study1": root / "study1",
+        "study3": root / "study3",
+        "one": root / "study3" / "s1",
     }
-    print(f"volume 512x512x300 int16 = {vol_mb:.0f} MB, image {args.size}")
-    print(f"{'':28s}{'volumeviz':>12s}{'plain pyvista':>15s}{'ratio':>9s}")
-    print(f"{'end-to-end wall (s)':28s}{a['wall_s']:12.2f}{b['wall_s']:15.2f}"
-          f"{result['speedup']:8.1f}x")  # fmt: skip
-    print(f"{'  plain with shade=True':28s}{'':12s}{b2['wall_s']:15.2f}"
-          f"{result['speedup_vs_shaded']:8.1f}x")  # fmt: skip
-    print(f"{'peak RSS (MB)':28s}{a['peak_rss_mb']:12.0f}{b['peak_rss_mb']:15.0f}"
-          f"{result['rss_ratio_plain_over_volumeviz']:8.2f}x")  # fmt: skip
-    print(f"{'peak RSS / int16 volume':28s}{result['volumeviz_rss_over_volume']:12.2f}"
-          f"{b['peak_rss_mb'] / vol_mb:15.2f}")  # fmt: skip
-    print(f"{'  load_series alone':28s}{load['wall_s']:12.2f} s, peak RSS "
-          f"{load['peak_rss_mb']:.0f} MB "
-          f"({load['peak_rss_mb'] / vol_mb:.2f}x the volume)")  # fmt: skip
-    print(f"{'first frame (s)':28s}{result['volumeviz_first_frame_s']:12.2f}"
-          f"{result['plain_first_frame_s']:15.2f}")  # fmt: skip
-    print(f"{'per additional frame (s)':28s}{result['volumeviz_per_frame_s']:12.2f}"
-          f"{result['plain_per_frame_s']:15.2f}{result['per_frame_speedup']:8.1f}x")  # fmt: skip
-    print(f"volumeviz mapper: {result['volumeviz_mapper']}; volumeviz load_series: "
-          f"{result['volumeviz_load_s']:.2f} s; plain add_volume() alone: "
-          f"{result['plain_add_volume_s']:.2f} s")  # fmt: skip
+    if not paths["head300"].is_dir():
+        t = time.perf_counter()
+        vol = phantom.head()
+        write_synthetic_series(vol, paths["head300"], description="bench head phantom 512x512x300")
+        print(f"wrote head300 in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    if not paths["study3"].is_dir():
+        for n in (1, 2, 3):
+            B.copy_series(real, paths["study3"] / f"s{n}", series_number=n)
+    if not paths["study1"].is_dir():
+        B.copy_series(paths["one"], paths["study1"] / "s1", series_number=1)
+    for p in paths.values():
+        B.warm(p)
+    return paths
+
+
+def batch_spec(root: Path, inputs: Path, out: Path) -> Path:
+    spec = root / f"{out.name}.toml"
+    spec.write_text(
+        f'output = "{out}"\n\n[[input]]\npath = "{inputs}/*"\n\n'
+        '[[render]]\nkind = "screenshot"\npreset = "bone"\nview = "anterior"\nsize = [800, 600]\n'
+    )
+    return spec
+
+
+def view_cmd(data: Path, out: Path) -> list[str]:
+    cmd = vv("-v", "view", str(data), "--screenshot", str(out), "--size", VIEW_SIZE)
+    if not os.environ.get("DISPLAY"):
+        if not shutil.which("xvfb-run"):
+            sys.exit("the view row needs a display or xvfb-run (or --skip view)")
+        cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", *cmd]
+    return cmd
+
+
+def first_render_s(run: B.Run) -> float:
+    m = re.search(r"first full render ([\d.]+) s after launch", run.err)
+    if m is None:
+        raise RuntimeError(f"no first-render line in the view's log:\n{run.err[-2000:]}")
+    return float(m.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    fmt = argparse.RawTextHelpFormatter
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds (median kept)")
+    ap.add_argument("--keep", type=Path, help="write the data here (reused next time)")
+    ap.add_argument("--quick", action="store_true", help="skip the lever (before) variants")
+    ap.add_argument("--skip", default="", help="rows to skip: view,report,batch,mpr")
+    ap.add_argument("--profile", action="store_true", help="break one screenshot down")
+    ap.add_argument("--json", type=Path, help="also write the medians here")
+    args = ap.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench_render_"))
+    out = Path(tempfile.mkdtemp(prefix="bench_render_out_"))
+    counter = [0]
+
+    def fresh(suffix: str) -> str:
+        counter[0] += 1
+        return str(out / f"{counter[0]}{suffix}")
+
+    try:
+        d = make_data(tmp)
+        head, one, study1, study3 = (str(d[k]) for k in ("head300", "one", "study1", "study3"))
+        variants: dict[str, Any] = {
+            "screenshot": lambda: B.run(
+                vv("screenshot", head, "--preset", "bone", "--size", SIZE, "-o", fresh(".png"))
+            ),
+            "plain pyvista": lambda: B.run(
+                py(PLAIN_PYVISTA.format(data=head, size=SIZE, out=fresh(".png")))
+            ),
+        }
+        if "mpr" not in skip:
+            variants["mpr axial"] = lambda: B.run(
+                vv("screenshot", head, "--mpr", "axial", "-o", fresh(".png"))
+            )
+            variants["info"] = lambda: B.run(vv("info", head))
+        if "view" not in skip:
+            variants["view"] = lambda: B.run(view_cmd(d["head300"], Path(fresh(".png"))))
+            variants["quad"] = lambda: B.run(
+                vv("screenshot", head, "--mpr", "quad", "--size", VIEW_SIZE, "-o", fresh(".png"))
+            )
+        if "report" not in skip:
+            variants["report 1 series"] = lambda: B.run(vv("report", study1, "-o", fresh(".pdf")))
+            variants["report 3 series"] = lambda: B.run(vv("report", study3, "-o", fresh(".pdf")))
+            variants["screenshot of 1"] = lambda: B.run(
+                vv("screenshot", one, "--preset", "bone", "-o", fresh(".png"))
+            )
+        if "batch" not in skip:
+
+            def batch(*how: str) -> B.Run:
+                spec = batch_spec(out, d["study3"], Path(fresh("")))
+                return B.run(vv("batch", str(spec), *how, "--no-progress"))
+
+            variants["batch sequential"] = lambda: batch("--sequential")
+            variants["batch -j 2"] = lambda: batch("-j", "2")
+        if not args.quick:
+            for mapper in ("fixed", "gpu"):
+                shot = ("screenshot", head, "--preset", "bone", "--size", SIZE)
+                variants[f"screenshot --mapper {mapper}"] = lambda m=mapper, a=shot: B.run(
+                    vv(*a, "--mapper", m, "-o", fresh(".png"))
+                )
+            if "report" not in skip:
+                variants["report 3 series, no reuse"] = lambda: B.run(
+                    py(NO_REUSE.format(args=["report", study3, "-o", fresh(".pdf")]))
+                )
+        start = B.load_average()
+        runs = B.interleaved(variants, args.repeat)
+        profile = None
+        if args.profile:
+            profile = B.run(py(PROFILE.format(data=head, size=SIZE, out=fresh(".png"))))
+        end = B.load_average()
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+    m = {n: {k: B.median(rs, k) for k in ("wall", "cpu", "rss_mb")} for n, rs in runs.items()}
+    vol_mb = 512 * 512 * 300 * 2 / 2**20
+    shot, plain = m["screenshot"], m["plain pyvista"]
+    speedup = plain["wall"] / shot["wall"]
+    rss_x = shot["rss_mb"] / vol_mb
+    rows = [
+        B.Row(
+            f"`screenshot --preset bone --size {SIZE}`, 300-slice CT",
+            f"plain pyvista script {plain['wall']:.2f} s, {plain['rss_mb']:.0f} MB",
+            ">= 3x faster, peak RSS <= 3x the volume, image references unchanged",
+            f"{shot['wall']:.2f} s = {speedup:.2f}x faster; peak RSS {shot['rss_mb']:.0f} MB = "
+            f"{rss_x:.2f}x {vol_mb:.0f} MB",
+            speedup >= 3.0 and rss_x <= 3.0,
+        )
+    ]
+    notes = [f"{args.repeat} interleaved rounds, medians; {start} at the start, {end} at the end"]
+    notes.append(
+        f"CPU seconds (all threads): screenshot {shot['cpu']:.2f}, plain {plain['cpu']:.2f} "
+        f"({plain['cpu'] / shot['cpu']:.2f}x)"
+    )
+    if "mpr axial" in m:
+        mpr, info = m["mpr axial"], m["info"]
+        r = mpr["wall"] / info["wall"]
+        rows.append(
+            B.Row(
+                "`screenshot --mpr axial`",
+                f"`volumeviz info` on the same series {info['wall']:.2f} s",
+                "<= 2x its time",
+                f"{mpr['wall']:.2f} s = {r:.2f}x; peak RSS {mpr['rss_mb']:.0f} MB",
+                r <= 2.0,
+            )
+        )
+    if "view" in runs:
+        first = sorted(first_render_s(x) for x in runs["view"])
+        first_s = first[len(first) // 2]
+        quad = m["quad"]
+        r = first_s / quad["wall"]
+        rows.append(
+            B.Row(
+                "`view` to first full render",
+                f"`screenshot --mpr quad --size {VIEW_SIZE}` {quad['wall']:.2f} s",
+                "<= 1.5x",
+                f"{first_s:.2f} s = {r:.2f}x (the window's 3D shows a 2x2x2 preview above "
+                "16 M voxels)",
+                r <= 1.5,
+            )
+        )
+    if "report 3 series" in m:
+        r1, r3, s1 = m["report 1 series"], m["report 3 series"], m["screenshot of 1"]
+        extra = (r3["wall"] - r1["wall"]) / 2
+        rows.append(
+            B.Row(
+                "`report` of N series (N = 3, real 140-slice CT)",
+                f"standalone screenshot {s1['wall']:.2f} s; report of 1 series {r1['wall']:.2f} s",
+                "each extra series <= 0.5x a standalone screenshot",
+                f"report of 3 {r3['wall']:.2f} s: {extra:.2f} s an extra series = "
+                f"{extra / s1['wall']:.2f}x",
+                extra <= 0.5 * s1["wall"],
+            )
+        )
+    if "batch -j 2" in m:
+        seq, par = m["batch sequential"], m["batch -j 2"]
+        r = seq["wall"] / par["wall"]
+        rows.append(
+            B.Row(
+                "`batch -j 2` (3 inputs, a 3D screenshot each)",
+                f"`batch --sequential` {seq['wall']:.2f} s",
+                ">= 1.6x sequential",
+                f"{par['wall']:.2f} s = {r:.2f}x",
+                r >= 1.6,
+            )
+        )
+    if not args.quick:
+        for mapper in ("fixed", "gpu"):
+            f = m[f"screenshot --mapper {mapper}"]
+            notes.append(
+                f"lever 'auto mapper': --mapper {mapper} {f['wall']:.2f} s wall / {f['cpu']:.2f} "
+                f"s CPU (auto: {shot['wall']:.2f} / {shot['cpu']:.2f})"
+            )
+        if "report 3 series, no reuse" in m:
+            nr = m["report 3 series, no reuse"]
+            notes.append(
+                f"lever 'normals once per series': report of 3 without it {nr['wall']:.2f} s wall "
+                f"/ {nr['cpu']:.2f} s CPU (with: {m['report 3 series']['wall']:.2f} / "
+                f"{m['report 3 series']['cpu']:.2f})"
+            )
+    B.print_table("Rendering (scripts/bench_render.py)", rows, notes)
+    if profile is not None:
+        print(f"\nOne screenshot in process ({SIZE}, bone, mapper {profile.data['mapper']}):\n")
+        print("| step | wall s | CPU s |\n|---|---|---|")
+        for name, (wall, cpu) in profile.data["marks"].items():
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} |")
+        print(f"peak RSS {profile.data['rss_mb']:.0f} MB")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        table = {"medians": m, "rows": [r.cells() for r in rows], "notes": notes}
+        if profile is not None:
+            table["profile"] = profile.data
+        args.json.write_text(json.dumps(table, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
