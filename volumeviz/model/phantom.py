@@ -118,7 +118,8 @@ def head(
         patient_name="SYNTHETIC^PHANTOM",
         patient_id="SYNTH0001",
     )
-    return Volume(arr, spacing=tuple(float(x) for x in spacing), meta=meta)
+    di, dj, dk = (float(x) for x in spacing)
+    return Volume(arr, spacing=(di, dj, dk), meta=meta)
 
 
 def rotation(axis: str, degrees: float) -> npt.NDArray[np.float64]:
