@@ -112,22 +112,22 @@ def choose_mapper(mapper: str = "auto", *, renderer: str | None = None, window: 
 
 
 #: Software-GL cost model: CPU seconds (all threads) of ONE frame, per unit. Measured on this
-#: 2-core machine (Mesa llvmpipe, vtk 9.7) with the bench volumes at 512x384 and 1024x768:
-#: 512x512x300 head phantom and the real 512x512x140 head CT, bone (shaded), mip and
-#: soft-tissue (unshaded) presets; ``scripts/bench_render.py --calibrate`` prints them again,
-#: and tests/render/test_mapper_cost.py fails when an estimate is off by more than 2x.
-#: Fixed-point first frame: scalar range and space-leaping tables (about 7 ns a voxel), a
-#: normal encoded per voxel when shaded (atan2 + asin: 35 ns a voxel on the phantom, 54 on real
-#: noisy CT), then the cast (about 0.5 ns a ray sample). GPU ray caster on llvmpipe: the
-#: texture upload (about 4 ns a voxel), a fixed cost per frame, then about 5 ns a ray sample
-#: when shaded (gradients computed in the shader) and 1 ns when not.
-FIXED_NS_PER_VOXEL = 7.0
-FIXED_NS_PER_VOXEL_SHADED = 45.0
+#: 2-core machine (Mesa llvmpipe, vtk 9.7) from 240x180 to 1024x768 on the bundled 28-slice head
+#: CT, the real 140-slice head CT and the 512x512x300 bench phantom, bone (shaded), mip and
+#: soft-tissue (unshaded) presets (``scripts/bench_render.py --calibrate`` measures them again;
+#: tests/render/test_mapper_cost.py fails when an estimate is off by more than 2x).
+#: Fixed-point first frame: scalar range and space-leaping tables (about 8 ns a voxel), a normal
+#: encoded per voxel when shaded (atan2 + asin: about 50 ns a voxel on real, noisy CT; 35 on the
+#: phantom's flat air), then the cast (about 0.5 ns a ray sample). GPU ray caster on llvmpipe:
+#: the texture upload (about 4 ns a voxel), 0.2 s a frame, then 5.5 ns a ray sample when shaded
+#: (gradients computed in the shader) and 1.3 ns when not.
+FIXED_NS_PER_VOXEL = 8.0
+FIXED_NS_PER_VOXEL_SHADED = 50.0
 FIXED_NS_PER_SAMPLE = 0.5
 GPU_NS_PER_VOXEL = 4.0
-GPU_SETUP_NS = 4.7e8
-GPU_NS_PER_SAMPLE_SHADED = 4.8
-GPU_NS_PER_SAMPLE_FLAT = 1.0
+GPU_SETUP_NS = 2.0e8
+GPU_NS_PER_SAMPLE_SHADED = 5.5
+GPU_NS_PER_SAMPLE_FLAT = 1.3
 
 
 def ray_samples(vol: Volume, pixels: int) -> float:
