@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz._atomic import atomic_path
-from volumeviz.errors import DicomReadError, OutputError, UsageError, WriteError
+from volumeviz.errors import DicomReadError, HeaderError, OutputError, UsageError, WriteError
 from volumeviz.io.deid import DeidSession, deidentify_dataset, session_for
 from volumeviz.model.deid import Identity
 from volumeviz.model.volume import Volume, VolumeMeta
@@ -121,9 +121,30 @@ def _read_like(like: Any) -> Any:
             return dcmread(like, stop_before_pixels=True)
         except (InvalidDicomError, OSError, ValueError) as exc:
             raise DicomReadError(f"{like}: cannot be read as the 'like' template: {exc}") from exc
+        except Exception as exc:  # a corrupt file: pydicom raises many kinds
+            raise DicomReadError(
+                f"{like}: cannot be read as the 'like' template: {type(exc).__name__}: {exc}"
+            ) from exc
     if hasattr(like, "dir") and hasattr(like, "get"):
         return like
     raise WriteError(f"like= must be a Volume, VolumeMeta, Dataset or path, not {type(like)}")
+
+
+def _from_template(template: Any, keyword: str, default: Any = None) -> Any:
+    """A template element's value to copy, or ``default`` if absent, empty or unreadable.
+
+    The template is a source file: an element pydicom cannot convert (an unknown VR, a wrong
+    length) is not copied rather than failing the write.
+    """
+    if template is None:
+        return default
+    from volumeviz.io.header import Header
+
+    try:
+        value = Header(template, str(getattr(template, "filename", "") or "template")).raw(keyword)
+    except HeaderError:
+        return default
+    return default if value is None else value
 
 
 def _meta_of(like: Any) -> VolumeMeta | None:
@@ -199,8 +220,9 @@ def _base_dataset(meta: VolumeMeta, template: Any, sop_class: str, modality: str
     ds.SoftwareVersions = _software()
     if template is not None:
         for keyword in _CONTEXT_KEYWORDS:
-            if keyword in template and template.get(keyword) not in (None, ""):
-                setattr(ds, keyword, template.get(keyword))
+            value = _from_template(template, keyword)
+            if value is not None:
+                setattr(ds, keyword, value)
     if sop_class == SC_IMAGE_STORAGE and "FrameOfReferenceUID" in ds:
         del ds.FrameOfReferenceUID  # a screenshot has no patient frame of reference
     if _needs_utf8(ds):
@@ -346,7 +368,7 @@ def write_series(
 
     base = _base_dataset(meta, template, _SOP_CLASS[mod], mod)
     base.FrameOfReferenceUID = (
-        (template.get("FrameOfReferenceUID") if template is not None else None)
+        _from_template(template, "FrameOfReferenceUID")
         or meta.frame_of_reference_uid
         or generate_uid()
     )
@@ -387,7 +409,7 @@ def write_series(
     base.RescaleSlope = _ds_str(slope)
     if mod == "CT":
         base.RescaleType = "HU" if volume.units in ("HU", "") else "US"
-        base.KVP = template.get("KVP", "") if template is not None else ""
+        base.KVP = _from_template(template, "KVP", "")
     else:
         _mr_attributes(base, template, dk)
     windows = volume.meta.windows
@@ -437,8 +459,9 @@ def _mr_attributes(ds: Any, template: Any, dk: float) -> None:
     """MR Image module: copy the acquisition attributes, or give valid defaults."""
     if template is not None:
         for keyword in _MR_KEYWORDS:
-            if keyword in template and template.get(keyword) not in (None, ""):
-                setattr(ds, keyword, template.get(keyword))
+            value = _from_template(template, keyword)
+            if value is not None:
+                setattr(ds, keyword, value)
     defaults: dict[str, Any] = {
         "ScanningSequence": "RM",  # research mode: the pixels were computed, not acquired
         "SequenceVariant": "NONE",
@@ -459,13 +482,11 @@ def _source_references(like: Any, template: Any) -> list[tuple[str, str, str]]:
     from pydicom import dcmread
 
     if template is not None:
-        if "SOPInstanceUID" in template and "SOPClassUID" in template:
+        sop_class = str(_from_template(template, "SOPClassUID", ""))
+        sop_instance = str(_from_template(template, "SOPInstanceUID", ""))
+        if sop_class and sop_instance:
             return [
-                (
-                    str(template.get("SeriesInstanceUID", "")),
-                    str(template.SOPClassUID),
-                    str(template.SOPInstanceUID),
-                )
+                (str(_from_template(template, "SeriesInstanceUID", "")), sop_class, sop_instance)
             ]
         return []
     meta = _meta_of(like)
@@ -481,9 +502,11 @@ def _source_references(like: Any, template: Any) -> list[tuple[str, str, str]]:
             )
         except Exception:  # a vanished source only loses its reference, not the capture
             continue
-        if "SOPInstanceUID" in h and "SOPClassUID" in h:
-            series_uid = str(h.get("SeriesInstanceUID", "") or meta.series_uid)
-            refs.append((series_uid, str(h.SOPClassUID), str(h.SOPInstanceUID)))
+        sop_class = str(_from_template(h, "SOPClassUID", ""))
+        sop_instance = str(_from_template(h, "SOPInstanceUID", ""))
+        if sop_class and sop_instance:
+            series_uid = str(_from_template(h, "SeriesInstanceUID", "") or meta.series_uid)
+            refs.append((series_uid, sop_class, sop_instance))
     return refs
 
 
@@ -562,7 +585,7 @@ def write_secondary_capture(
     target = Path(path)
     meta = _meta_of(like) or VolumeMeta()
     template = _read_like(like)
-    modality = meta.modality or (template.get("Modality", "") if template is not None else "")
+    modality = meta.modality or str(_from_template(template, "Modality", ""))
     ds = _base_dataset(meta, template, SC_IMAGE_STORAGE, "OT")
     if modality:
         ds.Modality = modality  # the source's modality, as PACS group by it
