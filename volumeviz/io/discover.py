@@ -396,7 +396,7 @@ def _remote_syntax(h: Header, rows: int, cols: int, frames: int, samples: int) -
             f"(limit {MAX_VOXELS} voxels)"
         )
     meta = getattr(h.ds, "file_meta", None)
-    return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    return Header(meta, h.source).text("TransferSyntaxUID", lenient=True) if meta else ""
 
 
 def _sop_name(uid: str) -> str:

@@ -136,10 +136,10 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
         raise SegmentationError(f"{label}: no such file") from exc
     except Exception as exc:
         raise SegmentationError(f"{label}: not readable as DICOM ({_one_line(exc)})") from exc
-    if str(ds.get("Modality", "")) != "RTSTRUCT" and "ROIContourSequence" not in ds:
+    h = Header(ds, label)
+    if h.text("Modality", lenient=True) != "RTSTRUCT" and "ROIContourSequence" not in h:
         raise SegmentationError(f"{label}: not an RTSTRUCT (no (3006,0039) ROI Contour Sequence)")
     grid = Grid.of(image)
-    h = Header(ds, label)
     rois: dict[int, tuple[str, str, str]] = {}
     for item in h.items("StructureSetROISequence"):
         num = item.integer("ROINumber")

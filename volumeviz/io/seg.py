@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from volumeviz.errors import VolumeVizError
+from volumeviz.io.header import Header
 from volumeviz.model.segmentation import (
     Code,
     Grid,
@@ -68,14 +69,15 @@ class SegmentationMismatch(SegmentationError):
     """A segmentation cannot be related to the image it was asked to go on."""
 
 
-def _code(seq: Any) -> Code | None:
-    if not seq:
+def _code(h: Header, keyword: str) -> Code | None:
+    """The first item of a code sequence as a :class:`Code` (None if absent or unreadable)."""
+    item = h.item(keyword, lenient=True)
+    if item is None:
         return None
-    item = seq[0]
     return Code(
-        str(item.get("CodeValue", item.get("LongCodeValue", "")) or ""),
-        str(item.get("CodingSchemeDesignator", "") or ""),
-        str(item.get("CodeMeaning", "") or ""),
+        item.text("CodeValue", lenient=True) or item.text("LongCodeValue", lenient=True),
+        item.text("CodingSchemeDesignator", lenient=True),
+        item.text("CodeMeaning", lenient=True),
     )
 
 
@@ -150,29 +152,35 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
             pos = first + c
             arr = arr4[..., c]
             mask = np.clip(arr.astype(np.float32), 0.0, 1.0) if fractional else arr.astype(bool)
-            desc = seg.get_segment_description(n)
-            lab = desc.get("RecommendedDisplayCIELabValue")
-            color = cielab_to_rgb([int(x) for x in lab]) if lab else palette_color(pos)
+            desc = Header(
+                seg.get_segment_description(n),
+                label,
+                context=f"(0062,0002) Segment Sequence segment {n} > ",
+            )
+            # descriptive values only: a malformed one is left out (colour: the palette's)
+            lab = desc.integers(
+                "RecommendedDisplayCIELabValue", 3, None, low=0, high=65535, lenient=True
+            )
+            color = cielab_to_rgb(list(lab)) if lab else palette_color(pos)
             segments.append(
                 Segment(
                     number=n,
-                    label=str(desc.get("SegmentLabel", "") or f"segment {n}"),
+                    label=desc.text("SegmentLabel", lenient=True) or f"segment {n}",
                     color=color,
                     mask=mask,
-                    category=_code(desc.get("SegmentedPropertyCategoryCodeSequence")),
-                    type=_code(desc.get("SegmentedPropertyTypeCodeSequence")),
-                    anatomic_region=_code(desc.get("AnatomicRegionSequence")),
-                    algorithm=str(desc.get("SegmentAlgorithmType", "") or ""),
+                    category=_code(desc, "SegmentedPropertyCategoryCodeSequence"),
+                    type=_code(desc, "SegmentedPropertyTypeCodeSequence"),
+                    anatomic_region=_code(desc, "AnatomicRegionSequence"),
+                    algorithm=desc.text("SegmentAlgorithmType", lenient=True),
                     color_source="RecommendedDisplayCIELabValue" if lab else "palette",
-                    description=str(desc.get("SegmentDescription", "") or ""),
+                    description=desc.text("SegmentDescription", lenient=True),
                 ).cropped()
             )
         del arr4, v
     assert grid is not None
-    ref_series = ""
-    rss = seg.get("ReferencedSeriesSequence")
-    if rss:
-        ref_series = str(rss[0].get("SeriesInstanceUID", "") or "")
+    top = Header(seg, label)
+    ref_item = top.item("ReferencedSeriesSequence", lenient=True)
+    ref_series = ref_item.text("SeriesInstanceUID", lenient=True) if ref_item else ""
     sops: list[str] = []
     try:
         for _, _, sop in seg.get_source_image_uids():
@@ -184,10 +192,11 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
         segments=tuple(segments),
         kind="SEG",
         source=label,
-        frame_of_reference_uid=str(seg.get("FrameOfReferenceUID", "") or ""),
+        frame_of_reference_uid=top.text("FrameOfReferenceUID", lenient=True),
         referenced_series_uid=ref_series,
         referenced_sop_uids=tuple(sops),
-        description=str(seg.get("SeriesDescription", "") or seg.get("ContentLabel", "") or ""),
+        description=top.text("SeriesDescription", lenient=True)
+        or top.text("ContentLabel", lenient=True),
     )
 
 
@@ -266,8 +275,8 @@ def _sop_class(path: Path) -> str:
     except Exception:
         return ""
     meta = getattr(ds, "file_meta", None)
-    return str(
-        ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else "")
+    return Header(ds, path).text("SOPClassUID", lenient=True) or (
+        Header(meta, path).text("MediaStorageSOPClassUID", lenient=True) if meta else ""
     )
 
 
@@ -413,7 +422,7 @@ def _missing_references(seg: Segmentation, image: Volume) -> list[str]:
             ds = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
         except Exception:
             return []  # cannot tell: say nothing rather than something wrong
-        have.add(str(ds.get("SOPInstanceUID", "") or ""))
+        have.add(Header(ds, f).text("SOPInstanceUID", lenient=True))
     return sorted(refs - have)
 
 
@@ -446,23 +455,24 @@ def _refs_of(path: Path) -> SegmentationRef | None:
                 "ReferencedFrameOfReferenceSequence",
             ],
         )
-        sop = str(ds.get("SOPClassUID", "") or "")
+        h = Header(ds, path)
+        sop = h.text("SOPClassUID", lenient=True)
         if sop in SEG_SOP_CLASSES:
             series = tuple(
-                str(it.get("SeriesInstanceUID", ""))
-                for it in ds.get("ReferencedSeriesSequence", [])
+                it.text("SeriesInstanceUID", lenient=True)
+                for it in h.items("ReferencedSeriesSequence", lenient=True)
             )
             return SegmentationRef(
-                str(path), "SEG", series, (str(ds.get("FrameOfReferenceUID", "") or ""),)
+                str(path), "SEG", series, (h.text("FrameOfReferenceUID", lenient=True),)
             )
         if sop == RTSTRUCT_SOP_CLASS:
             series_l: list[str] = []
             fors: list[str] = []
-            for fr in ds.get("ReferencedFrameOfReferenceSequence", []):
-                fors.append(str(fr.get("FrameOfReferenceUID", "") or ""))
-                for st in fr.get("RTReferencedStudySequence", []):
-                    for se in st.get("RTReferencedSeriesSequence", []):
-                        series_l.append(str(se.get("SeriesInstanceUID", "") or ""))
+            for fr in h.items("ReferencedFrameOfReferenceSequence", lenient=True):
+                fors.append(fr.text("FrameOfReferenceUID", lenient=True))
+                for st in fr.items("RTReferencedStudySequence", lenient=True):
+                    for se in st.items("RTReferencedSeriesSequence", lenient=True):
+                        series_l.append(se.text("SeriesInstanceUID", lenient=True))
             return SegmentationRef(str(path), "RTSTRUCT", tuple(series_l), tuple(fors))
     except Exception:
         return None

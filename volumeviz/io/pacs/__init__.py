@@ -502,8 +502,10 @@ def _retrieve(
     def run(chunk: list[tuple[str, str, str, str]]) -> None:
         if addr.protocol == "dicomweb" and len(chunk) > 1:  # a whole series, one request
             study, series = chunk[0][0], chunk[0][1]
+            from volumeviz.io.header import Header
+
             for ds in conn.retrieve_series(study, series):
-                sop = str(ds.get("SOPInstanceUID", ""))
+                sop = Header(ds, study).text("SOPInstanceUID", lenient=True)
                 if sop in wanted:
                     arrived(cache.put_dataset(sop, ds))
         elif addr.protocol == "dicomweb":  # one WADO-RS request per instance

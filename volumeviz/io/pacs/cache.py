@@ -33,6 +33,7 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from volumeviz.errors import OutputError, PacsError
+from volumeviz.io.header import Header
 from volumeviz.io.pacs.address import valid_uid
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class InstanceCache:
 
     @staticmethod
     def _check_uid(sop_uid: str, ds: Dataset) -> None:
-        got = str(ds.get("SOPInstanceUID", ""))
+        got = Header(ds, f"instance {sop_uid}").text("SOPInstanceUID", lenient=True)
         if got != sop_uid:
             raise PacsError(
                 f"instance {sop_uid}: the PACS sent (0008,0018) SOP Instance UID {got!r} "
