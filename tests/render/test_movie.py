@@ -205,3 +205,18 @@ def test_movie_cli_along_time(capsys, tmp_path, fmri):
     assert stdout.strip().endswith("5 frames at 0.5 frames/s (1 / 2 s between time points "
                                    "((0018,0080) Repetition Time)), 10 s")  # fmt: skip
     assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == 5
+
+
+def test_anonymised_movie_frames_carry_no_identity(tmp_path, fmri):
+    mv = load_multivolume(fmri)
+    info = movie_along(
+        mv, tmp_path / "a.gif", state=ViewState(mpr="axial", size=(96, 96), anonymize=True)
+    )
+    assert info.frames == 5
+    for stamp in info.stamps:
+        assert "time" in stamp
+        assert "SYNTHETIC" not in stamp
+        assert "SYNTH0001" not in stamp
+        assert "2026" not in stamp  # no study date either
+    plain = movie_along(mv, tmp_path / "p.gif", state=ViewState(mpr="axial", size=(96, 96)))
+    assert all("SYNTHETIC^PHANTOM" in s for s in plain.stamps)  # the check above can fail

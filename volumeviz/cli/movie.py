@@ -178,6 +178,10 @@ def movie(
             series_nd = load_multivolume(path, series=key)
         except UsageError as exc:
             raise UsageError(f"{exc}; use --sweep PLANE or --rotate for a 3D series") from None
+        if anonymize:  # the frames are scrubbed by render_scene; the console too
+            from volumeviz.cli import _console
+
+            _console.add_identity(series_nd.meta)
         info = mv_render.movie_along(series_nd, out, dim=along, index=chosen, state=state, fps=fps)
     _report(info)
 

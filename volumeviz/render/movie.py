@@ -53,7 +53,7 @@ class MovieInfo:
     kind: str
     fps: float
     frames: int = 0
-    #: per frame, the text that says where in the movie it is (time, position, azimuth)
+    #: per frame, the text drawn on it (time, position, azimuth, series and patient lines)
     stamps: list[str] = field(default_factory=list)
     #: what the frame rate is based on ("(0018,0080) Repetition Time", "--fps", ...)
     fps_source: str = ""
@@ -106,10 +106,10 @@ def _frames(
 
 
 def _stamp(scene: Any, state: ViewState) -> str:
-    """The corner texts drawn on a frame, joined (what tells the frames apart)."""
+    """Every text drawn on a frame, corner by corner, joined (what tells the frames apart)."""
     parts = []
     for view in scene.texts.values():
-        for key in ("upper_left", "lower_left"):
+        for key in ("upper_left", "upper_right", "lower_left", "lower_right"):
             if key in view:
                 parts.append(str(view[key]).replace("\n", " | "))
     return " || ".join(parts) if state.annotations else ""
