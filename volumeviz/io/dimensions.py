@@ -627,19 +627,17 @@ def _build(
                 f"{len(lacking)} of {n_pos} slice(s) missing{_where(lacking, normal)}"
             )
     # drop indices none of whose volumes is complete
-    keep_idx = []
+    complete_at: list[set[int]] = [set() for _ in dims]
+    for idx in cells:
+        if idx not in incomplete:
+            for d, k in enumerate(idx):
+                complete_at[d].add(k)
+    keep_idx = [sorted(ks) for ks in complete_at]
     issues: list[GeometryIssue] = []
-    for d in range(len(dims)):
-        keep = [
-            k
-            for k in range(shape[d])
-            if any(idx[d] == k and idx not in incomplete for idx in np.ndindex(*shape))
-        ]
-        keep_idx.append(keep)
-    label_of = {
-        idx: " · ".join(dims[d].label(idx[d]) for d in range(len(dims)))
-        for idx in np.ndindex(*shape)
-    }
+
+    def label_of(idx: tuple[int, ...]) -> str:
+        return " · ".join(dims[d].label(idx[d]) for d in range(len(dims)))
+
     for idx, why in sorted(incomplete.items()):
         dropped = any(idx[d] not in keep_idx[d] for d in range(len(dims)))
         if why == "no images" and dropped:
@@ -647,7 +645,7 @@ def _build(
         issues.append(
             GeometryIssue(
                 "incomplete-volume" if why != "no images" else "missing-volume",
-                f"{label_of[idx]}: {why}; not loaded",
+                f"{label_of(idx)}: {why}; not loaded",
                 size=float(why.split()[0]) if why[0].isdigit() else None,
                 unit="",
                 action="dropped",
