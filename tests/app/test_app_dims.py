@@ -130,3 +130,11 @@ def test_plain_series_has_no_dimension_panel(win: Any, qtbot: Any, tmp_path: Pat
     _open(win, qtbot, tmp_path)
     assert win.multivolume is None
     assert not win.dims_panel.isVisible()
+
+
+def test_series_browser_shows_the_dimensions(fmri: Path) -> None:
+    from volumeviz.app.browser import series_rows
+    from volumeviz.io.discover import scan
+
+    (row,) = series_rows(scan(fmri))
+    assert row["Size"] == "32x32x32 × 4 time (TR 0.5 s)"

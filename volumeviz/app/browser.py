@@ -45,6 +45,9 @@ def series_rows(result: Any) -> list[dict[str, Any]]:
             issues.insert(0, f"cannot load: {d['refusal']}")
         if d["split_reason"]:
             issues.append(f"split: {d['split_reason']}")
+        size = "x".join(str(v) for v in d["size"]) if d["size"] else ""
+        if info.dims is not None and info.dims.dims:  # extra dimensions: "64x64x10 × 5 time"
+            size = " × ".join([size, *(dim.short() for dim in info.dims.dims)])
         rows.append(
             {
                 "key": d["key"],
@@ -52,7 +55,7 @@ def series_rows(result: Any) -> list[dict[str, Any]]:
                 "Modality": d["modality"],
                 "Description": d["description"],
                 "Files": str(d["n_files"]),
-                "Size": "x".join(str(v) for v in d["size"]) if d["size"] else "",
+                "Size": size,
                 "Spacing (mm)": (
                     " x ".join(f"{v:.3g}" for v in d["spacing"]) if d["spacing"] else ""
                 ),
