@@ -309,3 +309,22 @@ def test_index_must_name_a_dimension(tmp_path, make_marker):
         load_series(three_d, index={"time": 1})
     with pytest.raises(UsageError, match="one 3D volume"):
         load_multivolume(three_d)
+
+
+def test_one_slice_over_time_is_one_series_of_single_slice_volumes(tmp_path):
+    """A single slice acquired 19 times (a dynamic 2D series): 19 time points, not 19 series."""
+    from volumeviz.model.volume import Volume
+
+    src = Volume(np.arange(80, dtype=np.int16).reshape(1, 8, 10), spacing=(1.0, 1.0, 5.0))
+    write_4d(
+        tmp_path,
+        src,
+        19,
+        elements=lambda t: {"TemporalPositionIdentifier": t + 1, "RepetitionTime": 250},
+    )
+    result = scan(tmp_path)
+    (info,) = result.series
+    assert info.dims.summary() == "19 time (TR 0.25 s)"
+    mv = load_multivolume(tmp_path)
+    assert mv.size == (10, 8, 1)
+    assert [int(v.array.max() - src.array.max()) for _, v in mv] == [10 * t for t in range(19)]
