@@ -39,20 +39,31 @@ def render_options(win: MainWindow) -> ViewState:
 
 
 def cli_args(opts: ViewState) -> list[str]:
-    """Return the ``volumeviz screenshot`` options that render ``opts`` (a resolved state)."""
-    args = ["--preset", str(opts.preset), "--view", opts.view]
+    """Return the ``volumeviz screenshot`` options that render ``opts`` (a resolved state).
+
+    Only the options that apply to the layout are given (3D options for the quad or the 3D
+    view, 2D ones for planes), so replaying them draws no "ignored option" warning.
+    """
+    three_d = opts.mpr in (None, "quad")
+    args: list[str] = []
+    if three_d:
+        args += ["--preset", str(opts.preset), "--view", opts.view]
+        if opts.tf_shift:
+            args += ["--tf-shift", f"{opts.tf_shift:g}"]
+        if opts.tf_scale != 1.0:
+            args += ["--tf-scale", f"{opts.tf_scale:g}"]
+        if opts.crop is not None:
+            args += ["--crop", ",".join(f"{b:.6g}" for b in opts.crop)]
     if opts.mpr is not None:
         args += ["--mpr", opts.mpr]
-    if isinstance(opts.slice, tuple):
-        args += ["--slice", ",".join(f"{c:.6g}" for c in opts.slice)]
-    elif opts.slice is not None:
-        args += ["--slice", str(opts.slice)]
-    if opts.window is not None:
-        args += ["--window", _window_arg(opts.window_level)]
-    if opts.slab_mm:
-        args += ["--slab", f"{opts.slab_mm:g}", "--slab-mode", opts.slab_mode]
-    if opts.crop is not None:
-        args += ["--crop", ",".join(f"{b:.6g}" for b in opts.crop)]
+        if isinstance(opts.slice, tuple):
+            args += ["--slice", ",".join(f"{c:.6g}" for c in opts.slice)]
+        elif opts.slice is not None:
+            args += ["--slice", str(opts.slice)]
+        if opts.window is not None:
+            args += ["--window", _window_arg(opts.window_level)]
+        if opts.slab_mm:
+            args += ["--slab", f"{opts.slab_mm:g}", "--slab-mode", opts.slab_mode]
     args += ["--size", f"{opts.size[0]}x{opts.size[1]}"]
     for m in opts.measurements:
         args += ["--measure", m if isinstance(m, str) else m.spec()]

@@ -258,6 +258,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.preset_combo.addItems(list_presets())
         self.preset_combo.textActivated.connect(self.set_preset)
         tb.addWidget(self.preset_combo)
+        # shift/scale the 3D preset along the value axis (3D Slicer's shift slider)
+        self.tf_shift_spin = QtWidgets.QDoubleSpinBox()
+        self.tf_shift_spin.setRange(-4000.0, 4000.0)
+        self.tf_shift_spin.setSingleStep(10.0)
+        self.tf_shift_spin.setDecimals(0)
+        self.tf_shift_spin.setPrefix("shift ")
+        self.tf_shift_spin.setToolTip("Move the 3D preset along the value axis (HU for CT)")
+        self.tf_shift_spin.valueChanged.connect(lambda v: self._change(tf_shift=float(v)))
+        tb.addWidget(self.tf_shift_spin)
+        self.tf_scale_spin = QtWidgets.QDoubleSpinBox()
+        self.tf_scale_spin.setRange(0.1, 10.0)
+        self.tf_scale_spin.setSingleStep(0.1)
+        self.tf_scale_spin.setDecimals(2)
+        self.tf_scale_spin.setValue(1.0)
+        self.tf_scale_spin.setPrefix("x")
+        self.tf_scale_spin.setToolTip("Stretch the 3D preset's ramps from where it starts to show")
+        self.tf_scale_spin.valueChanged.connect(lambda v: self._change(tf_scale=float(v)))
+        tb.addWidget(self.tf_scale_spin)
         tb.addWidget(QtWidgets.QLabel(" W/L "))
         self.window_combo = QtWidgets.QComboBox()
         self.window_combo.addItems(list(list_window_presets()))
@@ -344,7 +362,11 @@ class MainWindow(QtWidgets.QMainWindow):
         combo.setCurrentIndex(combo.findText(key) if key else -1)
         combo.setPlaceholderText(f"W {wl.width:g} / L {wl.center:g}")
         combo.blockSignals(False)
+        hu = self.vol is not None and defaults.is_hu(self.vol)
+        self.tf_shift_spin.setSuffix(" HU" if hu else "")
         for widget, value in (
+            (self.tf_shift_spin, float(state.tf_shift)),
+            (self.tf_scale_spin, float(state.tf_scale)),
             (self.slab_spin, float(state.slab_mm)),
             (self.slab_mode, SLAB_MODES.index(state.slab_mode)),
             (self.crop_check, state.crop is not None),
@@ -478,12 +500,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._preview = preview
         self.stack.setCurrentWidget(self.grid_widget)
         st = (state or ViewState(mpr="quad")).resolved(vol)
-        if not isinstance(st.preset, str) or st.preset not in list_presets():
+        if isinstance(st.preset, str):  # the combo box lists full names ("bone" -> "ct-bone")
+            st = st.replace(preset=load_preset(st.preset).name)
+        if st.preset not in list_presets():
             st = st.replace(preset=ViewState(window=st.window).resolved(vol).preset)
         grid, matrix = image_and_matrix(vol)
         for scene in self.slices.values():
             scene.set_volume(vol, grid, matrix)
-        self.scene3d.set_volume(vol, load_preset(str(st.preset)), self._preview_in_use())
+        self.scene3d.set_volume(vol, st.transfer_function(vol)[0], self._preview_in_use())
         self._update_3d_title()
         self.scene3d.on_crop_changed = self._on_crop_box
         self.state = None
@@ -560,8 +584,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.vol is None:
             return
         old, self.state = self.state, state
-        if old is None or old.preset != state.preset:
-            self.scene3d.set_transfer_function(load_preset(str(state.preset)))
+        tf_key = (state.preset, state.tf_shift, state.tf_scale)
+        if old is None or (old.preset, old.tf_shift, old.tf_scale) != tf_key:
+            self.scene3d.set_transfer_function(state.transfer_function(self.vol)[0])
             self._sync_preset_controls(str(state.preset))
         image_changed = (
             old is None
@@ -673,7 +698,7 @@ class MainWindow(QtWidgets.QMainWindow):
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
             self.scene3d.set_volume(
-                self.vol, load_preset(str(self.state.preset)), self._preview_in_use()
+                self.vol, self.state.transfer_function(self.vol)[0], self._preview_in_use()
             )
             self.scene3d.update(self.state)
             self.scene3d.set_camera(self.state.view)

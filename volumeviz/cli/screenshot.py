@@ -53,6 +53,18 @@ def _check_output(out: Path) -> None:
     "a full name (ct-bone) or a preset .json file [default: bone for CT, mr for MR].",
 )
 @click.option(
+    "--tf-shift",
+    type=float,
+    default=0.0,
+    help="Move the 3D preset along the value axis (HU for CT), as 3D Slicer's shift slider.",
+)
+@click.option(
+    "--tf-scale",
+    type=float,
+    default=1.0,
+    help="Stretch (>1) or narrow (<1) the 3D preset's ramps from where it starts to show.",
+)
+@click.option(
     "--view",
     default="anterior",
     show_default=True,
@@ -172,6 +184,8 @@ def screenshot(
     path: Path | str,
     out: Path,
     preset: str | None,
+    tf_shift: float,
+    tf_scale: float,
     view: str,
     azimuth: float,
     elevation: float,
@@ -222,10 +236,17 @@ def screenshot(
 
         _console.protect([path])
 
+    given = _given_fields(click.get_current_context())
     if isinstance(path, Path) and path.is_file() and _is_ultrasound(path):
+        _check_ultrasound_options(given)
         _ultrasound(path, out, size=wh if size else None, frame=frame, anonymize=anonymize)
         click.echo(str(out))
         return
+    if "frame" in given:
+        raise UsageError(
+            f"--frame {frame} is for ultrasound cine files; {path} is not one (a volume's "
+            "planes are chosen with --mpr and --slice)"
+        )
 
     mpr_mode = mpr.lower() if mpr else None
     if mpr_mode is not None and mpr_mode not in _MPR:
@@ -240,6 +261,8 @@ def screenshot(
         clip_v = (c[:3], c[3:])
     state = ViewState(
         preset=preset,  # None: by modality, when the series is loaded
+        tf_shift=tf_shift,
+        tf_scale=tf_scale,
         view=view,
         azimuth=azimuth,
         elevation=elevation,
@@ -278,19 +301,64 @@ def screenshot(
     _check_slice(vol, state)
 
     from volumeviz.render.screenshot import png_metadata, render_image, write_png
+    from volumeviz.render.state import OptionWarning, check_options
     from volumeviz.transfer import PresetWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PresetWarning)
+        warnings.simplefilter("always", OptionWarning)
+        check_options(state, given, vol)  # ignored options warned about, misleading refused
         img, info = render_image(vol, state, segmentations=placed)
     for w in caught:
-        if issubclass(w.category, PresetWarning):
+        if issubclass(w.category, (PresetWarning, OptionWarning)):
             click.echo(f"volumeviz: warning: {w.message}", err=True)
     metadata = png_metadata(vol, state, info)
     if placed:
         metadata["volumeviz:segmentations"] = segmentation_metadata(placed, anonymize=anonymize)
     write_png(out, img, metadata)
     click.echo(str(out))
+
+
+#: command-line parameter -> ViewState field (where the names differ)
+_PARAM_FIELDS = {"slice_": "slice", "slab": "slab_mm", "measure": "measurements"}
+#: options that choose WHAT a volume picture shows: refused for an ultrasound frame
+_US_REFUSED = ("mpr", "slice", "normal")
+#: options with no meaning for an ultrasound frame: ignored, with a warning
+_US_IGNORED = ("preset", "tf_shift", "tf_scale", "view", "azimuth", "elevation", "zoom",
+               "window", "slab_mm", "slab_mode", "neurological", "crop", "clip", "mapper",
+               "measurements", "strict", "series")  # fmt: skip
+
+
+def _given_fields(ctx: click.Context) -> set[str]:
+    """The options the user typed (not left at their defaults), as ViewState field names."""
+    out = set()
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source != click.core.ParameterSource.DEFAULT:
+            out.add(_PARAM_FIELDS.get(name, name))
+    return out
+
+
+def _check_ultrasound_options(given: set[str]) -> None:
+    """Refuse volume options that would pick another picture; warn about ignored ones."""
+    flag = {v: k for k, v in _PARAM_FIELDS.items()}
+    refused = [f for f in _US_REFUSED if f in given]
+    if refused:
+        names = ", ".join("--" + flag.get(f, f).rstrip("_").replace("_", "-") for f in refused)
+        raise UsageError(
+            f"{names}: an ultrasound file is shown frame by frame as acquired (no planes to "
+            "reformat); choose the frame with --frame"
+        )
+    for f in _US_IGNORED:
+        if f in given:
+            name = "--" + {"slab_mm": "slab", "measurements": "measure"}.get(f, f).replace(
+                "_", "-"
+            )
+            click.echo(
+                f"volumeviz: warning: {name} is ignored for an ultrasound file "
+                "(it applies to CT/MR volumes)",
+                err=True,
+            )
 
 
 def say_geometry(vol: Any) -> None:

@@ -311,7 +311,7 @@ def volume_text(
     """
     cell = CellText()
     _add_common(cell, vol, meta, issues, redact, legend)
-    cell.add("lower_left", redact(f"preset {preset}"), Priority.PRESET)
+    cell.add("lower_left", redact(f"preset {preset}"), Priority.PRESET, wrap=True)
     cell.add("lower_left", redact(f"view {camera}"), Priority.CAMERA)
     if marker and rule_for(vol).patient_letters:
         cell.reserve(Reserved("marker", "lower_right", Priority.MARKER))

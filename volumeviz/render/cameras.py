@@ -99,6 +99,124 @@ def camera_pose(
     return centre + dist * to_cam, centre, up + 0.0
 
 
+#: fraction of the view left free around the framed data (each side)
+FRAME_MARGIN = 0.06
+
+
+def visible_bounds(
+    vol: Any,
+    tf: Any,
+    *,
+    crop: Sequence[float] | None = None,
+    max_voxels: int = 2_000_000,
+    min_opacity: float = 0.02,
+) -> npt.NDArray[np.float64]:
+    """LPS bounds ``(xmin, xmax, ymin, ymax, zmin, zmax)`` of what ``tf`` makes visible in ``vol``.
+
+    A voxel counts where the preset's scalar opacity is above ``min_opacity`` (for a MIP or
+    MinIP: where it is above zero) for its value or any value between it and a neighbour (the
+    renderer interpolates: the boundary between air and tissue passes through every value in
+    between). Big volumes are subsampled (at most ``max_voxels``). An index plane holding fewer
+    than 8 visible voxels, or 1% of the fullest parallel plane's, does not widen the bounds
+    (stray noisy voxels do not). The bounds are those of the visible voxels' centres (with
+    the neighbours the surface passes between), mapped to LPS; ``crop`` (an LPS box) limits
+    them. The whole grid when nothing is visible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from volumeviz.model.volume import Volume
+    >>> from volumeviz.transfer import load_preset
+    >>> arr = np.full((20, 20, 20), -1000, np.int16)
+    >>> arr[5:10, 2:6, 12:18] = 1000  # k 5..9, j 2..5, i 12..17
+    >>> visible_bounds(Volume(arr), load_preset("bone")).tolist()  # the surface lies between
+    [11.0, 18.0, 1.0, 6.0, 4.0, 10.0]
+    """
+    from volumeviz.render.convert import grid_bounds_lps
+
+    arr = vol.array
+    step = max(1, math.ceil((arr.size / max_voxels) ** (1 / 3)))
+    sample = np.asarray(arr[::step, ::step, ::step], dtype=np.float32)
+    thr = 0.0 if tf.blend in ("mip", "minip") else min_opacity
+    vmin, vmax = float(sample.min()), float(sample.max())
+    # which values show: a table over the data range (1 unit per bin for integer data)
+    nbins = int(min(max(vmax - vmin, 1.0) + 1, 1 << 16))
+    width = max(vmax - vmin, 1.0) / (nbins - 1)
+    shown = tf.opacity_at(vmin + width * np.arange(nbins)) > thr
+    cum = np.concatenate([[0], np.cumsum(shown)])
+    # the renderer interpolates between voxels: a voxel shows when any value between it and a
+    # neighbour does (the surface between air and tissue crosses every value in between)
+    lo, hi = sample.copy(), sample.copy()
+    for axis in range(3):
+        a = [slice(None)] * 3
+        b = [slice(None)] * 3
+        a[axis], b[axis] = slice(None, -1), slice(1, None)
+        ta, tb = tuple(a), tuple(b)
+        np.minimum(lo[ta], sample[tb], out=lo[ta])
+        np.maximum(hi[ta], sample[tb], out=hi[ta])
+        np.minimum(lo[tb], sample[ta], out=lo[tb])
+        np.maximum(hi[tb], sample[ta], out=hi[tb])
+    i0 = np.clip(np.floor((lo - vmin) / width), 0, nbins - 1).astype(np.int64)
+    i1 = np.clip(np.ceil((hi - vmin) / width), 0, nbins - 1).astype(np.int64)
+    mask = cum[i1 + 1] - cum[i0] > 0
+    if not mask.any():
+        return np.asarray(grid_bounds_lps(vol), float)
+    box = []
+    for axis in (2, 1, 0):  # i, j, k -> numpy axes 2, 1, 0
+        other = tuple(a for a in range(3) if a != axis)
+        counts = mask.sum(axis=other)
+        keep = np.nonzero(counts >= max(8, 0.01 * counts.max()))[0]
+        if keep.size == 0:
+            keep = np.nonzero(counts)[0]
+        n = arr.shape[axis]
+        first = int(keep[0]) * step
+        last = min(n - 1, int(keep[-1]) * step + step - 1)
+        box.append((float(first), float(last)))
+    corners = np.array([[i, j, k] for i in box[0] for j in box[1] for k in box[2]], float)
+    lps = vol.index_to_lps(corners)
+    out = np.empty(6)
+    out[0::2], out[1::2] = lps.min(axis=0), lps.max(axis=0)
+    if crop is not None:
+        c = np.asarray(crop, float).reshape(6)
+        out[0::2] = np.maximum(out[0::2], c[0::2])
+        out[1::2] = np.minimum(out[1::2], c[1::2])
+        if np.any(out[1::2] <= out[0::2]):
+            return np.asarray(grid_bounds_lps(vol), float)
+    return out
+
+
+def framed_pose(
+    bounds: Sequence[float],
+    view: str = "anterior",
+    *,
+    aspect: float = 1.0,
+    azimuth: float = 0.0,
+    elevation: float = 0.0,
+    zoom: float = 1.0,
+    margin: float = FRAME_MARGIN,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``(position, focal_point, view_up)`` that fills the view with the box ``bounds``.
+
+    The perspective camera (30° vertical view angle) looks at the box centre from the named
+    view; its distance is the smallest at which every box corner lies inside the view, less
+    ``margin`` of the half-width (half-height) on each side, for a viewport of width/height
+    ``aspect``; then divided by ``zoom``.
+    """
+    if not zoom > 0:
+        raise UsageError(f"zoom must be > 0, got {zoom}")
+    pos0, focal, up = camera_pose(bounds, view, azimuth=azimuth, elevation=elevation)
+    to_cam = (pos0 - focal) / np.linalg.norm(pos0 - focal)
+    right = np.cross(-to_cam, up)
+    b = np.asarray(bounds, float).reshape(3, 2)
+    corners = np.array([[x, y, z] for x in b[0] for y in b[1] for z in b[2]]) - focal
+    tan_y = math.tan(math.radians(VIEW_ANGLE_DEG / 2)) * (1 - margin)
+    tan_x = math.tan(math.radians(VIEW_ANGLE_DEG / 2)) * max(aspect, 1e-6) * (1 - margin)
+    x, y, z = corners @ right, corners @ up, corners @ to_cam
+    dist = float(np.max(np.maximum(np.abs(x) / tan_x, np.abs(y) / tan_y) + z))
+    dist = max(dist, 1e-3)
+    return focal + to_cam * dist / zoom, focal, up
+
+
 def _rotate(v: npt.NDArray[np.float64], axis: npt.NDArray[np.float64], deg: float) -> Any:
     """Rodrigues rotation of ``v`` about unit ``axis`` by ``deg`` degrees (right-handed)."""
     k = axis / np.linalg.norm(axis)
@@ -114,9 +232,19 @@ def set_camera(
     azimuth: float = 0.0,
     elevation: float = 0.0,
     zoom: float = 1.0,
+    aspect: float | None = None,
 ) -> None:
-    """Point ``renderer``'s camera at ``bounds`` from an anatomical view (perspective, 30°)."""
-    pos, focal, up = camera_pose(bounds, view, azimuth=azimuth, elevation=elevation, zoom=zoom)
+    """Point ``renderer``'s camera at ``bounds`` from an anatomical view (perspective, 30°).
+
+    With the viewport's ``aspect`` (width / height) the box fills the view
+    (:func:`framed_pose`); without it the box's bounding sphere fits (:func:`camera_pose`).
+    """
+    if aspect is None:
+        pos, focal, up = camera_pose(bounds, view, azimuth=azimuth, elevation=elevation, zoom=zoom)
+    else:
+        pos, focal, up = framed_pose(
+            bounds, view, aspect=aspect, azimuth=azimuth, elevation=elevation, zoom=zoom
+        )
     cam = renderer.GetActiveCamera()
     cam.SetParallelProjection(0)
     cam.SetViewAngle(VIEW_ANGLE_DEG)

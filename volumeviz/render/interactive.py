@@ -563,8 +563,14 @@ class VolumeView:
         """Look at the volume from an anatomical direction (anterior, left, superior ...)."""
         if self.vol is None:
             return
-        bounds = [float(x) for x in convert.grid_bounds_lps(self.vol)]
-        cameras.set_camera(self.plotter.renderer, bounds, name)
+        ren = self.plotter.renderer
+        if self.tf is not None and self.rendered is not None:
+            box = cameras.visible_bounds(self.rendered, self.tf, crop=self._crop_bounds)
+        else:
+            box = convert.grid_bounds_lps(self.vol)
+        w, h = (int(v) for v in ren.GetSize())
+        aspect = w / h if w > 1 and h > 1 else 1.0
+        cameras.set_camera(ren, [float(x) for x in box], name, aspect=aspect)
         self._camera_name = cameras.parse_view(name)
         self._camera_dop = rannotations.camera_vectors(self.plotter.renderer)[0]
 

@@ -33,7 +33,14 @@ from volumeviz.model.segmentation import Segmentation
 from volumeviz.model.ultrasound import UltrasoundImage, UltrasoundRegion
 from volumeviz.model.volume import Volume
 from volumeviz.render.screenshot import render_image, write_png
-from volumeviz.render.state import MIN_SIDE, ViewState, camera_label, state_fields
+from volumeviz.render.state import (
+    MIN_SIDE,
+    ViewState,
+    camera_label,
+    check_options,
+    given_fields,
+    state_fields,
+)
 from volumeviz.render.ultrasound import mask_outside_regions, render_frame, scale_bars
 
 #: colour of an ultrasound panel's title (RGB), drawn with a black outline
@@ -284,6 +291,7 @@ class Scene:
         if unknown:
             raise UsageError(f"unknown view option(s): {', '.join(unknown)}")
         state = dataclasses.replace(self._base, **options).checked()
+        check_options(state, given_fields(options), self.vol)  # ignored: warned; misleading: no
         self.cells.append(state)
         self._image = None
         return self

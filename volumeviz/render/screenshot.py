@@ -41,7 +41,7 @@ from volumeviz.render.annotations import (
     texts_of,
     volume_text,
 )
-from volumeviz.render.cameras import set_camera, set_camera_2d
+from volumeviz.render.cameras import set_camera, set_camera_2d, visible_bounds
 from volumeviz.render.convert import grid_bounds_lps
 from volumeviz.render.layout import CellLayout
 from volumeviz.render.markups import add_markups
@@ -59,13 +59,14 @@ from volumeviz.render.state import (
     QUAD_LAYOUT,
     ViewState,
     camera_label,
+    check_options,
+    given_fields,
     state_fields,
 )
 from volumeviz.render.volume import add_volume
 from volumeviz.transfer import (
     PresetWarning,
     TransferFunction,
-    load_preset,
     preset_warnings,
 )
 
@@ -107,6 +108,10 @@ class SceneInfo:
     legend: list[tuple[SafeText, tuple[float, float, float]]] = field(default_factory=list)
     measurements: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    #: how the 3D transfer function differs from the preset (shifted, fitted to the data)
+    tf_notes: list[str] = field(default_factory=list)
+    #: the LPS box the 3D camera frames: what the preset makes visible
+    framed_bounds: tuple[float, ...] = ()
     orientation_marker: bool = False
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -115,10 +120,6 @@ class SceneInfo:
     def shown(self) -> dict[str, Mapping[str, str]]:
         """The text of each view that fitted (``texts`` minus what was dropped for space)."""
         return {name: texts_of(lay) for name, lay in self.layouts.items()}
-
-
-def _tf(preset: str | TransferFunction) -> TransferFunction:
-    return preset if isinstance(preset, TransferFunction) else load_preset(preset)
 
 
 def single_slice_state(vol: Volume, state: ViewState) -> ViewState:
@@ -237,9 +238,9 @@ def render_scene(
     if show_3d:
         if state.mpr == "quad":
             pl.subplot(*QUAD_LAYOUT["3d"])
-        assert state.preset is not None  # resolved
-        tf = _tf(state.preset)
+        tf, tf_notes = state.transfer_function(vol)
         info.preset = tf.name
+        info.tf_notes = tf_notes
         for msg in preset_warnings(tf, vol):
             info.warnings.append(msg)
             warnings.warn(msg, PresetWarning, stacklevel=2)
@@ -248,19 +249,23 @@ def render_scene(
             info.mapper = str(getattr(actor, "_volumeviz_mapper_kind", ""))
         if segmentations and state.overlay.surfaces:
             add_segment_surfaces(pl, segmentations, state.overlay)
+        size = _viewport_size(pl, (w, h))
+        # frame what the preset shows (not the whole grid with its air): the data fill the view
+        bounds = visible_bounds(vol, tf, crop=state.crop) if state.volume else grid_bounds_lps(vol)
+        info.framed_bounds = tuple(float(b) for b in bounds)
         set_camera(
             pl.renderer,
-            [float(b) for b in grid_bounds_lps(vol)],
+            [float(b) for b in bounds],
             state.view,
             azimuth=state.azimuth,
             elevation=state.elevation,
             zoom=state.zoom,
+            aspect=size[0] / size[1],
         )
         if state.annotations:
-            size = _viewport_size(pl, (w, h))
             cell = volume_text(
                 vol,
-                tf.name,
+                ", ".join([tf.name, *tf_notes]),
                 camera_label(state),
                 redact=redact,
                 meta=None if planes else shown_meta,
@@ -421,7 +426,9 @@ def screenshot(
         unknown = sorted(set(options) - state_fields())
         if unknown:
             raise UsageError(f"screenshot() got unknown option(s): {', '.join(unknown)}")
-        state = ViewState(preset=preset, view=view, size=size, mpr=mpr, **options)
+        asked = {"preset": preset, "view": view, "size": size, "mpr": mpr, **options}
+        state = ViewState(**asked)
+        check_options(state, given_fields(asked), vol)  # warn: ignored; refuse: misleading
     elif options:
         raise UsageError("give either state= or options, not both")
     img, _ = render_image(vol, state, segmentations=segmentations)
@@ -442,6 +449,7 @@ def png_metadata(vol: Volume, state: ViewState, info: SceneInfo) -> dict[str, st
         ),
         "volumeviz:camera": camera_label(state) if info.preset else "",
         "volumeviz:preset": info.preset,
+        "volumeviz:transfer": "; ".join(info.tf_notes),
         "volumeviz:window": info.window,
         "volumeviz:mapper": info.mapper,
         "volumeviz:convention": "neurological" if state.neurological else "radiological",

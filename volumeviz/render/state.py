@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,13 @@ from volumeviz.model.volume import Volume
 from volumeviz.ops.measure import Markup
 from volumeviz.ops.mpr import PLANES, SLAB_MODES, plane_axes, resolve_point
 from volumeviz.render.overlay import OverlayStyle
-from volumeviz.transfer import TransferFunction, WindowLevel, parse_window
+from volumeviz.transfer import (
+    TransferFunction,
+    WindowLevel,
+    fit_to_data,
+    load_preset,
+    parse_window,
+)
 from volumeviz.transfer import defaults as _defaults
 
 #: what ``mpr`` may be: one plane, an oblique plane, or the 2x2 quad (None: 3D only)
@@ -113,6 +120,11 @@ class ViewState:
         3D crop box in LPS mm ``(xmin, xmax, ymin, ymax, zmin, zmax)``; None: no cropping.
     clip
         3D clipping plane ``(point, normal)`` in LPS; keeps the side the normal points to.
+    tf_shift, tf_scale
+        Move the 3D preset along the value axis by ``tf_shift`` (data units, HU for CT) and
+        stretch its ramps by ``tf_scale`` from where it starts to show, as 3D Slicer's shift
+        slider (:meth:`volumeviz.transfer.TransferFunction.shifted`). Left at 0 and 1, a MIP
+        preset is fitted to the data instead (:func:`volumeviz.transfer.fit_to_data`).
     size
         Image ``(width, height)`` in pixels.
     dpi
@@ -150,6 +162,8 @@ class ViewState:
     neurological: bool = False
     crop: tuple[float, ...] | None = None
     clip: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    tf_shift: float = 0.0
+    tf_scale: float = 1.0
     size: tuple[int, int] = (800, 600)
     dpi: float = 96.0
     background: str = "black"
@@ -173,6 +187,10 @@ class ViewState:
             raise UsageError(
                 f"unknown view {option('mpr', repr(self.mpr))}; choose {', '.join(MPR_MODES)}"
             )
+        if not math.isfinite(self.tf_shift):
+            raise UsageError(f"{option('tf_shift')} must be a finite number, got {self.tf_shift}")
+        if not (math.isfinite(self.tf_scale) and self.tf_scale > 0):
+            raise UsageError(f"{option('tf_scale')} must be > 0, got {self.tf_scale}")
         if not (math.isfinite(self.dpi) and 10 <= self.dpi <= 2400):
             raise UsageError(f"dpi must be 10..2400, got {self.dpi}")
         if isinstance(self.window, tuple) and not (
@@ -251,6 +269,28 @@ class ViewState:
         mpr = _norm_mpr(self.mpr)
         name = "axial" if mpr in (None, "quad") else str(mpr)
         return resolve_point(vol, self.plane_normal(), spec, plane=name)
+
+    def transfer_function(self, vol: Volume) -> tuple[TransferFunction, list[str]]:
+        """The 3D transfer function this state draws ``vol`` with, and notes on how it was made.
+
+        The preset (by modality when ``None``), moved by ``tf_shift``/``tf_scale``; with
+        neither given, a MIP preset fitted to ``vol``'s bright values (no flat white
+        silhouette). The notes say what was done (for the picture's text and metadata).
+        """
+        preset = self.preset if self.preset is not None else self.resolved(vol).preset
+        tf = preset if isinstance(preset, TransferFunction) else load_preset(str(preset))
+        notes: list[str] = []
+        if self.tf_shift == 0.0 and self.tf_scale == 1.0:
+            tf, note = fit_to_data(tf, vol)
+            if note:
+                notes.append(note)
+        else:
+            tf = tf.shifted(self.tf_shift, self.tf_scale)
+            unit = f" {tf.units}" if tf.units else ""
+            parts = [f"shift {self.tf_shift:+g}{unit}"] if self.tf_shift else []
+            parts += [f"scale {self.tf_scale:g}"] if self.tf_scale != 1.0 else []
+            notes.append(", ".join(parts))
+        return tf, notes
 
     @classmethod
     def for_volume(cls, vol: Volume, **changes: Any) -> ViewState:
@@ -440,3 +480,115 @@ def camera_label(state: ViewState) -> str:
 def state_fields() -> frozenset[str]:
     """Names of the :class:`ViewState` fields (for ``**options`` checks)."""
     return frozenset(f.name for f in dataclasses.fields(ViewState))
+
+
+# -- options that do not apply -----------------------------------------------------------------
+
+
+class OptionWarning(UserWarning):
+    """An option that does not apply to the picture asked for: it is ignored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Misfit:
+    """An option the picture cannot honour: ``refuse`` when ignoring it would mislead."""
+
+    field: str
+    message: str
+    refuse: bool = False
+
+
+#: the command line's name of a field where it differs (``slab_mm`` is ``--slab``)
+CLI_NAMES = {"slab_mm": "slab", "measurements": "measure"}
+#: fields that only change a 3D view / only a 2D view
+THREE_D_FIELDS = ("preset", "view", "azimuth", "elevation", "zoom", "crop", "clip", "tf_shift",
+                  "tf_scale", "mapper")  # fmt: skip
+
+
+def _opt(name: str) -> str:
+    """How the user spelt a field: ``--slab`` on the command line, ``slab_mm=`` in Python."""
+    from volumeviz._face import on_command_line
+
+    if on_command_line():
+        return "--" + CLI_NAMES.get(name, name).replace("_", "-")
+    return f"{name}="
+
+
+def misfits(state: ViewState, given: Iterable[str], vol: Volume | None = None) -> list[Misfit]:
+    """The options in ``given`` (field names the caller set) that ``state``'s picture ignores.
+
+    A 3D view has no slab, slice, oblique normal, neurological mirroring or 2D window; a
+    single 2D plane has no preset, camera, crop, clip or transfer-function shift. With the
+    volume: a named CT window (HU) on a series whose values are not HU is refused (its name
+    would claim a tissue contrast the picture does not have). Ignored options are warned
+    about; none of them changes the picture.
+
+    Examples
+    --------
+    >>> [m.message for m in misfits(ViewState(slab_mm=10), {"slab_mm"})]
+    ['slab_mm= 10 mm is ignored: a slab is a 2D (MPR) option and this is a 3D view; \
+add mpr= axial, coronal, sagittal or oblique']
+    """
+    given = set(given)
+    mpr = _norm_mpr(state.mpr)
+    two_d = mpr is not None
+    three_d = mpr in (None, "quad")
+    out: list[Misfit] = []
+    if "slab_mm" in given and state.slab_mm > 0 and not two_d:
+        out.append(Misfit("slab_mm", f"{_opt('slab_mm')} {state.slab_mm:g} mm is ignored: a "
+                           "slab is a 2D (MPR) option and this is a 3D view; add "
+                           f"{_opt('mpr')} axial, coronal, sagittal or oblique"))  # fmt: skip
+    if "slab_mode" in given and state.slab_mm == 0:
+        out.append(Misfit("slab_mode", f"{_opt('slab_mode')} {state.slab_mode} is ignored "
+                           f"without {_opt('slab_mm')} (one thin slice is shown)"))  # fmt: skip
+    if "normal" in given and mpr != "oblique":
+        out.append(Misfit("normal", f"{_opt('normal')} is ignored: it sets the plane of "
+                           f"{_opt('mpr')} oblique"))  # fmt: skip
+    if not two_d:
+        why = "this is a 3D view"
+        for name, what in (("neurological", "mirrors 2D views (3D views are anatomical cameras)"),
+                           ("window", "sets the grey levels of 2D views; a 3D view uses "
+                            f"{_opt('preset')} (move it with {_opt('tf_shift')} and "
+                            f"{_opt('tf_scale')})"),
+                           ("slice", "places 2D planes")):  # fmt: skip
+            if name in given:
+                out.append(Misfit(name, f"{_opt(name)} is ignored: it {what}; {why}"))
+    if not three_d:
+        for name in THREE_D_FIELDS:
+            if name in given:
+                out.append(Misfit(name, f"{_opt(name)} is ignored: it applies to 3D views and "
+                                  f"{_opt('mpr')} {mpr} shows a 2D plane"))  # fmt: skip
+    if vol is not None and two_d and isinstance(state.window, str):
+        from volumeviz.transfer.defaults import is_ct_window, is_hu
+
+        if is_ct_window(state.window) and not is_hu(vol):
+            modality = vol.modality or "this series"
+            out.append(Misfit("window", f"{_opt('window')} {state.window} is a CT window (HU) "
+                               f"and {modality} values are not HU: its grey levels would "
+                               f"mislead; use {_opt('window')} auto, file or W/L",
+                               refuse=True))  # fmt: skip
+    return out
+
+
+def given_fields(options: dict[str, Any]) -> set[str]:
+    """The keyword arguments a Python caller set to something other than the default."""
+    default = ViewState()
+    return {k for k, v in options.items() if k in state_fields() and v != getattr(default, k)}
+
+
+def check_options(state: ViewState, given: Iterable[str], vol: Volume | None = None) -> None:
+    """Warn (:class:`OptionWarning`) about ignored options; refuse misleading ones.
+
+    Raises
+    ------
+    UsageError
+        An option whose result would mislead (see :func:`misfits`).
+    """
+    import warnings
+
+    found = misfits(state, given, vol)
+    for m in found:
+        if m.refuse:
+            raise UsageError(m.message)
+    for m in found:
+        warnings.warn(m.message, OptionWarning, stacklevel=3)

@@ -15,6 +15,7 @@ from volumeviz.transfer.functions import (
 )
 from volumeviz.transfer.library import (
     default_window,
+    fit_to_data,
     list_presets,
     list_window_presets,
     load_preset,
@@ -32,6 +33,7 @@ __all__ = [
     "TransferFunction",
     "WindowLevel",
     "default_window",
+    "fit_to_data",
     "list_presets",
     "list_window_presets",
     "load_preset",

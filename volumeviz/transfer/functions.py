@@ -7,6 +7,7 @@ Only :mod:`volumeviz.render` turns these into VTK objects.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,77 @@ class TransferFunction:
         lo = -math.inf if first == 0 else float(pts[first - 1, 0])
         hi = math.inf if last == len(pts) - 1 else float(pts[last + 1, 0])
         return (lo, hi)
+
+    def onset(self) -> float:
+        """The value where the preset starts to show (opacity rises above 0).
+
+        The first point's value when the preset is visible from its first point on (or not at
+        all): the pivot of :meth:`shifted`'s ``scale``.
+
+        Examples
+        --------
+        >>> from volumeviz.transfer import load_preset
+        >>> round(load_preset("bone").onset(), 2)
+        -16.45
+        """
+        lo, _ = self.visible_range()
+        return float(self.scalar_opacity[0][0]) if not math.isfinite(lo) else float(lo)
+
+    def shifted(self, shift: float = 0.0, scale: float = 1.0) -> TransferFunction:
+        """The preset moved along the value axis, as 3D Slicer's shift slider does.
+
+        Every colour and scalar-opacity point's value ``v`` becomes
+        ``onset + (v - onset) * scale + shift``, with :meth:`onset` the value where the
+        preset starts to show: ``shift`` (in the data's units, HU for CT) moves the whole
+        function, ``scale`` (> 0) stretches or narrows its ramps from where it starts.
+        Opacities and colours are unchanged, and so are the gradient-opacity points (a
+        gradient is a difference of values, which a shift does not change).
+
+        Raises
+        ------
+        PresetError
+            ``scale`` is not a positive number or ``shift`` is not finite.
+
+        Examples
+        --------
+        >>> tf = TransferFunction("demo", color=((0, 0, 0, 0), (100, 1, 1, 1)),
+        ...                       scalar_opacity=((0, 0.0), (100, 1.0)))
+        >>> [p[0] for p in tf.shifted(50).scalar_opacity]
+        [50.0, 150.0]
+        >>> [p[0] for p in tf.shifted(scale=2).scalar_opacity]
+        [0.0, 200.0]
+        """
+        if not (math.isfinite(shift) and math.isfinite(scale) and scale > 0):
+            raise PresetError(
+                f"transfer function shift must be finite and scale > 0, got {shift}, {scale}"
+            )
+        if shift == 0.0 and scale == 1.0:
+            return self
+        pivot = self.onset()
+
+        def move(v: float) -> float:
+            return float(pivot + (v - pivot) * scale + shift)
+
+        return dataclasses.replace(
+            self,
+            color=tuple((move(v), r, g, b) for v, r, g, b in self.color),
+            scalar_opacity=tuple((move(v), a) for v, a in self.scalar_opacity),
+        )
+
+    def saturation(self) -> float:
+        """The lowest value at which the picture is as bright as it gets (colour x opacity).
+
+        For a MIP preset, voxels above it are all drawn alike (the flat white of a MIP whose
+        ramp ends below the data's bright values).
+        """
+        values = np.array([p[0] for p in self.scalar_opacity] + [p[0] for p in self.color])
+        values = np.unique(values)
+        rgb = self.color_at(values)
+        bright = (0.2126 * rgb[:, 0] + 0.7152 * rgb[:, 1] + 0.0722 * rgb[:, 2]) * self.opacity_at(
+            values
+        )
+        top = float(bright.max())
+        return float(values[np.nonzero(bright >= top - 1e-3)[0][0]])
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form that :func:`transfer_function_from_dict` reads back."""
