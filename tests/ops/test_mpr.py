@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -159,12 +157,9 @@ def test_plane_axes_unknown():
         plane_axes("axail")
 
 
-def test_reslice_speed_512():
-    """One axial slice of a 512x512x64 int16 volume is interactive-fast in numpy."""
+def test_reslice_512():
+    """One axial slice of a 512x512x64 int16 volume has its shape (speed: the benchmarks)."""
     arr = np.zeros((64, 512, 512), np.int16)
     big = phantom.asymmetric(8).replace(array=arr, spacing=(0.5, 0.5, 2.0))
-    t = time.perf_counter()
     s = reslice(big, "axial")
-    dt = time.perf_counter() - t
     assert s.shape == (512, 512)
-    assert dt < 2.0

@@ -115,7 +115,7 @@ def choose_mapper(mapper: str = "auto", *, renderer: str | None = None, window: 
 #: 2-core machine (Mesa llvmpipe, vtk 9.7) from 240x180 to 1024x768 on the bundled 28-slice head
 #: CT, the real 140-slice head CT and the 512x512x300 bench phantom, bone (shaded), mip and
 #: soft-tissue (unshaded) presets (``scripts/bench_render.py --calibrate`` measures them again;
-#: tests/render/test_mapper_cost.py fails when an estimate is off by more than 2x).
+#: ``scripts/bench_mapper_cost.py`` prints estimate / measured per mapper and checks the pick).
 #: Fixed-point first frame: scalar range and space-leaping tables (about 8 ns a voxel), a normal
 #: encoded per voxel when shaded (atan2 + asin: about 50 ns a voxel on real, noisy CT; 35 on the
 #: phantom's flat air), then the cast (about 0.5 ns a ray sample). GPU ray caster on llvmpipe:
