@@ -314,3 +314,22 @@ def test_bytes_io_capacity_stops_counting_at_enough():
     frags = encapsulate([b"ab"] * 50)
     assert _count_fragments(io.BytesIO(frags), 0, len(frags), True, 1 << 40) == 50
     assert _count_fragments(io.BytesIO(frags), 0, len(frags), True, 5) == 5
+
+
+@pytest.mark.parametrize("text", ["1e308", "99999999999999999999", "-18446744073709551616"])
+def test_integers_beyond_64_bits_are_refused(text):
+    ds = Dataset()
+    ds.add_new("NumberOfFrames", "LO", text)
+    with pytest.raises(HeaderError, match=f"'{text}' is out of range for a DICOM integer"):
+        Header(ds, "a.dcm").integer("NumberOfFrames", 1)
+    assert Header(ds, "a.dcm").integer("NumberOfFrames", 1, lenient=True) == 1
+
+
+def test_presence_is_asked_without_converting(tmp_path):
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    read, _ = _patched(tmp_path, ds, b"\x08\x00\x16\x00UI", b"\x08\x00\x16\x00QQ")
+    h = Header(read, "a.dcm")
+    assert "SOPClassUID" in h  # present, though unreadable
+    assert not h.has("SOPClassUID")
+    assert "Rows" not in h

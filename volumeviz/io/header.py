@@ -135,7 +135,18 @@ class _Bad(Exception):
     """A value that is not of the wanted kind: the problem, for the message."""
 
 
+#: no DICOM integer VR holds more (UV, SV are 64-bit); beyond it a value is not an integer
+_INT_LIMIT = 2**64
+
+
 def _to_int(v: Any) -> int:
+    out = _parse_int(v)
+    if abs(out) >= _INT_LIMIT:
+        raise _Bad("is out of range for a DICOM integer")
+    return out
+
+
+def _parse_int(v: Any) -> int:
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, int):
@@ -249,7 +260,8 @@ class Header:
     def __contains__(self, key: Key) -> bool:
         """Whether the element is in the dataset (it is not converted)."""
         try:
-            return _resolve(key)[0] in self.ds
+            store = getattr(self.ds, "_dict", None)
+            return _resolve(key)[0] in (store if isinstance(store, dict) else self.ds)
         except Exception:  # a dataset that cannot be asked has nothing
             return False
 
@@ -262,8 +274,11 @@ class Header:
             pydicom cannot convert the element (unknown VR, wrong length, ...).
         """
         tag = _resolve(key)[0]
+        # the element store (pydicom's Dataset._dict) answers "present?" without a Tag()
+        # conversion per call: discovery asks ~60 elements of every file
+        store = getattr(self.ds, "_dict", None)
         try:
-            if tag not in self.ds:
+            if tag not in (store if isinstance(store, dict) else self.ds):
                 return None
             value = self.ds[tag].value
         except Exception as exc:  # pydicom raises many kinds here
