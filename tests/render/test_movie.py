@@ -220,3 +220,29 @@ def test_anonymised_movie_frames_carry_no_identity(tmp_path, fmri):
         assert "2026" not in stamp  # no study date either
     plain = movie_along(mv, tmp_path / "p.gif", state=ViewState(mpr="axial", size=(96, 96)))
     assert all("SYNTHETIC^PHANTOM" in s for s in plain.stamps)  # the check above can fail
+
+
+def test_cardiac_phases_play_at_the_hearts_pace(tmp_path):
+    """Trigger delays 0, 40, 80 ... ms after the R wave: a cine at 25 frames/s."""
+    src = phantom.asymmetric(16, modality="MR")
+    for p in range(6):
+        write_synthetic_series(
+            src,
+            tmp_path / "cine",
+            series_uid=UID,
+            prefix=f"P{p}_",
+            modality="MR",
+            first_instance=1 + 16 * p,
+            elements={"TriggerTime": 40 * p, "Manufacturer": "SIEMENS"},
+        )
+    mv = load_multivolume(tmp_path / "cine")
+    assert mv.names == ("phase",)
+    assert mv.dimension("phase").values == (0.0, 40.0, 80.0, 120.0, 160.0, 200.0)
+    info = movie_along(mv, tmp_path / "c.mp4", state=ViewState(mpr="axial", size=(64, 64)))
+    assert info.fps == pytest.approx(25.0)
+    assert "1 / 40 ms between phase points" in info.fps_source
+    assert "phase 3/6 (80 ms)" in info.stamps[2]
+    assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "c.mp4")) == (
+        6,
+        pytest.approx(0.24, abs=0.05),
+    )

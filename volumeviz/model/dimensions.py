@@ -123,11 +123,24 @@ class Dimension:
 
     @property
     def frame_rate(self) -> float | None:
-        """Volumes per second for a time dimension with an even step in s, else None."""
+        """Volumes per second in real time, where the values are times at an even step.
+
+        A ``time`` dimension in s (1 / its step, e.g. 1/TR), or cardiac ``phase`` in ms of
+        trigger delay (1000 / its step: a cine at the heart's own pace); else None.
+
+        Examples
+        --------
+        >>> Dimension("phase", (0.0, 40.0, 80.0), "ms").frame_rate
+        25.0
+        """
         step = self.step
-        if self.name != "time" or self.unit != "s" or step is None or step <= 0:
+        if step is None or step <= 0:
             return None
-        return 1.0 / step
+        if self.name == "time" and self.unit == "s":
+            return 1.0 / step
+        if self.name == "phase" and self.unit == "ms":
+            return 1000.0 / step
+        return None
 
     def value_text(self, k: int) -> str:
         """Index ``k``'s value for people (``"2 s"``, ``"TE 10 ms"``, ``"phase"``)."""

@@ -186,7 +186,8 @@ def movie_along(
         info.fps, info.fps_source = float(fps), "given"
     elif d.frame_rate is not None:
         info.fps = d.frame_rate
-        info.fps_source = f"1 / {d.step:g} s between {name} points ({d.value_source or d.source})"
+        step = f"{d.step:g} {d.unit}"
+        info.fps_source = f"1 / {step} between {name} points ({d.value_source or d.source})"
     else:
         info.fps, info.fps_source = DEFAULT_FPS["along"], "default (the series has no frame rate)"
         if name == "time" and d.unit == "s" and d.size > 1:
