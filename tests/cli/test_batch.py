@@ -108,11 +108,13 @@ def test_report_kind_and_dry_run(study, capsys):
     )
     code, out, _ = cli(capsys, "batch", str(spec), "--dry-run")
     assert code == 0
-    assert out.strip().endswith("s0.pdf\tto make")
+    # anonymised: the input is named input-N (its folder name may carry the patient's name)
+    assert out.strip().startswith("input-1\t")
+    assert out.strip().endswith("input-1.pdf\tto make")
     assert not (study / "out").exists()
     code, out, err = cli(capsys, "batch", str(spec), "--sequential", "--no-progress")
     assert code == 0, err
-    pdf = study / "out" / "s0.pdf"
+    pdf = study / "out" / "input-1.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
     # an input without a chosen series is reported as a whole study, broken series included
     (study / "brief.yaml").write_text("base: brief\npresets: [bone]\ndpi: 36\n")

@@ -69,11 +69,19 @@ def test_toml_and_yaml_mean_the_same(folder, name, text):
     assert spec.renders[1].option("presets") == ("bone", "soft-tissue")
     assert spec.renders[1].option("format") == "html"
     jobs = plan_jobs(spec)
-    assert [j.name for j in jobs] == ["a", "b", "c"]  # globs sorted
+    assert [Path(j.path).name for j in jobs] == ["a", "b", "c"]  # globs sorted
+    # a render anonymises: folder names may carry the patient's name, so {input} is input-N
+    assert spec.anonymize
+    assert [j.name for j in jobs] == ["input-1", "input-2", "input-3"]
     assert jobs[0].outputs == (
-        str((folder / "out" / "a-bone-left.png").resolve()),
-        str((folder / "out" / "reports" / "a.html").resolve()),
+        str((folder / "out" / "input-1-bone-left.png").resolve()),
+        str((folder / "out" / "reports" / "input-1.html").resolve()),
     )
+    # without anonymize, {input} is the folder's name
+    plain = load_spec(_write(folder, name, text.replace("anonymize", "# anonymize")))
+    assert not plain.anonymize
+    assert [j.name for j in plan_jobs(plain)] == ["a", "b", "c"]
+    assert plan_jobs(plain)[0].outputs[0] == str((folder / "out" / "a-bone-left.png").resolve())
 
 
 # (spec text, line expected in the message, words expected in the message)

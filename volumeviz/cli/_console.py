@@ -8,10 +8,18 @@ passes through one filter:
 - a path inside an input becomes ``<input>/file-<hash>`` (the input itself ``<input>``): the
   hash is :func:`volumeviz.model.deid.keyed_hash` of the path relative to the input, under
   ``$VOLUMEVIZ_PSEUDONYM_KEY``, the same tag ``export`` prints for the file;
+- every DICOM UID (outside the standard's own ``1.2.840.10008.*``) becomes ``uid-<hash>``: an
+  input may be a PACS address, whose Study/Series Instance UIDs identify the study, and a
+  failed retrieve names instances by their SOP Instance UIDs (:func:`volumeviz.io.deid.
+  hide_uids`). So a command protects its inputs BEFORE it fetches anything, and adds the local
+  folder a study was fetched into with :func:`add_inputs`;
 - the quoted value after a DICOM tag the PS3.15 Basic Profile removes or replaces (``(0010,0030)
   Patient's Birth Date '19010203' ...``) becomes ``'[withheld]'``;
 - the identity of what was loaded (:func:`add_identity`) and every date are scrubbed by
   :class:`volumeviz.model.deid.Redactor`.
+
+The line filter itself is :class:`volumeviz.io.deid.TextScrubber`, which ``batch`` also applies
+to what its workers report and to its summary: one rule for every output.
 """
 
 from __future__ import annotations
@@ -24,75 +32,23 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from volumeviz.model.deid import Identity, Redactor
+from volumeviz.io.deid import WITHHELD, TextScrubber
 
-__all__ = ["add_identity", "is_protected", "protect", "restore", "scrub"]
-
-_TAG = re.compile(r"\((?P<g>[0-9A-Fa-f]{4}),(?P<e>[0-9A-Fa-f]{4})\)")
-#: a quoted value: it may hold apostrophes (O'Brien); it ends at a quote before a space or stop
-_QUOTED = re.compile(r"\s*'(?P<v>.*?)'(?=[\s;,)\]]|$)")
-WITHHELD = "[withheld]"
-
-
-class _Scrubber:
-    """The filter: input paths to hashes, identifying tag values withheld, identity removed."""
-
-    def __init__(self, inputs: Iterable[str | os.PathLike[str]], key: bytes | None) -> None:
-        from volumeviz.io.deid import PathHider
-
-        self.paths = PathHider(inputs, key)
-        self.identity = Identity()
-        self.redact = Redactor(self.identity)
-
-    def add(self, identity: Identity) -> None:
-        self.identity = self.identity.merged(identity)
-        self.redact = Redactor(self.identity)
-
-    def __call__(self, line: str) -> str:
-        line = _withhold_values(self.paths(line))
-        return str(self.redact(line))
-
-
-def _withhold_values(line: str) -> str:
-    """Replace the quoted value after each tag the Basic Profile does not keep.
-
-    Messages name an element as ``(0010,0030) Patient's Birth Date '19010203' ...``: the name
-    (taken from the DICOM dictionary, apostrophes and all) is skipped, the quoted value after it
-    becomes :data:`WITHHELD`.
-    """
-    from pydicom.datadict import dictionary_description
-
-    from volumeviz.io.deid import _action
-
-    out: list[str] = []
-    pos = 0
-    for m in _TAG.finditer(line):
-        if m.start() < pos:
-            continue
-        tag = (int(m.group("g"), 16) << 16) | int(m.group("e"), 16)
-        if _action(tag) == "K":
-            continue
-        after = m.end()
-        try:
-            name = str(dictionary_description(tag))
-        except KeyError:
-            name = ""
-        rest = line[after:]
-        if name and rest.lstrip().startswith(name):
-            after += len(rest) - len(rest.lstrip()) + len(name)
-        q = _QUOTED.match(line, after)
-        if q is None or not q.group("v"):
-            continue
-        out.append(line[pos : q.start("v")] + WITHHELD)
-        pos = q.end("v")
-    out.append(line[pos:])
-    return "".join(out)
+__all__ = [
+    "WITHHELD",
+    "add_identity",
+    "add_inputs",
+    "is_protected",
+    "protect",
+    "restore",
+    "scrub",
+]
 
 
 class _Filtered(io.TextIOBase):
     """A text stream that passes each complete line through the scrubber."""
 
-    def __init__(self, stream: TextIO, scrubber: _Scrubber) -> None:
+    def __init__(self, stream: TextIO, scrubber: TextScrubber) -> None:
         self._stream = stream
         self._scrub = scrubber
         self._pending = ""
@@ -136,7 +92,7 @@ class _Guard:
     """What :func:`protect` changed, for :func:`restore` to undo."""
 
     def __init__(self) -> None:
-        self.scrubber: _Scrubber | None = None
+        self.scrubber: TextScrubber | None = None
         self.saved: tuple[Any, Any] | None = None
         self.handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
 
@@ -150,7 +106,7 @@ def protect(inputs: Iterable[str | os.PathLike[str]], *, key: bytes | None = Non
 
     if _State.scrubber is not None:
         return
-    scrubber = _Scrubber(inputs, key if key is not None else pseudonym_key())
+    scrubber = TextScrubber(inputs, key if key is not None else pseudonym_key())
     _State.scrubber = scrubber
     _State.saved = (sys.stdout, sys.stderr)
     out, err = _Filtered(sys.stdout, scrubber), _Filtered(sys.stderr, scrubber)
@@ -165,7 +121,14 @@ def protect(inputs: Iterable[str | os.PathLike[str]], *, key: bytes | None = Non
 def add_identity(*items: Any) -> None:
     """Also scrub the identity of ``items`` (Volumes, ultrasound images, metadata)."""
     if _State.scrubber is not None:
-        _State.scrubber.add(Identity.of(*items))
+        _State.scrubber.add_items(*items)
+
+
+def add_inputs(*paths: str | os.PathLike[str]) -> None:
+    """Also hide paths inside ``paths`` (e.g. the folder a PACS study was fetched into)."""
+    if _State.scrubber is not None:
+        for p in paths:
+            _State.scrubber.add_input(p)
 
 
 def is_protected() -> bool:

@@ -71,12 +71,13 @@ def export(
     from volumeviz.io.export import export_images
 
     source = path
+    if anonymize:  # before anything is fetched: a failed retrieve's error names the study
+        _console.protect([source])
     if isinstance(path, str):  # a PACS study or series: retrieve it, then export the files
         from volumeviz.io.pacs import local_folder
 
         path = local_folder(path)
-    if anonymize:
-        _console.protect([source, path])
+        _console.add_inputs(path)
     err = Console(stderr=True)
     with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as bar:  # fmt: skip

@@ -213,12 +213,15 @@ def batch(
 
     Exits 1 if any output failed (the summary says which and why), 0 otherwise.
     """
+    from volumeviz.cli import _console
     from volumeviz.report.batch import run_batch, write_summary
     from volumeviz.report.spec import load_spec, plan_jobs
 
     if sequential and scheduler:
         raise UsageError("--sequential and --scheduler exclude each other")
     spec = load_spec(spec_path)
+    if spec.anonymize:  # a render anonymises: nothing printed or summarised may identify
+        _console.protect(spec.input_paths())
     jobs = plan_jobs(spec)
     if force:
         jobs = [dataclasses.replace(j, overwrite=True) for j in jobs]
@@ -226,7 +229,7 @@ def batch(
         for job in jobs:
             for out in job.outputs:
                 state = "exists" if Path(out).exists() else "to make"
-                click.echo(f"{job.path}\t{out}\t{state}")
+                click.echo(f"{job.label}\t{out}\t{state}")
         return
     try:
         spec.output_dir.mkdir(parents=True, exist_ok=True)
@@ -241,6 +244,8 @@ def batch(
         progress=not no_progress,
         scheduler_timeout=scheduler_timeout,
     )
+    if spec.anonymize:  # the summary passes the console's filter too: one rule for outputs
+        result = result.scrubbed(_console.scrub)
     target = summary or spec.summary or spec.output_dir / "batch-summary.csv"
     written = write_summary(result, target)
     click.echo(result.line())

@@ -57,13 +57,17 @@ __all__ = [
     "FIELD_KEYWORDS",
     "OPTIONS",
     "TABLE_VERSION",
+    "WITHHELD",
     "DeidSession",
     "PathHider",
+    "TextScrubber",
     "action_for",
     "basic_profile",
     "deidentify_dataset",
+    "hide_uids",
     "pseudonym_key",
     "session_for",
+    "withhold_values",
 ]
 
 #: the edition of PS3.15 Table E.1-1 used (the dicom-anonymizer transcription)
@@ -411,15 +415,51 @@ def _needs_utf8(ds: Any) -> bool:
 #: paths under an input folder known by name (a folder with more is matched up to a space)
 _MAX_KNOWN = 200_000
 _PATH_END = re.compile(r"[\s:;,'\"()\[\]]")
+#: a DICOM UID (PS3.5 9.1: digits in components without leading zeros), 5 components or more
+#: (fewer would take version numbers and IPv4 addresses); a file name ``UID.dcm`` counts
+UID_PATTERN = re.compile(r"(?<![\w.])[0-2](?:\.(?:0|[1-9]\d*)){4,}(?!\d)(?!\.\d)")
+#: UIDs the DICOM standard itself defines (SOP classes, transfer syntaxes): they identify nobody
+STANDARD_UID_ROOT = "1.2.840.10008."
+
+
+def hide_uids(text: str, key: bytes | None) -> str:
+    """``text`` with every DICOM UID outside the standard's own root as ``uid-<hash>``.
+
+    Study, series, instance and frame-of-reference UIDs are identifying (PS3.15 replaces them
+    all); the hash is :func:`volumeviz.model.deid.keyed_hash` under ``key`` (8 hex digits), so
+    whoever holds the key can tell which object a message meant. UIDs of the standard
+    (``1.2.840.10008.*``: SOP classes, transfer syntaxes) are kept.
+
+    Examples
+    --------
+    >>> hide_uids("studies/1.2.826.0.1.3680043.8.498.99: not found", b"k")
+    'studies/uid-8cd215d2: not found'
+    >>> hide_uids("transfer syntax 1.2.840.10008.1.2.4.50, volumeviz 0.4.1, 127.0.0.1", b"k")
+    'transfer syntax 1.2.840.10008.1.2.4.50, volumeviz 0.4.1, 127.0.0.1'
+    """
+    from volumeviz.model.deid import keyed_hash
+
+    def one(m: re.Match[str]) -> str:
+        uid = m.group(0)
+        if uid.startswith(STANDARD_UID_ROOT):
+            return uid
+        return f"uid-{keyed_hash(uid, key)[:8]}"
+
+    return UID_PATTERN.sub(one, text)
 
 
 class PathHider:
-    """Replaces every path inside the inputs by ``<input>/file-<hash>`` in a text.
+    """Replaces every path inside the inputs by ``<input>/file-<hash>`` in a text, and UIDs.
 
     The hash is :func:`volumeviz.model.deid.keyed_hash` of the path relative to its input (the
     tag ``export`` also prints), so whoever holds the key can find the file; the input itself
     becomes ``<input>``. File and folder names may carry the patient's name, so none is shown.
     Paths with spaces are recognised by the names found under the input.
+
+    An input may be a PACS address (``dicomweb+http://...``, ``dimse://...``): its service root
+    identifies nobody and stays; the Study and Series Instance UIDs in it, like every other
+    DICOM UID in the text, become ``uid-<hash>`` (:func:`hide_uids`), so a failed retrieve's
+    message names neither the study nor its instances.
 
     Examples
     --------
@@ -429,23 +469,33 @@ class PathHider:
     >>> hide = PathHider([root], b"k")
     >>> hide(f"{root}/a b/I1.dcm: bad").startswith("<input>/file-")
     True
+    >>> hide("dimse://PACS@h:104/studies/1.2.826.0.1.3680043.8.498.99: cut short")
+    'dimse://PACS@h:104/studies/uid-8cd215d2: cut short'
     """
 
     def __init__(self, inputs: Iterable[str | os.PathLike[str]], key: bytes | None) -> None:
+        self.key = key
+        self.roots: list[tuple[str, Any]] = []
+        self._known: dict[Any, set[str]] = {}
+        for p in inputs:
+            self.add(p)
+
+    def add(self, p: str | os.PathLike[str]) -> None:
+        """Hide paths inside ``p`` too (e.g. the local folder a PACS study was fetched into)."""
         from pathlib import Path
 
-        self.key = key
-        self.roots: list[tuple[str, Path]] = []
-        for p in inputs:
-            path = Path(p)
-            root = path if path.is_dir() else path.parent
-            # a file given: its own path, and its folder (where its neighbours are named from)
-            for base in dict.fromkeys((path, root)):
-                for form in {str(base), str(base.resolve()), os.path.abspath(base)}:
-                    if form and form not in (".", os.sep):
-                        self.roots.append((form.rstrip("/\\") or form, root))
+        from volumeviz.io.pacs.address import is_address
+
+        if isinstance(p, str) and is_address(p):
+            return  # its UIDs are hidden like every UID; a Path would fold its "//"
+        path = Path(p)
+        root = path if path.is_dir() else path.parent
+        # a file given: its own path, and its folder (where its neighbours are named from)
+        for base in dict.fromkeys((path, root)):
+            for form in {str(base), str(base.resolve()), os.path.abspath(base)}:
+                if form and form not in (".", os.sep):
+                    self.roots.append((form.rstrip("/\\") or form, root))
         self.roots.sort(key=lambda r: len(r[0]), reverse=True)
-        self._known: dict[Any, set[str]] = {}
 
     def _names_under(self, root: Any) -> set[str]:
         if root not in self._known:
@@ -468,7 +518,7 @@ class PathHider:
         return "<input>" if not rel else f"<input>/file-{keyed_hash(rel, self.key)[:8]}"
 
     def __call__(self, line: str) -> str:
-        """``line`` with every path inside an input replaced by its token."""
+        """``line`` with every path inside an input replaced by its token, and UIDs hidden."""
         for form, root in self.roots:
             start = 0
             while (i := line.find(form, start)) >= 0:
@@ -488,7 +538,7 @@ class PathHider:
                 consumed = len(rel) + 1 if rest else 0
                 line = line[:i] + token + rest[consumed:]
                 start = i + len(token)
-        return line
+        return hide_uids(line, self.key)
 
     def _longest_known(self, rest: str, root: Any) -> str:
         known = self._names_under(root)
@@ -497,3 +547,89 @@ class PathHider:
             if rest[:end] in known:
                 return rest[:end]
         return ""
+
+
+_TAG = re.compile(r"\((?P<g>[0-9A-Fa-f]{4}),(?P<e>[0-9A-Fa-f]{4})\)")
+#: a quoted value: it may hold apostrophes (O'Brien); it ends at a quote before a space or stop
+_QUOTED = re.compile(r"\s*'(?P<v>.*?)'(?=[\s;,)\]]|$)")
+#: what replaces the value of an identifying DICOM element in a message
+WITHHELD = "[withheld]"
+
+
+def withhold_values(line: str) -> str:
+    """Replace the quoted value after each tag the Basic Profile does not keep.
+
+    Messages name an element as ``(0010,0030) Patient's Birth Date '19010203' ...``: the name
+    (taken from the DICOM dictionary, apostrophes and all) is skipped, the quoted value after it
+    becomes :data:`WITHHELD`.
+
+    Examples
+    --------
+    >>> withhold_values("x: (0010,0030) Patient's Birth Date '19010203' bad; (0028,0010) Rows '2'")
+    "x: (0010,0030) Patient's Birth Date '[withheld]' bad; (0028,0010) Rows '2'"
+    """
+    from pydicom.datadict import dictionary_description
+
+    out: list[str] = []
+    pos = 0
+    for m in _TAG.finditer(line):
+        if m.start() < pos:
+            continue
+        tag = (int(m.group("g"), 16) << 16) | int(m.group("e"), 16)
+        if _action(tag) == "K":
+            continue
+        after = m.end()
+        try:
+            name = str(dictionary_description(tag))
+        except KeyError:
+            name = ""
+        rest = line[after:]
+        if name and rest.lstrip().startswith(name):
+            after += len(rest) - len(rest.lstrip()) + len(name)
+        q = _QUOTED.match(line, after)
+        if q is None or not q.group("v"):
+            continue
+        out.append(line[pos : q.start("v")] + WITHHELD)
+        pos = q.end("v")
+    out.append(line[pos:])
+    return "".join(out)
+
+
+class TextScrubber:
+    """The one filter for every line an anonymised run prints or logs (console, batch summary).
+
+    A line passes three rules, in this order: paths inside an input become
+    ``<input>/file-<hash>`` and DICOM UIDs ``uid-<hash>`` (:class:`PathHider`); the quoted value
+    after an identifying DICOM element becomes ``'[withheld]'`` (:func:`withhold_values`); the
+    identity of what was loaded (:meth:`add_items`) and every date are removed
+    (:class:`volumeviz.model.deid.Redactor`).
+
+    Parameters
+    ----------
+    inputs
+        Folders, files or PACS addresses the run reads (more with :meth:`add_input`).
+    key
+        The pseudonym key (:func:`pseudonym_key`) the hashes are made under.
+    """
+
+    def __init__(self, inputs: Iterable[str | os.PathLike[str]], key: bytes | None) -> None:
+        self.paths = PathHider(inputs, key)
+        self.identity = Identity()
+        self.redact = Redactor(self.identity)
+
+    def add(self, identity: Identity) -> None:
+        """Also remove ``identity``'s values."""
+        self.identity = self.identity.merged(identity)
+        self.redact = Redactor(self.identity)
+
+    def add_items(self, *items: Any) -> None:
+        """Also remove the identity of ``items`` (Volumes, ultrasound images, metadata)."""
+        self.add(Identity.of(*items))
+
+    def add_input(self, path: str | os.PathLike[str]) -> None:
+        """Also hide paths inside ``path``."""
+        self.paths.add(path)
+
+    def __call__(self, line: str) -> str:
+        """``line`` as an anonymised run may print it."""
+        return str(self.redact(withhold_values(self.paths(line))))

@@ -47,7 +47,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,23 @@ class BatchSummary:
             if r.worker:
                 out[r.worker] = max(out.get(r.worker, 0.0), r.peak_rss_mb)
         return out
+
+    def scrubbed(self, scrub: Callable[[str], str]) -> BatchSummary:
+        """Return the summary with every row's texts passed through ``scrub``.
+
+        Input, output, error and warnings: an anonymised run's console filter.
+        """
+        rows = [
+            replace(
+                r,
+                input=scrub(r.input),
+                output=scrub(r.output),
+                error=scrub(r.error),
+                warnings=scrub(r.warnings),
+            )
+            for r in self.results
+        ]
+        return replace(self, results=rows)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form: totals and one row per output."""
@@ -229,11 +246,36 @@ def _make_output(render: RenderSpec, output: Path, source: _Source, overwrite: b
     )
 
 
+class _Collected(logging.Handler):
+    """Log records of an anonymised job: kept (to be scrubbed into its result), not printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _job_scrubber(job: Job, source: _Source) -> Callable[[str], str]:
+    """What may be reported of an anonymised job: the one console filter, with its identity."""
+    from volumeviz.io.deid import TextScrubber, pseudonym_key
+
+    scrub = TextScrubber([job.path], pseudonym_key())
+    loaded = [source._volume] if source._volume is not None else []
+    if source._study is not None:
+        loaded.extend(source._study[0])
+    scrub.add_items(*loaded)
+    return lambda text: "\n".join(scrub(x) for x in text.split("\n"))
+
+
 def process_job(job: Job) -> list[JobResult]:
     """Make every output of ``job``; never raises (failures become ``failed`` results).
 
     Outputs that exist are skipped (unless ``job.overwrite``); the input is loaded only if
-    some output is to be made, and only once.
+    some output is to be made, and only once. An anonymised job (``job.anonymize``) prints
+    nothing: its log records join its warnings, and its input, errors and warnings pass
+    through :class:`volumeviz.io.deid.TextScrubber` with the identity of what it loaded.
     """
     with contextlib.ExitStack() as keep:
         return _process_outputs(job, keep)
@@ -245,42 +287,56 @@ def _process_outputs(job: Job, keep: contextlib.ExitStack) -> list[JobResult]:
     source = _Source(job)
     results = []
     worker = _worker_id()
-    for render, out in zip(job.renders, job.outputs, strict=True):
-        t0 = time.perf_counter()
-        path = Path(out)
-        status, error = "done", ""
-        caught: list[warnings.WarningMessage] = []
-        if path.exists() and not job.overwrite:
-            status = "skipped"
-        else:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    if not shared:  # the job's outputs share its VTK data (normals once)
-                        from volumeviz.render.volume import reuse_volumes
+    root = logging.getLogger()
+    collected = _Collected()
+    saved = root.handlers[:]
+    if job.anonymize:  # nothing of this job reaches a stream unfiltered (a worker's own stderr)
+        root.handlers = [collected]
+    try:
+        for render, out in zip(job.renders, job.outputs, strict=True):
+            t0 = time.perf_counter()
+            path = Path(out)
+            status, error = "done", ""
+            caught: list[warnings.WarningMessage] = []
+            if path.exists() and not job.overwrite:
+                status = "skipped"
+            else:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        if not shared:  # the job's outputs share its VTK data (normals once)
+                            from volumeviz.render.volume import reuse_volumes
 
-                        keep.enter_context(reuse_volumes())
-                        shared = True
-                    _make_output(render, path, source, job.overwrite)
-                except Exception as exc:
-                    status, error = "failed", _one_line(exc)
-                    log.debug("job %s output %s failed", job.path, out, exc_info=True)
-        notes = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
-        results.append(
-            JobResult(
-                index=job.index,
-                input=job.path if job.series is None else f"{job.path}#{job.series}",
-                output=out,
-                kind=render.kind,
-                status=status,
-                seconds=round(time.perf_counter() - t0, 4),
-                error=error,
-                worker=worker,
-                peak_rss_mb=round(peak_rss_mb(), 1),
-                warnings="; ".join(notes),
+                            keep.enter_context(reuse_volumes())
+                            shared = True
+                        _make_output(render, path, source, job.overwrite)
+                    except Exception as exc:
+                        status, error = "failed", _one_line(exc)
+                        log.debug("job %s output %s failed", job.label, out, exc_info=True)
+            notes = [" ".join(str(w.message).split()) for w in caught]
+            notes += [" ".join(m.split()) for m in collected.messages]
+            collected.messages.clear()
+            results.append(
+                JobResult(
+                    index=job.index,
+                    input=job.label,
+                    output=out,
+                    kind=render.kind,
+                    status=status,
+                    seconds=round(time.perf_counter() - t0, 4),
+                    error=error,
+                    worker=worker,
+                    peak_rss_mb=round(peak_rss_mb(), 1),
+                    warnings="; ".join(dict.fromkeys(notes)),
+                )
             )
-        )
+    finally:
+        if job.anonymize:
+            root.handlers = saved
+    if job.anonymize:
+        scrub = _job_scrubber(job, source)
+        results = [replace(r, error=scrub(r.error), warnings=scrub(r.warnings)) for r in results]
     return results
 
 
@@ -288,7 +344,7 @@ def _crashed(job: Job, reason: str) -> list[JobResult]:
     return [
         JobResult(
             index=job.index,
-            input=job.path if job.series is None else f"{job.path}#{job.series}",
+            input=job.label,
             output=out,
             kind=render.kind,
             status="failed",
@@ -426,7 +482,8 @@ def run_batch(
                 if on_result is not None:
                     on_result(r)
             failed = sum(1 for r in results if r.status == "failed")
-            advance(Path(job.path).name + (" (failed)" if failed else ""))
+            name = job.name if job.anonymize else Path(job.path).name
+            advance(name + (" (failed)" if failed else ""))
 
         if executor == "sequential" or not jobs:
             _sequential(jobs, done)

@@ -35,6 +35,15 @@ Placeholders in ``output``: ``{input}`` (the input's folder or file name; made u
 inputs share a name), ``{kind}``, ``{preset}``, ``{view}``, ``{mpr}`` (``3d`` for a 3D view),
 ``{index}`` (the input's number).
 
+Anonymised runs. When any render says ``anonymize = true`` the whole run is anonymised in what
+it names and prints, since folder and file names often carry the patient's name and a PACS
+address carries the study's UIDs: ``{input}`` is ``input-N`` (N = ``{index}``) in every output
+name, the summary names each input ``input-N``, and every message (errors, warnings, logging,
+from every worker) passes through the one de-identification filter
+(:class:`volumeviz.io.deid.TextScrubber`: input paths as ``<input>/file-<hash>``, UIDs as
+``uid-<hash>``, identifying element values withheld, the loaded patient's identity and every
+date removed).
+
 Every problem is reported as ``FILE:LINE: what is wrong`` (:class:`SpecError`), found before
 anything is rendered.
 
@@ -183,6 +192,32 @@ class BatchSpec:
         """Make a :class:`SpecError` for the entry at ``where``, with its line number."""
         return _error(self.source, self._lines, where, problem)
 
+    @property
+    def anonymize(self) -> bool:
+        """True when any render anonymises.
+
+        Then the whole run names and prints nothing identifying (see the module docstring).
+        """
+        return any(bool(r.option("anonymize", False)) for r in self.renders)
+
+    def input_paths(self) -> list[Path | str]:
+        """Every path or address the inputs name (globs expanded; missing ones as written).
+
+        For the console filter of an anonymised run, before the jobs are planned (planning
+        reads the inputs and its errors name them).
+        """
+        found: list[Path | str] = []
+        for item in self.inputs:
+            if _is_address(item.path):
+                found.append(item.path)
+                continue
+            pattern = item.path if os.path.isabs(item.path) else str(self.base_dir / item.path)
+            if glob.has_magic(pattern):
+                found.extend(Path(p) for p in glob.glob(pattern))
+            else:
+                found.append(Path(pattern))
+        return found
+
 
 @dataclass(frozen=True)
 class Job:
@@ -200,6 +235,15 @@ class Job:
     overwrite: bool = False
     #: which volume of a series with extra dimensions, 0-based ``(("time", 2),)``
     dims_index: tuple[tuple[str, int], ...] = ()
+    #: the spec anonymises: ``name`` is ``input-N`` and nothing reported may identify
+    anonymize: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the summary and the console name this job's input."""
+        if self.anonymize:
+            return self.name
+        return self.path if self.series is None else f"{self.path}#{self.series}"
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -672,6 +716,12 @@ def _spec_index(item: dict[str, Any], where: Path_, err: Any) -> tuple[tuple[str
 # -- planning --------------------------------------------------------------------------------
 
 
+def _is_address(text: str) -> bool:
+    from volumeviz.io.pacs.address import is_address
+
+    return is_address(text)
+
+
 def _expand(spec: BatchSpec, n: int, item: InputSpec) -> list[Path | str]:
     from volumeviz.io.pacs.address import is_address, parse_address
 
@@ -734,7 +784,8 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
     """Expand the inputs (globs) and name every output; one :class:`Job` per input.
 
     Two inputs with the same folder name get ``-2``, ``-3`` ... appended to ``{input}``.
-    Two renders that would write the same file are a :class:`SpecError`.
+    Two renders that would write the same file are a :class:`SpecError`. When the spec
+    anonymises (:attr:`BatchSpec.anonymize`), ``{input}`` is ``input-N``.
     """
     jobs: list[Job] = []
     seen_names: dict[str, int] = {}
@@ -743,7 +794,7 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
     for n, item in enumerate(spec.inputs):
         for path, series, suffix in _units(spec, n, item):
             index += 1
-            base_name = _name_of(path) + suffix
+            base_name = f"input-{index}" if spec.anonymize else _name_of(path) + suffix
             count = seen_names.get(base_name, 0) + 1
             seen_names[base_name] = count
             name = base_name if count == 1 else f"{base_name}-{count}"
@@ -780,6 +831,7 @@ def plan_jobs(spec: BatchSpec) -> list[Job]:
                     outputs=tuple(outputs),
                     overwrite=spec.overwrite,
                     dims_index=item.index,
+                    anonymize=spec.anonymize,
                 )
             )
     return jobs
