@@ -47,3 +47,103 @@ def test_window_segments_panel_toggles_and_opacity(win: Any, qtbot: Any) -> None
     assert g > 200
     win.close_series()
     assert not win.seg_panel.isVisible()
+
+
+RED = (1.0, 0.0, 0.0)
+BLUE = (0.0, 0.0, 1.0)
+
+
+@pytest.mark.gui
+def test_window_overlapping_segments_both_show_and_toggle_alone(win: Any, qtbot: Any) -> None:
+    """Segments sharing voxels: both colours where they overlap; hiding one leaves the other."""
+    from volumeviz.model.segmentation import Segment
+
+    vol = phantom.asymmetric(48, spacing=(1.0, 1.0, 1.5))
+    k, j, i = (np.asarray(vol.array.shape) // 2).tolist()
+    a = np.zeros(vol.array.shape, bool)
+    a[k - 6 : k + 6, j - 10 : j + 4, i - 10 : i + 4] = True
+    b = np.zeros(vol.array.shape, bool)
+    b[k - 6 : k + 6, j - 4 : j + 10, i - 4 : i + 10] = True
+    seg = Segmentation(
+        grid=Grid.of(vol),
+        segments=(Segment(1, "red", RED, a), Segment(2, "blue", BLUE, b)),
+    )
+    centre = vol.index_to_lps([i, j, k])
+    both = vol.index_to_lps([i + 2, j - 2, k])  # in both, off the crosshair through the centre
+    only_a = vol.index_to_lps([i - 8, j - 8, k])
+    only_b = vol.index_to_lps([i + 8, j + 8, k])
+
+    def pixel(at: Any) -> list[int]:
+        pos = win.lps_to_widget("axial", at)
+        pl = win.panels["axial"].interactor
+        pl.render()
+        return np.asarray(pl.screenshot(None, return_img=True)[pos.y(), pos.x(), :3], int).tolist()
+
+    win.set_volume(vol)
+    win.set_state(win.state.moved_to(vol, centre))
+    plain = pixel(both)
+    assert plain[0] == plain[1] == plain[2] > 0
+    win.set_segmentations([seg])
+    assert win.seg_layers.n_layers == 2  # overlapping segments are not in one label map
+    win.seg_panel.opacity.setValue(50)
+    r, g, bl = pixel(both)
+    assert r > 40, (r, g, bl)  # both colours (blue over red over the grey)
+    assert bl > 80, (r, g, bl)
+    assert pixel(only_a)[0] > pixel(only_a)[2] + 40
+    assert pixel(only_b)[2] > pixel(only_b)[0] + 40
+    win.seg_panel.boxes[1].setChecked(False)  # hide blue: red is still there where they overlap
+    r, g, bl = pixel(both)
+    assert r > bl + 40, (r, g, bl)
+    win.seg_panel.boxes[0].setChecked(False)  # both hidden: the grey image
+    assert pixel(both) == plain
+    win.seg_panel.boxes[1].setChecked(True)  # blue alone
+    r, g, bl = pixel(both)
+    assert bl > r + 40, (r, g, bl)
+    # segments that do not overlap share one layer
+    c = np.zeros(vol.array.shape, bool)
+    c[:4, :4, :4] = True
+    win.set_segmentations(
+        [
+            Segmentation(
+                grid=Grid.of(vol), segments=(Segment(1, "a", RED, a), Segment(2, "c", BLUE, c))
+            )
+        ]
+    )
+    assert win.seg_layers.n_layers == 1
+    win.set_segmentations([])  # the grey image is back, not an empty view
+    assert pixel(both) == plain
+
+
+@pytest.mark.gui
+def test_window_rtstruct_contours_toggle_and_go_with_their_segment(
+    win: Any, qtbot: Any, shared_data: Any
+) -> None:
+    from tests.conftest import shared_path
+    from volumeviz.io.rtstruct import read_rtstruct
+    from volumeviz.io.seg import place_on
+    from volumeviz.io.volume import load_series
+
+    rt_dir = "seg/rtutils_ge_discoverymi_phantom_rtstruct"
+    ct = load_series(shared_path(shared_data, f"{rt_dir}/ct"))
+    rt = place_on(read_rtstruct(shared_path(shared_data, f"{rt_dir}/rtstruct/rt.dcm"), ct), ct)
+    win.set_volume(ct)
+    win.set_segmentations([rt])
+    renderer = win.panels["3d"].interactor.renderer
+
+    def contour_actors() -> list[Any]:
+        return [
+            a
+            for a in renderer.GetActors()
+            if a.GetMapper() is not None
+            and a.GetMapper().GetInput() is not None
+            and a.GetMapper().GetInput().GetNumberOfLines() > 0
+            and getattr(a, "_volumeviz_segment", None) == "ROI-1"
+        ]
+
+    lines = contour_actors()
+    assert len(lines) == 1
+    assert lines[0].GetVisibility()
+    win.seg_panel.boxes[0].setChecked(False)
+    assert not lines[0].GetVisibility()  # hidden with its segment
+    win.set_segmentations([])
+    assert contour_actors() == []  # removed with it

@@ -1,19 +1,24 @@
 """Segmentations in the window: a coloured layer on each 2D view, surfaces in 3D, a panel.
 
-Each 2D view gets a second resliced image, a label map of the shown segments on the volume's
-grid, coloured by a lookup table (label 0 transparent) and stacked over the grey image with a
-``vtkImageStack`` (no depth fighting; the same reslice geometry, so the layer follows the
-crosshair, slab position and pan exactly). Where segments overlap the later one is shown in
-2D. The 3D view gets the smooth surfaces of :func:`volumeviz.render.overlay.add_segment_surfaces`.
+Each 2D view gets resliced label layers over the grey image, stacked with a ``vtkImageStack``
+(no depth fighting; the same reslice geometry, so a layer follows the crosshair, slab position
+and pan exactly). A layer is a label map on the volume's grid coloured by a lookup table (label
+0 transparent). Segments that overlap go to different layers (greedy, in segment order; most
+segmentations need one), so where they overlap both translucent colours stay visible, composited
+in segment order as in :func:`volumeviz.render.overlay.overlay_rgba`, and hiding one segment
+never uncovers a hole in another. The 3D view gets the smooth surfaces of
+:func:`volumeviz.render.overlay.add_segment_surfaces`.
 :class:`SegmentPanel` toggles each segment and sets the opacity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from qtpy import QtCore, QtGui, QtWidgets
 from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonCore import vtkLookupTable
@@ -36,8 +41,9 @@ class SegmentLayers:
         self.segments: list[Segment] = []
         self.visible: list[bool] = []
         self.opacity = 0.4
-        self._lut: Any = None
-        self._stacks: list[tuple[Any, Any, Any]] = []  # (renderer, stack, grey slice)
+        self._luts: list[Any] = []
+        self._where: list[tuple[int, int]] = []  # per segment: (layer, label value)
+        self._stacks: list[tuple[Any, Any, Any]] = []  # (2D scene, stack, grey slice)
         self._surfaces: list[Any] = []
         self._surface_of: dict[int, Any] = {}
         self._renderer3d: Any = None
@@ -55,53 +61,52 @@ class SegmentLayers:
         self.visible = [True] * len(self.segments)
         if not self.segments:
             return
-        labels = np.zeros(vol.array.shape, np.uint16)
-        n = 0
-        for seg in segs:
-            for s in seg.segments:
-                if s.empty:
-                    continue
-                n += 1
-                inside = s.mask if s.mask.dtype == bool else s.mask >= 0.5
-                view = labels[s.block]
-                view[inside] = n
-        grid = vtkImageData()
-        ni, nj, nk = vol.size
-        grid.SetDimensions(ni, nj, nk)
-        grid.SetSpacing(*vol.spacing)
-        arr = numpy_to_vtk(labels.reshape(-1), deep=True)
-        arr.SetName("labels")
-        grid.GetPointData().SetScalars(arr)
-        self._lut = vtkLookupTable()
-        self._lut.SetNumberOfTableValues(len(self.segments) + 1)
-        self._lut.SetTableRange(0, len(self.segments))
+        layers = _layered_labels(vol.array.shape, self.segments)
+        self._where = list(layers.where)
+        self._luts = []
+        grids = []
+        for li, labels in enumerate(layers.labels):
+            grid = vtkImageData()
+            ni, nj, nk = vol.size
+            grid.SetDimensions(ni, nj, nk)
+            grid.SetSpacing(*vol.spacing)
+            arr = numpy_to_vtk(labels.reshape(-1), deep=True)
+            arr.SetName(f"labels{li}")
+            grid.GetPointData().SetScalars(arr)
+            lut = vtkLookupTable()
+            n_labels = sum(1 for w in layers.where if w[0] == li)
+            lut.SetNumberOfTableValues(n_labels + 1)
+            lut.SetTableRange(0, n_labels)
+            self._luts.append(lut)
+            grids.append(grid)
         self._update_lut()
         matrix = convert.vtk_matrix(convert.user_matrix(vol))
         for scene in slices.values():
             grey = getattr(scene, "_slice", None)
             if grey is None:
                 continue
-            mapper = vtkImageResliceMapper()
-            mapper.SetInputData(grid)
-            mapper.SliceFacesCameraOn()
-            mapper.SliceAtFocalPointOn()
-            mapper.ResampleToScreenPixelsOn()
-            prop = vtkImageProperty()
-            prop.SetLookupTable(self._lut)
-            prop.UseLookupTableScalarRangeOn()
-            prop.SetInterpolationTypeToNearest()
-            layer = vtkImageSlice()
-            layer.SetMapper(mapper)
-            layer.SetProperty(prop)
-            layer.SetUserMatrix(matrix)
             renderer = scene.plotter.renderer
             renderer.RemoveViewProp(grey)
             stack = vtkImageStack()
             stack.AddImage(grey)
-            stack.AddImage(layer)
+            for grid, lut in zip(grids, self._luts, strict=True):
+                mapper = vtkImageResliceMapper()
+                mapper.SetInputData(grid)
+                mapper.SliceFacesCameraOn()
+                mapper.SliceAtFocalPointOn()
+                mapper.ResampleToScreenPixelsOn()
+                prop = vtkImageProperty()
+                prop.SetLookupTable(lut)
+                prop.UseLookupTableScalarRangeOn()
+                prop.SetInterpolationTypeToNearest()
+                layer = vtkImageSlice()
+                layer.SetMapper(mapper)
+                layer.SetProperty(prop)
+                layer.SetUserMatrix(matrix)
+                stack.AddImage(layer)
             stack.SetActiveLayer(0)
             renderer.AddViewProp(stack)
-            self._stacks.append((renderer, stack, grey))
+            self._stacks.append((scene, stack, grey))
         self._renderer3d = plotter3d.renderer
         self._surfaces = add_segment_surfaces(
             plotter3d, list(segs), OverlayStyle(surface_opacity=1.0)
@@ -109,14 +114,19 @@ class SegmentLayers:
         # one surface per non-empty segment, in the same order as self.segments
         self._surface_of = dict(enumerate(self._surfaces))
 
+    @property
+    def n_layers(self) -> int:
+        """How many label layers each 2D view stacks (1 unless segments overlap)."""
+        return len(self._luts)
+
     def _update_lut(self) -> None:
-        if self._lut is None:
-            return
-        self._lut.SetTableValue(0, 0.0, 0.0, 0.0, 0.0)
-        for n, (s, on) in enumerate(zip(self.segments, self.visible, strict=True), start=1):
+        for lut in self._luts:
+            lut.SetTableValue(0, 0.0, 0.0, 0.0, 0.0)
+        for s, on, (li, value) in zip(self.segments, self.visible, self._where, strict=True):
             r, g, b = s.color
-            self._lut.SetTableValue(n, r, g, b, self.opacity if on else 0.0)
-        self._lut.Modified()
+            self._luts[li].SetTableValue(value, r, g, b, self.opacity if on else 0.0)
+        for lut in self._luts:
+            lut.Modified()
 
     def set_visible(self, index: int, on: bool) -> None:
         """Show or hide segment ``index`` (in :attr:`segments` order) in every view."""
@@ -125,6 +135,9 @@ class SegmentLayers:
         actor = self._surface_of.get(index)
         if actor is not None:
             actor.SetVisibility(on)
+            lines = getattr(actor, "_volumeviz_contours", None)
+            if lines is not None:
+                lines.SetVisibility(on)
 
     def set_opacity(self, value: float) -> None:
         """Fill opacity of the 2D layers (0..1)."""
@@ -133,18 +146,61 @@ class SegmentLayers:
 
     def clear(self) -> None:
         """Remove every layer and surface (the grey images go back to their renderers)."""
-        for renderer, stack, _grey in self._stacks:
+        for scene, stack, grey in self._stacks:
+            renderer = scene.plotter.renderer
             renderer.RemoveViewProp(stack)
-            stack.GetImages().RemoveAllItems()
+            # RemoveImage, not GetImages().RemoveAllItems(): AddImage made the stack a consumer
+            # of each image, and a consumer left behind dangles once the stack is freed (the
+            # next render of the grey image crashed)
+            images = stack.GetImages()
+            for image in [images.GetItemAsObject(n) for n in range(images.GetNumberOfItems())]:
+                stack.RemoveImage(image)
+            if getattr(scene, "_slice", None) is grey:  # still that view's image: put it back
+                renderer.AddViewProp(grey)
         self._stacks = []
         for actor in self._surfaces:
             if self._renderer3d is not None:
                 self._renderer3d.RemoveActor(actor)
+                lines = getattr(actor, "_volumeviz_contours", None)
+                if lines is not None:
+                    self._renderer3d.RemoveActor(lines)
         self._surfaces = []
         self._surface_of = {}
         self.segments = []
         self.visible = []
-        self._lut = None
+        self._luts = []
+        self._where = []
+
+
+@dataclass(frozen=True)
+class _Layers:
+    labels: list[npt.NDArray[np.uint16]]  # one label map per layer, (k, j, i)
+    where: list[tuple[int, int]]  # per segment: (layer index, label value in that layer)
+
+
+def _layered_labels(shape: tuple[int, ...], segments: Sequence[Segment]) -> _Layers:
+    """Label layers for ``segments`` such that no two segments of one layer share a voxel.
+
+    Greedy in segment order: a segment goes to the first layer where none of its voxels is
+    taken (fractional segments count where their fraction is >= 0.5, as drawn).
+    """
+    labels: list[npt.NDArray[np.uint16]] = []
+    counts: list[int] = []
+    where: list[tuple[int, int]] = []
+    for s in segments:
+        inside = s.mask if s.mask.dtype == bool else s.mask >= 0.5
+        for li, lab in enumerate(labels):
+            if counts[li] < 65535 and not lab[s.block][inside].any():
+                break
+        else:
+            labels.append(np.zeros(shape, np.uint16))
+            counts.append(0)
+            li = len(labels) - 1
+        counts[li] += 1
+        view = labels[li][s.block]
+        view[inside] = counts[li]
+        where.append((li, counts[li]))
+    return _Layers(labels, where)
 
 
 class SegmentPanel(QtWidgets.QDockWidget):

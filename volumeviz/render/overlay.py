@@ -251,7 +251,9 @@ def add_segment_surfaces(
 ) -> list[Any]:
     """Add one smooth surface per shown segment to ``pl``'s active renderer (LPS mm).
 
-    Fractional segments are cut at 0.5. Returns the actors (one per non-empty segment).
+    Fractional segments are cut at 0.5. Returns the actors (one per non-empty segment); a
+    segment with RTSTRUCT contours also gets them as lines, added to the renderer and kept on
+    its surface actor as ``_volumeviz_contours`` (to hide or remove them with it).
     """
     from vtkmodules.util.numpy_support import numpy_to_vtk
     from vtkmodules.vtkCommonDataModel import vtkImageData
@@ -311,6 +313,7 @@ def add_segment_surfaces(
                 lines = _contour_lines(s)
                 lines._volumeviz_segment = s.label
                 pl.renderer.AddActor(lines)
+                actor._volumeviz_contours = lines  # type: ignore[attr-defined]
     return actors
 
 
