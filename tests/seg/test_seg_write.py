@@ -145,3 +145,31 @@ def test_convert_seg_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
     assert code == 2
     assert "--label-names" in err
+
+
+def test_fractional_seg_is_written_fractional_and_reads_back_to_its_fractions(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    hd_set = "seg/highdicom_ct2_seg_set"
+    ct = load_series(shared_path(shared_data, f"{hd_set}/ct2"))
+    frac = load_segmentation(
+        shared_path(shared_data, f"{hd_set}/seg/seg_image_ct_true_fractional.dcm"), ct
+    )
+    assert frac.segments[0].fractional
+    # and a boolean segment beside it: written as fractions 0/1 in the same SEG
+    box = np.zeros(ct.array.shape, bool)
+    box[:, 2:6, 3:9] = True
+    both = frac.replace(segments=(*frac.segments, Segment(2, "box", (0.0, 1.0, 0.0), box)))
+    out = write_seg(both, ct, tmp_path / "frac.dcm")
+    assert _dciodvfy_errors(out) == []
+    ds = pydicom.dcmread(out)
+    assert ds.SegmentationType == "FRACTIONAL"
+    assert ds.SegmentationFractionalType == "PROBABILITY"
+    assert ds.MaximumFractionalValue == 255
+    back = load_segmentation(out, ct)
+    want = frac.segments[0].full_mask(ct.array.shape)
+    got = back.segments[0].full_mask(ct.array.shape)
+    assert back.segments[0].fractional
+    assert len(np.unique(want)) > 2  # truly fractional input
+    np.testing.assert_allclose(got, want, atol=0.5 / 255)
+    np.testing.assert_array_equal(back.segments[1].full_mask(ct.array.shape) > 0.5, box)

@@ -77,8 +77,10 @@ def write_seg(
     Parameters
     ----------
     seg
-        Segments on ``Grid.of(image)`` (:func:`volumeviz.io.seg.place_on` puts them there);
-        fractional segments are written as binary at 0.5.
+        Segments on ``Grid.of(image)`` (:func:`volumeviz.io.seg.place_on` puts them there).
+        All boolean: a BINARY SEG. Any fractional segment (float fractions in [0, 1]): a
+        FRACTIONAL SEG (PS3.3 C.8.20.2, Segmentation Fractional Type PROBABILITY, Maximum
+        Fractional Value 255: fractions kept to 1/255), the boolean segments written as 0/1.
     image
         The loaded series (its ``meta.source_files`` are the referenced instances).
     path
@@ -113,12 +115,15 @@ def write_seg(
     sources = _source_datasets(image)
     g = seg.grid
     nk, nj, ni = g.shape
-    pixels = np.zeros((nk, nj, ni, len(segments)), np.uint8)
+    fractional = any(s.fractional for s in segments)
+    pixels = np.zeros((nk, nj, ni, len(segments)), np.float32 if fractional else np.uint8)
     descriptions = []
     for n, s in enumerate(segments, start=1):
-        inside = s.mask if s.mask.dtype == bool else s.mask >= 0.5
         view = pixels[(*s.block, n - 1)]
-        view[inside] = 1
+        if fractional:
+            view[...] = np.clip(s.mask.astype(np.float32), 0.0, 1.0)
+        else:
+            view[s.mask] = 1
         algo = (s.algorithm or algorithm_type).upper()
         if algo not in _ALGORITHM_TYPES:
             algo = algorithm_type
@@ -127,9 +132,7 @@ def write_seg(
         if algo != "MANUAL":
             kwargs["algorithm_identification"] = hd.AlgorithmIdentificationSequence(
                 name="volumeviz",
-                family=_coded(Code("123109", "DCM", "Manual Processing"))
-                if False
-                else _coded(Code("123110", "DCM", "Artificial Intelligence")),
+                family=_coded(Code("123110", "DCM", "Artificial Intelligence")),
                 version=__version__,
             )
         descriptions.append(
@@ -167,7 +170,11 @@ def write_seg(
             out = hd.seg.Segmentation(
                 source_images=sources,
                 pixel_array=volume,
-                segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+                segmentation_type=hd.seg.SegmentationTypeValues.FRACTIONAL
+                if fractional
+                else hd.seg.SegmentationTypeValues.BINARY,
+                fractional_type=hd.seg.SegmentationFractionalTypeValues.PROBABILITY,
+                max_fractional_value=255,
                 segment_descriptions=descriptions,
                 series_instance_uid=generate_uid(),
                 series_number=series_number,
