@@ -66,11 +66,12 @@ def test_info_lists_studies_with_filters(pacs: Uploaded, protocol: str, capsys) 
         code, out, err = run_cli(capsys, "info", root, "--json", *args)
         assert code == 0, err
         assert {r["study_uid"] for r in json.loads(out)} == expect, args
-    if protocol == "dimse":
-        # part of a name (sent as *HEA*); Orthanc 1.10's HTTP server does not percent-decode
-        # query values, so over its QIDO-RS the encoded %2A never matches (a server bug)
-        code, out, err = run_cli(capsys, "info", root, "--json", "--patient", "HEA")
-        assert {r["study_uid"] for r in json.loads(out)} == {pacs.ct_study}
+    # part of a name (sent as *HEA*; over QIDO-RS the wildcards go unencoded: Orthanc 1.10
+    # matched %2A literally) and the user's own wildcards, over both protocols
+    for patient in ("HEA", "HE*", "H?AD"):
+        code, out, err = run_cli(capsys, "info", root, "--json", "--patient", patient)
+        assert code == 0, err
+        assert {r["study_uid"] for r in json.loads(out)} == {pacs.ct_study}, patient
     code, out, _ = run_cli(capsys, "info", root)
     assert code == 0
     assert "HEAD (PLASTIC)" in out

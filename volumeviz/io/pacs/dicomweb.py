@@ -62,6 +62,31 @@ class _VerifyingSession(requests.Session):
         settings["verify"] = self._volumeviz_verify
         return settings
 
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        if prepared.url:
+            prepared.url = raw_wildcards(prepared.url)
+        return prepared
+
+
+def raw_wildcards(url: str) -> str:
+    """``url`` with the QIDO-RS wildcards ``*`` and ``?`` in its query sent as themselves.
+
+    dicomweb-client percent-encodes every query value (``*`` -> ``%2A``). Both characters may
+    stand unencoded in a URI query (RFC 3986 3.4), PS3.18's QIDO-RS examples write them so, and
+    some servers (Orthanc 1.10) match the encoded form literally, so ``PatientName=%2AHEA%2A``
+    found nothing. Only the query is touched; a literal ``%`` in a value stays ``%25``.
+
+    >>> raw_wildcards("http://h/dicom-web/studies?PatientName=%2AHEA%3F&limit=10")
+    'http://h/dicom-web/studies?PatientName=*HEA?&limit=10'
+    >>> raw_wildcards("http://h/studies?PatientName=100%252A")
+    'http://h/studies?PatientName=100%252A'
+    """
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    return base + sep + re.sub("%2[aA]", "*", re.sub("%3[fF]", "?", query))
+
 
 def _auth_for(host: str) -> tuple[Any, str]:
     """Credentials for ``host`` and where they came from (for messages)."""
