@@ -34,6 +34,7 @@ class Uploaded:
     mr_study: str
     mr_series: str
     enhanced_study: str
+    enhanced_dir: Path
 
 
 def _require_orthanc() -> None:
@@ -66,7 +67,9 @@ def pacs(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterato
         ct_study, ct_series = _uids(ct_dir)
         mr_study, mr_series = _uids(mr_dir)
         enh_study, _ = _uids(enh_dir)
-        yield Uploaded(server, ct_dir, ct_study, ct_series, mr_dir, mr_study, mr_series, enh_study)
+        yield Uploaded(
+            server, ct_dir, ct_study, ct_series, mr_dir, mr_study, mr_series, enh_study, enh_dir
+        )
     finally:
         server.stop()
 

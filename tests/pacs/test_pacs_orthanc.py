@@ -104,23 +104,38 @@ def test_info_of_a_study_lists_its_series_from_metadata_only(
     assert cached_objects(pacs_env) == []
 
 
-def test_info_over_dimse_notes_enhanced_multiframe(pacs: Uploaded, capsys) -> None:
-    code, out, err = run_cli(
-        capsys, "info", f"{pacs.server.dimse}/studies/{pacs.enhanced_study}", "--json"
-    )
-    # C-FIND cannot carry the functional groups: nothing is planned from a guess
-    assert code == 1
-    assert "enhanced multi-frame" in err or "per-frame" in err or out.strip() == "[]"
+def test_info_over_dimse_lists_an_enhanced_multiframe_series_unplanned(
+    pacs: Uploaded, capsys
+) -> None:
+    """C-FIND cannot carry functional groups: the series is listed, its geometry not guessed."""
+    study = f"{pacs.server.dimse}/studies/{pacs.enhanced_study}"
+    code, out, err = run_cli(capsys, "info", study, "--json")
+    assert code == 0, err
+    (rec,) = json.loads(out)
+    local = json.loads(run_cli(capsys, "info", str(pacs.enhanced_dir), "--json")[1])
+    for key in ("label", "series_uid", "series_number", "modality", "description"):
+        assert rec[key] == local[0][key], key
+    assert rec["size"] is None  # no geometry from C-FIND
+    assert "enhanced multi-frame over DIMSE" in rec["refusal"]
+    assert "frames" in rec["refusal"]
+    code, out, err = run_cli(capsys, "info", study)
+    assert code == 0, err
+    assert "1 series" in out
+    assert "enhanced multi-frame over DIMSE" in " ".join(out.split())
 
 
 # -- retrieve ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["ct", "mr"])
+@pytest.mark.parametrize("which", ["ct", "mr", "enhanced"])
 def test_load_series_through_the_pacs_equals_the_files(
     pacs: Uploaded, protocol: str, which: str, pacs_env: Path
 ) -> None:
-    folder, study = (pacs.ct_dir, pacs.ct_study) if which == "ct" else (pacs.mr_dir, pacs.mr_study)
+    folder, study = {
+        "ct": (pacs.ct_dir, pacs.ct_study),
+        "mr": (pacs.mr_dir, pacs.mr_study),
+        "enhanced": (pacs.enhanced_dir, pacs.enhanced_study),
+    }[which]
     from_files = volumeviz.load_series(folder)
     from_pacs = volumeviz.load_series(f"{address(pacs, protocol)}/studies/{study}")
     _same_volume(from_pacs, from_files)

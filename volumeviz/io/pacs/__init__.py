@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from volumeviz.errors import NoSeriesError, PacsError, UsageError
 from volumeviz.io.pacs.address import PacsAddress, is_address, parse_address
 from volumeviz.io.pacs.settings import PacsSettings, configure, current
-from volumeviz.model.series import ScanResult
+from volumeviz.model.series import ScanResult, SeriesInfo
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -255,7 +255,8 @@ def scan_metadata(
     The headers come from WADO-RS metadata (DICOMweb) or an IMAGE-level C-FIND (DIMSE); no pixel
     data is transferred. Each slice's ``path`` is its instance's address. Over DIMSE, enhanced
     multi-frame instances cannot be planned (C-FIND carries no functional group sequences):
-    they are left out with a note and planned once retrieved.
+    their series are listed unplanned (``plan`` None, ``refusal`` saying why and what C-FIND
+    told: rows, columns, frames) and planned once retrieved.
 
     Raises
     ------
@@ -264,13 +265,57 @@ def scan_metadata(
     PacsError
         The PACS cannot be reached or refuses.
     """
-    result, _ = _scan_metadata(parse_address(address), spacing_rtol, perpendicular_tol)
+    result, unplanned = _scan_metadata(parse_address(address), spacing_rtol, perpendicular_tol)
+    result.series.extend(_unplanned_series(unplanned))
+    result.series.sort(key=lambda s: (s.number if s.number is not None else 1 << 30, s.key))
     return result
+
+
+def _unplanned_series(datasets: Sequence[Dataset]) -> list[SeriesInfo]:
+    """One unplanned SeriesInfo per series of enhanced multi-frame C-FIND answers."""
+    from volumeviz.io.header import Header
+
+    by_uid: dict[str, list[Dataset]] = {}
+    for ds in datasets:
+        by_uid.setdefault(_text(ds, "SeriesInstanceUID"), []).append(ds)
+    out = []
+    for uid, members in by_uid.items():
+        first = Header(members[0], uid)
+        rows = first.integer("Rows", 0, lenient=True)
+        cols = first.integer("Columns", 0, lenient=True)
+        frames = sum(Header(d, uid).integer("NumberOfFrames", 0, lenient=True) for d in members)
+        told = f"{cols}x{rows}, {frames} frames" if rows and cols and frames else "size unknown"
+        n = len(members)
+        out.append(
+            SeriesInfo(
+                key=uid,
+                uid=uid,
+                number=first.integer("SeriesNumber", None, lenient=True),
+                modality=first.text("Modality", lenient=True),
+                description=first.text("SeriesDescription", lenient=True),
+                slices=[],
+                header={
+                    "series_uid": uid,
+                    "study_uid": first.text("StudyInstanceUID", lenient=True),
+                    "sop_class_uid": first.text("SOPClassUID", lenient=True),
+                    "study_description": first.text("StudyDescription", lenient=True),
+                    "study_date": first.text("StudyDate", lenient=True),
+                    "patient_name": first.text("PatientName", lenient=True),
+                    "patient_id": first.text("PatientID", lenient=True),
+                },
+                refusal=(
+                    f"enhanced multi-frame over DIMSE ({n} instance(s), {told}): C-FIND carries "
+                    "no per-frame functional groups, so its geometry is planned once retrieved "
+                    "(load it, or list it over DICOMweb)"
+                ),
+            )
+        )
+    return out
 
 
 def _scan_metadata(
     addr: PacsAddress, spacing_rtol: float, perpendicular_tol: float
-) -> tuple[ScanResult, int]:
+) -> tuple[ScanResult, list[Dataset]]:
     from volumeviz.io.discover import HEADER_TAGS, scan_datasets
 
     study = _need_study(addr)
@@ -282,20 +327,15 @@ def _scan_metadata(
     if not datasets:
         raise NoSeriesError(f"{addr}: not on this PACS (the search found no instance)")
     items = []
-    notes = []
+    unplanned = []
     for ds in datasets:
-        label = _instance_label(addr, ds)
         if addr.protocol == "dimse" and _enhanced(ds):
-            notes.append(
-                f"{label}: enhanced multi-frame: C-FIND carries no per-frame functional groups, "
-                "so its geometry is planned after retrieval"
-            )
+            unplanned.append(ds)  # no functional groups in a C-FIND answer: no geometry yet
             continue
-        items.append((label, ds))
+        items.append((_instance_label(addr, ds), ds))
     result = scan_datasets(items, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol)
-    result.notes.extend(notes)
     result.n_files = len(datasets)
-    return result, len(notes)
+    return result, unplanned
 
 
 def _enhanced(ds: Dataset) -> bool:
