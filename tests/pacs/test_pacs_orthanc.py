@@ -149,6 +149,22 @@ def test_load_series_through_the_pacs_equals_the_files(
     assert partial_files(pacs_env) == []
 
 
+def test_retrieval_reports_progress_as_instances_arrive(pacs: Uploaded, protocol: str) -> None:
+    """``settings.progress`` (the CLI's bar on a terminal) sees every instance arrive."""
+    from volumeviz.io.pacs import configure, fetch
+
+    seen: list[tuple[str, int, int]] = []
+    series = f"{address(pacs, protocol)}/studies/{pacs.mr_study}/series/{pacs.mr_series}"
+    with configure(progress=lambda what, done, total: seen.append((what, done, total))):
+        got = fetch(series)
+    assert got.retrieved == 40
+    assert seen[0][1:] == (0, 40)
+    assert seen[-1][1:] == (40, 40)
+    done = [d for _, d, _ in seen]
+    assert done == sorted(done)
+    assert len(seen) > 3  # as they arrive, not once at the end
+
+
 def test_cache_is_reused_and_no_cache_leaves_nothing(
     pacs: Uploaded, protocol: str, pacs_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
