@@ -168,3 +168,34 @@ def test_overlay_rgba_fill_outline_and_fractions() -> None:
     frac = seg.replace(segments=(seg.segments[0].replace(mask=seg.segments[0].mask * 0.5),))
     rgba = overlay_rgba(s, [frac], OverlayStyle(opacity=1.0, outline=False))
     assert rgba[8, 8, 3] == 128  # alpha follows the fraction
+
+
+@pytest.mark.slow
+def test_3d_surfaces_with_the_volume_rendering_or_alone() -> None:
+    """3D: the segment's surface shows over the volume rendering, and alone without it."""
+    vol, seg = _left_segment()
+    with_volume, _ = render_image(
+        vol, ViewState(preset="ct-bone", size=(W, H), annotations=False), segmentations=[seg]
+    )
+    volume_only, _ = render_image(vol, ViewState(preset="ct-bone", size=(W, H), annotations=False))
+    alone, _ = render_image(
+        vol, ViewState(size=(W, H), annotations=False, volume=False), segmentations=[seg]
+    )
+    assert _green_x(with_volume) > W / 2  # the patient's left, on the image's right (anterior)
+    assert _green_x(alone) > W / 2
+
+    def lit(img: np.ndarray) -> np.ndarray:
+        return img.max(axis=2) > 8
+
+    def green(img: np.ndarray) -> np.ndarray:  # the shaded green surface, lit or not
+        r, g, b = (img[..., c].astype(int) for c in range(3))
+        return (g > 30) & (g > r + 20) & (g > b + 20)
+
+    assert green(volume_only).sum() == 0
+    # with the volume: beside the surface, the volume rendering as drawn without the segment
+    beside = lit(volume_only) & ~green(with_volume)
+    assert beside.sum() > 5000
+    diff = np.abs(with_volume[beside].astype(int) - volume_only[beside].astype(int))
+    assert np.median(diff.max(axis=1)) <= 3
+    # alone: nothing but the surface is drawn
+    assert (lit(alone) & ~green(alone)).sum() < 0.05 * green(alone).sum()
