@@ -83,6 +83,8 @@ def test_window_overlapping_segments_both_show_and_toggle_alone(win: Any, qtbot:
     win.set_state(win.state.moved_to(vol, centre))
     plain = pixel(both)
     assert plain[0] == plain[1] == plain[2] > 0
+    plain_a = pixel(only_a)
+    edge_a = vol.index_to_lps([i - 10, j - 5, k])  # a's first column: on its outline
     win.set_segmentations([seg])
     assert win.seg_layers.n_layers == 2  # overlapping segments are not in one label map
     win.seg_panel.opacity.setValue(50)
@@ -91,6 +93,13 @@ def test_window_overlapping_segments_both_show_and_toggle_alone(win: Any, qtbot:
     assert bl > 80, (r, g, bl)
     assert pixel(only_a)[0] > pixel(only_a)[2] + 40
     assert pixel(only_b)[2] > pixel(only_b)[0] + 40
+    # opacity 0: outlines only, opaque, in the segment's colour; inside, the grey image
+    win.seg_panel.opacity.setValue(0)
+    assert pixel(only_a) == plain_a
+    r, g, bl = pixel(edge_a)
+    assert r > 200, (r, g, bl)
+    assert max(g, bl) < 60, (r, g, bl)
+    win.seg_panel.opacity.setValue(50)
     win.seg_panel.boxes[1].setChecked(False)  # hide blue: red is still there where they overlap
     r, g, bl = pixel(both)
     assert r > bl + 40, (r, g, bl)

@@ -6,8 +6,11 @@ and pan exactly). A layer is a label map on the volume's grid coloured by a look
 0 transparent). Segments that overlap go to different layers (greedy, in segment order; most
 segmentations need one), so where they overlap both translucent colours stay visible, composited
 in segment order as in :func:`volumeviz.render.overlay.overlay_rgba`, and hiding one segment
-never uncovers a hole in another. The 3D view gets the smooth surfaces of
-:func:`volumeviz.render.overlay.add_segment_surfaces`.
+never uncovers a hole in another. Each layer's fill (at the panel's opacity) is topped by its
+outline, opaque as in screenshots: the voxels of a segment with an in-plane 4-neighbour outside
+it, in-plane meaning the two voxel axes across the view's normal (the voxel axis nearest to it;
+for a grid tilted against the view the outline follows the voxel faces). The 3D view gets the
+smooth surfaces of :func:`volumeviz.render.overlay.add_segment_surfaces`.
 :class:`SegmentPanel` toggles each segment and sets the opacity.
 """
 
@@ -30,6 +33,7 @@ from volumeviz.model.segmentation import Segment, Segmentation
 from volumeviz.model.volume import Volume
 from volumeviz.render import convert
 from volumeviz.render.overlay import OverlayStyle, add_segment_surfaces, legend_label
+from volumeviz.render.state import PLANE_LPS_AXIS
 
 __all__ = ["SegmentLayers", "SegmentPanel"]
 
@@ -41,7 +45,8 @@ class SegmentLayers:
         self.segments: list[Segment] = []
         self.visible: list[bool] = []
         self.opacity = 0.4
-        self._luts: list[Any] = []
+        self._luts: list[Any] = []  # fill colours of each layer
+        self._outline_luts: list[Any] = []  # outline colours of each layer (opaque)
         self._where: list[tuple[int, int]] = []  # per segment: (layer, label value)
         self._stacks: list[tuple[Any, Any, Any]] = []  # (2D scene, stack, grey slice)
         self._surfaces: list[Any] = []
@@ -63,47 +68,34 @@ class SegmentLayers:
             return
         layers = _layered_labels(vol.array.shape, self.segments)
         self._where = list(layers.where)
-        self._luts = []
-        grids = []
-        for li, labels in enumerate(layers.labels):
-            grid = vtkImageData()
-            ni, nj, nk = vol.size
-            grid.SetDimensions(ni, nj, nk)
-            grid.SetSpacing(*vol.spacing)
-            arr = numpy_to_vtk(labels.reshape(-1), deep=True)
-            arr.SetName(f"labels{li}")
-            grid.GetPointData().SetScalars(arr)
-            lut = vtkLookupTable()
+        self._luts, self._outline_luts = [], []
+        for li in range(len(layers.labels)):
             n_labels = sum(1 for w in layers.where if w[0] == li)
-            lut.SetNumberOfTableValues(n_labels + 1)
-            lut.SetTableRange(0, n_labels)
-            self._luts.append(lut)
-            grids.append(grid)
+            for luts in (self._luts, self._outline_luts):
+                lut = vtkLookupTable()
+                lut.SetNumberOfTableValues(n_labels + 1)
+                lut.SetTableRange(0, n_labels)
+                luts.append(lut)
         self._update_lut()
+        grids = [_image_data(vol, lab) for lab in layers.labels]
+        outlines: dict[int, list[Any]] = {}  # numpy axis of the view's normal -> per layer
         matrix = convert.vtk_matrix(convert.user_matrix(vol))
-        for scene in slices.values():
+        for name, scene in slices.items():
             grey = getattr(scene, "_slice", None)
             if grey is None:
                 continue
+            normal = _normal_axis(vol, getattr(scene, "plane", name))
+            if normal not in outlines:
+                outlines[normal] = [
+                    _image_data(vol, _outline(lab, normal)) for lab in layers.labels
+                ]
             renderer = scene.plotter.renderer
             renderer.RemoveViewProp(grey)
             stack = vtkImageStack()
             stack.AddImage(grey)
-            for grid, lut in zip(grids, self._luts, strict=True):
-                mapper = vtkImageResliceMapper()
-                mapper.SetInputData(grid)
-                mapper.SliceFacesCameraOn()
-                mapper.SliceAtFocalPointOn()
-                mapper.ResampleToScreenPixelsOn()
-                prop = vtkImageProperty()
-                prop.SetLookupTable(lut)
-                prop.UseLookupTableScalarRangeOn()
-                prop.SetInterpolationTypeToNearest()
-                layer = vtkImageSlice()
-                layer.SetMapper(mapper)
-                layer.SetProperty(prop)
-                layer.SetUserMatrix(matrix)
-                stack.AddImage(layer)
+            for n, (grid, lut) in enumerate(zip(grids, self._luts, strict=True)):
+                stack.AddImage(_label_slice(grid, lut, matrix))
+                stack.AddImage(_label_slice(outlines[normal][n], self._outline_luts[n], matrix))
             stack.SetActiveLayer(0)
             renderer.AddViewProp(stack)
             self._stacks.append((scene, stack, grey))
@@ -120,12 +112,13 @@ class SegmentLayers:
         return len(self._luts)
 
     def _update_lut(self) -> None:
-        for lut in self._luts:
+        for lut in (*self._luts, *self._outline_luts):
             lut.SetTableValue(0, 0.0, 0.0, 0.0, 0.0)
         for s, on, (li, value) in zip(self.segments, self.visible, self._where, strict=True):
             r, g, b = s.color
             self._luts[li].SetTableValue(value, r, g, b, self.opacity if on else 0.0)
-        for lut in self._luts:
+            self._outline_luts[li].SetTableValue(value, r, g, b, 1.0 if on else 0.0)
+        for lut in (*self._luts, *self._outline_luts):
             lut.Modified()
 
     def set_visible(self, index: int, on: bool) -> None:
@@ -169,7 +162,70 @@ class SegmentLayers:
         self.segments = []
         self.visible = []
         self._luts = []
+        self._outline_luts = []
         self._where = []
+
+
+def _image_data(vol: Volume, labels: npt.NDArray[Any]) -> Any:
+    """``labels`` (k, j, i) as vtkImageData on ``vol``'s index grid (spacing, no origin)."""
+    grid = vtkImageData()
+    ni, nj, nk = vol.size
+    grid.SetDimensions(ni, nj, nk)
+    grid.SetSpacing(*vol.spacing)
+    arr = numpy_to_vtk(np.ascontiguousarray(labels).reshape(-1), deep=True)
+    arr.SetName("labels")
+    grid.GetPointData().SetScalars(arr)
+    return grid
+
+
+def _label_slice(grid: Any, lut: Any, matrix: Any) -> Any:
+    """A resliced, nearest-neighbour, lookup-table coloured layer for a 2D view's stack."""
+    mapper = vtkImageResliceMapper()
+    mapper.SetInputData(grid)
+    mapper.SliceFacesCameraOn()
+    mapper.SliceAtFocalPointOn()
+    mapper.ResampleToScreenPixelsOn()
+    prop = vtkImageProperty()
+    prop.SetLookupTable(lut)
+    prop.UseLookupTableScalarRangeOn()
+    prop.SetInterpolationTypeToNearest()
+    layer = vtkImageSlice()
+    layer.SetMapper(mapper)
+    layer.SetProperty(prop)
+    layer.SetUserMatrix(matrix)
+    return layer
+
+
+def _normal_axis(vol: Volume, plane: str) -> int:
+    """The numpy axis of ``vol.array`` (k, j, i) nearest to the normal of 2D view ``plane``."""
+    lps_axis = PLANE_LPS_AXIS.get(plane, 2)
+    voxel_axis = int(np.argmax(np.abs(np.asarray(vol.direction)[lps_axis, :])))  # 0 = i
+    return 2 - voxel_axis
+
+
+def _outline(labels: npt.NDArray[Any], normal: int) -> npt.NDArray[Any]:
+    """``labels`` kept where an in-plane 4-neighbour (across numpy axis ``normal``) differs.
+
+    Outside the array counts as background, so a segment touching the edge is outlined there.
+
+    >>> lab = np.zeros((1, 5, 5), np.uint8)
+    >>> lab[0, 1:4, 1:4] = 2
+    >>> _outline(lab, 0)[0]
+    array([[0, 0, 0, 0, 0],
+           [0, 2, 2, 2, 0],
+           [0, 2, 0, 2, 0],
+           [0, 2, 2, 2, 0],
+           [0, 0, 0, 0, 0]], dtype=uint8)
+    """
+    edge = np.zeros(labels.shape, bool)
+    padded = np.pad(labels, 1)
+    core = tuple(slice(1, -1) for _ in range(3))
+    for axis in (a for a in range(3) if a != normal):
+        for step in (-1, 1):
+            shifted = list(core)
+            shifted[axis] = slice(1 + step, padded.shape[axis] - 1 + step)
+            edge |= padded[tuple(shifted)] != labels
+    return np.where(edge, labels, 0).astype(labels.dtype)
 
 
 @dataclass(frozen=True)
