@@ -3,8 +3,8 @@
     python scripts/bench_pacs.py [--slices 300] [--repeat 3] [--workers 4]
 
 The series is made as ``scripts/bench_load.py`` makes it (one real CT slice from
-``$VOLUMEVIZ_SHARED_DATA`` replicated at new positions with new UIDs; a synthetic slice without
-shared data), uploaded to a real Orthanc started on loopback (``tests/pacs/orthanc.py``: Debian
+``$VOLUMEVIZ_SHARED_DATA`` replicated at new positions with new UIDs, or ``--source FILE``),
+uploaded to a real Orthanc started on loopback (``tests/pacs/orthanc.py``: Debian
 ``orthanc`` + ``orthanc-dicomweb``). Each method runs in a fresh subprocess (peak RSS: its
 ``ru_maxrss``), the methods interleaved, ``--repeat`` times; the table shows medians:
 
@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res))
         return 0
 
+    import _benchlib as B
     import pydicom
-    from bench_load import _source_file, write_series
 
     from tests.pacs.orthanc import Orthanc, missing_reason
 
@@ -161,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"bench_pacs: {reason} (run scripts/install_system_deps.sh)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-pacs-"))
     try:
-        folder = write_series(tmp / "series", a.slices, _source_file(a.source))
+        source = (
+            Path(a.source)
+            if a.source
+            else sorted((B.shared_data() / "ct" / "philips_ingenuity_axial_5mm").glob("I*"))[0]
+        )
+        folder = B.write_replicated_series(tmp / "series", source, a.slices)
         files = sorted(folder.iterdir())
         ds = pydicom.dcmread(files[0], stop_before_pixels=True)
         server = Orthanc(tmp / "orthanc").start()
