@@ -269,3 +269,37 @@ def test_malformed_files_give_one_line(shared_data: Path, tmp_path: Path) -> Non
     shutil.copy(rt_src, tmp_path / "copy.dcm")
     with pytest.raises(SegmentationError, match="not a segmentation"):
         load_segmentation(sorted(shared_path(shared_data, f"{RT}/ct").iterdir())[0], ct)
+
+
+@pytest.mark.parametrize(("seg_rel", "ct_rel"), SEGS, ids=[Path(s).stem for s, _ in SEGS])
+def test_segment_colours_are_the_files_own(shared_data: Path, seg_rel: str, ct_rel: str) -> None:
+    """SEG: Recommended Display CIELab Value, converted as highdicom converts it (sRGB)."""
+    from highdicom.color import CIELabColor
+
+    path = shared_path(shared_data, seg_rel)
+    seg = load_segmentation(path, _image(shared_data, ct_rel))
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    by_number = {int(item.SegmentNumber): item for item in ds.SegmentSequence}
+    for s in seg.segments:
+        item = by_number[s.number]
+        if "RecommendedDisplayCIELabValue" not in item:
+            continue
+        want = CIELabColor.from_dicom_value(item.RecommendedDisplayCIELabValue).to_rgb(clip=True)
+        np.testing.assert_allclose(np.asarray(s.color) * 255, want, atol=0.51)
+
+
+def test_rtstruct_and_labelmap_colours(shared_data: Path) -> None:
+    """RTSTRUCT: (3006,002A) ROI Display Color; a labelmap without colours: distinct palette."""
+    ct = load_series(shared_path(shared_data, f"{RT}/ct"))
+    path = shared_path(shared_data, f"{RT}/rtstruct/rt.dcm")
+    rt = read_rtstruct(path, ct)
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    want = [float(v) / 255 for v in ds.ROIContourSequence[0].ROIDisplayColor]
+    np.testing.assert_allclose(rt.segments[0].color, want, atol=1e-6)
+    lab = np.zeros(ct.array.shape, np.uint8)
+    for n in range(1, 7):
+        lab[..., n * 5 : n * 5 + 3] = n
+    seg = Segmentation.from_labelmap(lab, Grid.of(ct))
+    colours = [s.color for s in seg.segments]
+    assert len(colours) == 6
+    assert len(set(colours)) == 6
