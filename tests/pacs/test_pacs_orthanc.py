@@ -149,6 +149,19 @@ def test_load_series_through_the_pacs_equals_the_files(
     assert partial_files(pacs_env) == []
 
 
+def test_load_multivolume_through_the_pacs_equals_the_files(pacs: Uploaded, protocol: str) -> None:
+    """A friend of load_series: the enhanced MR's two volumes (magnitude, field map) by address."""
+    from_files = volumeviz.load_multivolume(pacs.enhanced_dir)
+    from_pacs = volumeviz.load_multivolume(
+        f"{address(pacs, protocol)}/studies/{pacs.enhanced_study}"
+    )
+    assert from_pacs.shape == from_files.shape
+    assert from_pacs.names == from_files.names
+    for (idx, a), (idx_b, b) in zip(from_pacs, from_files, strict=True):
+        assert idx == idx_b
+        _same_volume(a, b)
+
+
 def test_retrieval_reports_progress_as_instances_arrive(pacs: Uploaded, protocol: str) -> None:
     """``settings.progress`` (the CLI's bar on a terminal) sees every instance arrive."""
     from volumeviz.io.pacs import configure, fetch
