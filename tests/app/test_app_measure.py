@@ -149,3 +149,40 @@ def test_measurements_are_listed_deleted_and_saved_in_screenshots(
     cursor = win.state.cursor_lps
     _click(win, qtbot, "axial", _on_axial(win, vol, 12, 50))
     assert win.state.cursor_lps != cursor
+
+
+def test_window_values_are_laid_out_with_the_view_text(
+    win: Any, qtbot: Any, phantom64: Any
+) -> None:
+    """The values beside the window's measurements go through the panel's text layout (the
+    same model as screenshots): drawn, near their lines, never over letters or corner text."""
+    vol = phantom64
+    win.set_volume(vol)
+    view = win.slices["axial"]
+    win.measure.set_mode("distance")
+    # two lines in the upper left, where the series' own lines are, one near the top letter
+    for pair in (((1, 2), (20, 3)), ((2, 5), (21, 6)), ((30, 1), (34, 1))):
+        for ij in pair:
+            _click(win, qtbot, "axial", _on_axial(win, vol, *ij))
+    assert win.measure.list.count() == 3
+    win.panels["axial"].interactor.render()
+    lay = view.layout
+    assert lay is not None
+    assert lay.overlaps() == []
+    placed = {p.text.split(":")[0]: p for p in lay.point_labels()}
+    assert sorted(placed) == ["1", "2", "3"], lay.dropped
+    for n, m in enumerate(win.measure.markups):
+        p = placed[str(n + 1)]
+        assert p.text == f"{n + 1}: {win.measure.texts()[n].split('. ', 1)[1]}"
+        assert p.name in view.overlay.text_actors  # drawn where the layout put it
+        # beside its line: the box is within a few text heights of one of its ends
+        ren = view.plotter.renderer
+        h = ren.GetSize()[1]
+        ends = [view.lps_to_display(q) for q in m.points]
+        near = min(
+            max(p.box.x0 - x, x - p.box.x1, p.box.y0 - (h - y), (h - y) - p.box.y1, 0.0)
+            for x, y in ends
+        )
+        assert near <= 4 * lay.font_px, (p.text, p.box, ends)
+    # letters stay: a value never pushes geometry out
+    assert set(view.letters()) == {"top", "bottom", "left", "right"}

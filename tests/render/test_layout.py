@@ -229,3 +229,76 @@ def test_scene_cells_and_report_images_lay_out_without_overlap(busy_ct: Volume) 
     assert lay.overlaps() == []
     assert lay.font_px * 72 / 300 >= 7.4
     assert np.isfinite(lay.font_px)
+
+
+# -- labels at points (measurement values) ---------------------------------------------------
+
+
+def test_labels_beside_their_points_never_over_other_text() -> None:
+    cell = _crowded()
+    # three values crowded into the upper-left corner, where the series lines are, and one on
+    # the top letter; one outside the cell (its point is not in the picture)
+    for k, anchor in enumerate([(12.0, 14.0), (16.0, 18.0), (20.0, 16.0), (160.0, 10.0)]):
+        cell.add_label(f"distance {10 + k}.0 mm", anchor)
+    cell.add_label("off the picture", (-5.0, 30.0))
+    lay = layout_cell(cell, (320, 240), measure=fake_measure)
+    assert lay.overlaps() == []
+    shown = {p.text: p for p in lay.point_labels()}
+    # a measurement outranks the patient and series lines: those make room, the values stay
+    assert sorted(shown) == [f"distance {10 + k}.0 mm" for k in range(4)]
+    assert "off the picture" in lay.dropped
+    for p in lay.point_labels():
+        assert p.box.inside(320, 240)
+        lab = next(lab for lab in cell.labels if lab.text == p.text)
+        ax, ay = lab.anchor
+        # near its point: the box is within a few text heights of it
+        dx = max(p.box.x0 - ax, ax - p.box.x1, 0.0)
+        dy = max(p.box.y0 - ay, ay - p.box.y1, 0.0)
+        assert max(dx, dy) <= 4 * lay.font_px, (p.text, p.box, lab.anchor)
+    # a free point keeps the first place (above right of it)
+    lone = layout_cell(
+        CellText().add_label("12.0 mm", (100.0, 100.0)), (320, 240), measure=fake_measure
+    )
+    (p,) = lone.point_labels()
+    assert p.box.x0 > 100
+    assert p.box.y1 < 100
+
+
+@pytest.mark.render
+@pytest.mark.parametrize(("size", "mpr"), [((320, 240), "axial"), ((1600, 1200), "axial"),
+                                           ((800, 600), "quad")])  # fmt: skip
+def test_rendered_measurement_values_never_overlap_other_text(
+    busy_ct: Volume, size: Any, mpr: str
+) -> None:
+    """Measurement values go through the same layout: drawn where it put them, nothing over
+    anything, each value on the picture (the window builds the same cell: test_app_measure)."""
+    from volumeviz.ops.measure import Markup
+
+    k = busy_ct.size[2] // 2
+
+    def at(i: float, j: float) -> tuple[float, float, float]:
+        x, y, z = busy_ct.index_to_lps([i, j, k])
+        return (float(x), float(y), float(z))
+
+    marks = (
+        Markup("distance", (at(2, 2), at(20, 4))),  # under the upper-left lines
+        Markup("distance", (at(3, 5), at(22, 6))),  # its neighbour
+        Markup("point", (at(32, 1),)),  # under the top letter
+        Markup("angle", (at(60, 60), at(50, 62), at(60, 62))),  # lower right: the scale bar
+    )
+    pl, info = _render(busy_ct, mpr=mpr, size=size, measurements=marks)
+    try:
+        per_renderer = _actor_boxes(pl)
+    finally:
+        pl.close()
+    lay = info.layouts["axial"]
+    assert lay.overlaps() == []
+    assert len(info.measurements["axial"]) == 4
+    placed = lay.point_labels()
+    assert len(placed) == 4, lay.dropped
+    boxes = per_renderer[0]
+    for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
+        shrunk = Box(a.x0 + 0.5, a.y0 + 0.5, a.x1 - 0.5, a.y1 - 0.5)
+        assert not shrunk.intersects(b), f"{size} {mpr}: {ta!r} {a} overlaps {tb!r} {b}"
+    drawn = {t for t, _ in boxes}
+    assert {p.text for p in placed} <= drawn

@@ -26,11 +26,12 @@ import numpy as np
 import numpy.typing as npt
 import pyvista as pv
 from qtpy import QtCore, QtGui, QtWidgets
-from vtkmodules.vtkRenderingCore import vtkTextActor
 
 from volumeviz.errors import VolumeVizError
+from volumeviz.model.deid import Redactor
 from volumeviz.ops import measure
 from volumeviz.ops.measure import MARKUP_POINTS, Markup
+from volumeviz.render.markups import MarkupLabel
 
 #: the tools in toolbar order (None: clicks move the crosshair)
 MODES: tuple[str | None, ...] = (None, "distance", "angle", "point", "ellipse")
@@ -243,21 +244,27 @@ class MeasureTool(QtCore.QObject):
             for actor in self._actors.pop(plane, []):
                 pl.remove_actor(actor, render=False)
             if win.vol is None or win.state is None:
+                scene.set_labels(())
                 continue
             actors: list[Any] = []
+            labels: list[MarkupLabel] = []
             dop = _view_dop(plane)
             for n in self.visible_on(plane):
-                actors += self._draw(pl, plane, self.markups[n], dop, f"{n + 1}", COLOR)
+                drawn, label = self._draw(pl, plane, self.markups[n], dop, f"{n + 1}", COLOR)
+                actors += drawn
+                labels += label
             if self.pending and self.pending_plane == plane and self.mode is not None:
                 pending = Markup("point", (self.pending[-1],))
-                actors += self._draw(pl, plane, pending, dop, "", PENDING_COLOR)
+                actors += self._draw(pl, plane, pending, dop, "", PENDING_COLOR)[0]
             self._actors[plane] = actors
+            # the values are laid out with the view's other text (render.layout: no overlap)
+            scene.set_labels(labels)
             if win.panels[plane].isVisible():
                 pl.render()
 
     def _draw(
         self, pl: Any, plane: str, m: Markup, dop: npt.NDArray[np.float64], tag: str, color: Any
-    ) -> list[Any]:
+    ) -> tuple[list[Any], list[MarkupLabel]]:
         lift = -dop * 1.0  # just in front of the slice, towards the camera
         pts = np.asarray(m.points, float)
         if m.kind == "ellipse":
@@ -266,8 +273,8 @@ class MeasureTool(QtCore.QObject):
             pts = c + np.cos(t) * (a - c) + np.sin(t) * (b - c)
         pts = pts + lift
         out = []
+        right, down = _view_axes(plane)
         if m.kind == "point":
-            right, down = _view_axes(plane)
             r = 0.02 * float(max(np.asarray(self.window.vol.size) * self.window.vol.spacing))
             for axis in (right, down):
                 line = pv.Line(pts[0] - r * axis, pts[0] + r * axis)
@@ -277,20 +284,19 @@ class MeasureTool(QtCore.QObject):
             poly = pv.lines_from_points(pts)
             out.append(pl.add_mesh(poly, color=color, line_width=2, pickable=False,
                                    reset_camera=False, render=False))  # fmt: skip
+        labels = []
         if tag:
             text = f"{tag}: {measure.describe_markup(self.window.vol, m, short=True)}"
-            label = vtkTextActor()
-            label.SetInput(text)
-            prop = label.GetTextProperty()
-            prop.SetFontSize(12)
-            prop.SetColor(*color)
-            prop.SetShadow(True)
-            coord = label.GetPositionCoordinate()
-            coord.SetCoordinateSystemToWorld()
-            coord.SetValue(*(float(v) for v in pts[0]))
-            pl.renderer.AddViewProp(label)
-            out.append(label)
-        return out
+            top = pts[int(np.argmin(pts @ down))]  # written above its highest point on screen
+            labels.append(
+                MarkupLabel(
+                    Redactor.off()(text),
+                    (float(top[0]), float(top[1]), float(top[2])),
+                    tuple((float(x), float(y), float(z)) for x, y, z in pts),
+                    (float(color[0]), float(color[1]), float(color[2])),
+                )
+            )
+        return out, labels
 
 
 #: index of the LPS axis that is each 2D view's normal

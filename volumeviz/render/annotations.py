@@ -502,7 +502,7 @@ class Overlay:
         self.layout = layout
         h = layout.size[1]
         for p in layout.placed:
-            if p.kind in ("line", "label"):
+            if p.kind in ("line", "label", "point"):
                 actor = self._text(p, h, window_dpi, TEXT_COLOUR, p.color is not None)
                 if p.color is not None:
                     actor.GetTextProperty().SetColor(*p.color)

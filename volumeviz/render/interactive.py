@@ -27,6 +27,7 @@ from volumeviz.render import annotations as rannotations
 from volumeviz.render import cameras, convert
 from volumeviz.render import volume as rvolume
 from volumeviz.render.layout import CellLayout, CellText
+from volumeviz.render.markups import MarkupLabel, add_labels
 from volumeviz.render.state import PLANE_LPS_AXIS, ViewState
 from volumeviz.transfer import TransferFunction
 
@@ -97,6 +98,8 @@ class SliceView:
         self._text_state: tuple[Any, ...] | None = None
         self._drawn_key: tuple[Any, ...] | None = None
         self._observer: int | None = None
+        #: measurement values shown beside their points, laid out with the rest of the text
+        self.labels: tuple[MarkupLabel, ...] = ()
 
     # -- build ---------------------------------------------------------------------------------
     def set_volume(self, vol: Volume, grid: pv.ImageData, matrix: npt.NDArray[np.float64]) -> None:
@@ -181,7 +184,10 @@ class SliceView:
         if size[0] < 2 or size[1] < 2:
             return
         px_mm = rannotations.px_per_mm_2d(ren, size[1])
-        key = (size, round(px_mm, 6), self.dpi, self.show_meta, self._text_state)
+        # labels sit beside points: a pan moves them (the focal point is part of the key)
+        pan = tuple(round(float(v), 3) for v in ren.GetActiveCamera().GetFocalPoint())
+        key: tuple[Any, ...] = (size, round(px_mm, 6), self.dpi, self.show_meta)
+        key += (self._text_state, self.labels, pan if self.labels else None)
         if key == self._drawn_key:
             return
         cursor, wl, slab_mm, slab_mode = self._text_state
@@ -196,6 +202,7 @@ class SliceView:
             px_per_mm=px_mm,
             cell_width=size[0],
         )[0]
+        add_labels(cell, ren, (size[0], size[1]), self.labels)
         window_dpi = float(self.plotter.render_window.GetDPI()) or 72.0
         self.layout = rannotations.draw_cell(
             ren,
@@ -207,6 +214,14 @@ class SliceView:
         )[0]
         self.cell = cell
         self._drawn_key = key
+
+    def set_labels(self, labels: Any) -> None:
+        """Show measurement values beside their (LPS) points, laid out at the next render.
+
+        ``labels``: :class:`~volumeviz.render.markups.MarkupLabel` items.
+        """
+        self.labels = tuple(labels)
+        self._drawn_key = None
 
     def letters(self) -> dict[str, str]:
         """Return the orientation letters shown at the left, right, top and bottom edges."""
@@ -228,6 +243,7 @@ class SliceView:
         self._lines.clear()
         self.layout = self.cell = None
         self._text_state = self._drawn_key = None
+        self.labels = ()
         self.vol = None
 
     # -- update --------------------------------------------------------------------------------

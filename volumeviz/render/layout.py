@@ -38,6 +38,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class Priority:
     PLANE = 80
     INDEX = 78
     SLAB = 75
+    MEASUREMENT = 72
     POSITION = 70
     WINDOW = 60
     LEGEND = 55
@@ -152,13 +154,32 @@ class Reserved:
     label: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Label:
+    """Text that belongs next to a point of the picture (a measurement's value).
+
+    ``anchor`` is that point in cell pixels (origin top-left). The layout puts the text beside
+    it (above right, above left, below right, below left, above, below: the first place free of
+    everything else), never over letters, the scale bar, the marker, corner lines or another
+    label; when no place is free the lowest priority item in the way goes first.
+    """
+
+    text: str
+    anchor: tuple[float, float]
+    priority: int
+    color: tuple[float, float, float] | None = None
+
+
 @dataclass
 class CellText:
-    """What one cell shows: corner lines, edge letters and reserved boxes, before layout."""
+    """What one cell shows: corner lines, edge letters, reserved boxes and labels at points."""
 
     corners: dict[str, list[Line]] = field(default_factory=lambda: {c: [] for c in CORNERS})
     letters: dict[str, str] = field(default_factory=dict)
     reserved: list[Reserved] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    #: polylines drawn on the picture (cell pixels) that labels should not cover: measurements
+    drawn: list[tuple[tuple[float, float], ...]] = field(default_factory=list)
 
     def add(
         self,
@@ -187,6 +208,35 @@ class CellText:
             self.add(corner, text, priority)
         return self
 
+    def add_label(
+        self,
+        text: str,
+        anchor_px: tuple[float, float],
+        priority: int = Priority.MEASUREMENT,
+        *,
+        color: tuple[float, float, float] | None = None,
+    ) -> CellText:
+        """Add a label placed beside ``anchor_px`` (cell pixels, origin top-left); ``self``.
+
+        Used for measurement values (:mod:`volumeviz.render.markups`, the window's tools). A
+        label whose anchor is outside the cell is not shown (its point is not in the picture).
+        """
+        text = str(text).replace("\n", " ").strip()
+        if text:
+            x, y = (float(v) for v in anchor_px)
+            self.labels.append(Label(text, (x, y), int(priority), color))
+        return self
+
+    def keep_clear(self, polyline_px: Iterable[tuple[float, float]]) -> CellText:
+        """Ask labels not to cover a drawn polyline (cell pixels): a measurement's lines.
+
+        A label goes over it only when every place near its point is taken.
+        """
+        pts = tuple((float(x), float(y)) for x, y in polyline_px)
+        if pts:
+            self.drawn.append(pts)
+        return self
+
     def reserve(self, item: Reserved) -> CellText:
         """Keep a box free for a non-text item (scale bar, orientation marker)."""
         self.reserved.append(item)
@@ -200,7 +250,11 @@ class CellText:
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """One item placed: ``kind`` is ``"line"``, ``"letter"``, ``"label"`` or a reserved name."""
+    """One item placed (``kind``: line, letter, label, point or a reserved name).
+
+    ``"label"`` is a reserved item's text (the scale bar's length), ``"point"`` a
+    :class:`Label` beside its anchor (a measurement's value).
+    """
 
     kind: str
     name: str
@@ -236,6 +290,10 @@ class CellLayout:
         """The lines of ``corner`` that were kept, joined (for tests and metadata)."""
         lines = [p for p in self.placed if p.kind == "line" and p.name.startswith(corner + ":")]
         return "\n".join(p.text for p in sorted(lines, key=lambda p: p.box.y0))
+
+    def point_labels(self) -> list[Placed]:
+        """The :class:`Label` items placed beside their points (measurement values)."""
+        return [p for p in self.placed if p.kind == "point"]
 
     def find(self, name: str) -> Placed | None:
         """The placed item called ``name`` (``"letter:top"``, ``"scalebar"``), or None."""
@@ -288,6 +346,23 @@ def _wrap(text: str, max_w: float, px: int, measure: Measure) -> list[str]:
     if current:
         out.append(current)
     return out
+
+
+def _covers(box: Box, polyline: tuple[tuple[float, float], ...], pad: float = 1.5) -> bool:
+    """True when ``polyline`` (pixels) passes through ``box`` grown by ``pad`` pixels."""
+    x0, y0, x1, y1 = box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad
+    if len(polyline) == 1:
+        ((x, y),) = polyline
+        return x0 <= x <= x1 and y0 <= y <= y1
+    for (ax, ay), (bx, by) in itertools.pairwise(polyline):
+        if max(ax, bx) < x0 or min(ax, bx) > x1 or max(ay, by) < y0 or min(ay, by) > y1:
+            continue
+        n = max(2, math.ceil(math.hypot(bx - ax, by - ay)))  # a sample a pixel
+        for t in range(n + 1):
+            x, y = ax + (bx - ax) * t / n, ay + (by - ay) * t / n
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return True
+    return False
 
 
 def _corner_of(p: Placed, w: float, h: float) -> str:
@@ -383,6 +458,56 @@ def layout_cell(
                     continue
                 kept.append(Line(text, ln.priority, ln.elide, False, ln.color))
         lines[corner] = kept
+    # labels at points: cut to the cell's width; a point outside the cell is not labelled
+    labels: dict[int, Label] = {}
+    for n, lab in enumerate(cell.labels):
+        ax, ay = lab.anchor
+        if not (0 <= ax <= w and 0 <= ay <= h):
+            dropped.append(lab.text)
+            continue
+        text = _elide(lab.text, w - 2 * m, px, measure)
+        if not text:
+            dropped.append(lab.text)
+            continue
+        labels[n] = Label(text, lab.anchor, lab.priority, lab.color)
+
+    def place_labels(out: list[Placed]) -> None:
+        """Put each label at the first free place around its anchor, nearest first.
+
+        When no place is free, the place whose most important neighbour matters least is
+        taken: the clash is then resolved by priority like any other.
+        """
+        gap = max(2.0, m / 2)
+        for n, lab in labels.items():
+            tw, th = measure(lab.text, px, True)
+            ax, ay = lab.anchor
+            boxes = []
+            for k in range(3):  # moving away from the point a text height at a time
+                up, down = ay - gap - th - k * th, ay + gap + k * th
+                for x, y in (
+                    (ax + gap, up),  # above right
+                    (ax - gap - tw, up),  # above left
+                    (ax + gap, down),  # below right
+                    (ax - gap - tw, down),  # below left
+                    (ax - tw / 2, up - gap),  # above
+                    (ax - tw / 2, down + gap),  # below
+                ):
+                    boxes.append(Box(x, y, x + tw, y + th))
+            inside = [b for b in boxes if b.inside(w, h)]
+
+            def worst_neighbour(b: Box) -> tuple[int, bool]:
+                over = max((o.priority for o in out if b.intersects(o.box)), default=-1)
+                return (over, any(_covers(b, line) for line in cell.drawn))
+
+            if inside:  # the first place free of text and drawings, else of text, else ...
+                box = min(inside, key=worst_neighbour)
+            else:  # taller or wider than the cell allows around it: as near as fits
+                x = min(max(boxes[0].x0, 0.0), max(w - tw, 0.0))
+                y = min(max(boxes[0].y0, 0.0), max(h - th, 0.0))
+                box = Box(x, y, x + tw, y + th)
+            out.append(
+                Placed("point", f"point:{n}", lab.text, box, px, "left", lab.priority, lab.color)
+            )
 
     def place() -> list[Placed]:
         out = list(fixed)
@@ -415,6 +540,7 @@ def layout_cell(
                         ln.color,
                     )
                 )
+        place_labels(out)
         return out
 
     while True:
@@ -440,6 +566,8 @@ def layout_cell(
         if worst.kind == "line":
             corner, idx = worst.name.split(":")
             del lines[corner][int(idx)]
+        elif worst.kind == "point":
+            del labels[int(worst.name.split(":")[1])]
         else:  # a letter or reserved item that cannot fit: drop it (and its label) too
             base = worst.name.split(":")[0] if worst.kind == "label" else worst.name
             fixed[:] = [p for p in fixed if p.name != base and not p.name.startswith(base + ":")]

@@ -4,23 +4,25 @@ A :class:`~volumeviz.ops.measure.Markup` is drawn on a plane when all its LPS po
 (within half the thickest voxel spacing, or half the slab): its points are projected to pixels
 with :meth:`~volumeviz.ops.mpr.Slice2D.lps_to_pixel` and placed as :mod:`volumeviz.render.planes`
 places the image, so a drawn 10 mm line covers 10 mm of the picture. The value next to it is
-:func:`~volumeviz.ops.measure.describe_markup`, the same line the window lists.
+:func:`~volumeviz.ops.measure.describe_markup`, the same line the window lists; it is placed by
+the cell's text layout (:mod:`volumeviz.render.layout`), as every other word on the picture.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyvista as pv
-from vtkmodules.vtkRenderingCore import vtkTextActor
 
-from volumeviz.model.deid import Redactor
+from volumeviz.model.deid import Redactor, SafeText
 from volumeviz.model.volume import Volume
 from volumeviz.ops.measure import Markup, describe_markup
 from volumeviz.ops.mpr import Slice2D
+from volumeviz.render.layout import CellText
 from volumeviz.render.planes import slice_to_world
 
 #: colour of measurements (bright on grey images, distinct from the crosshair colours)
@@ -71,6 +73,19 @@ def _thick(pl: Any, lines: pv.PolyData, px: float = 2.0) -> pv.PolyData:
     return lines.tube(radius=px / 2 * mm_per_px, n_sides=8)
 
 
+@dataclass(frozen=True)
+class MarkupLabel:
+    """A markup's short value, the point it is written beside and what is drawn.
+
+    Renderer coordinates; ``outline`` is the drawn polyline, which the value should not cover.
+    """
+
+    text: SafeText
+    anchor: tuple[float, float, float]
+    outline: tuple[tuple[float, float, float], ...] = ()
+    color: tuple[float, float, float] = COLOR
+
+
 def add_markups(
     pl: Any,
     s: Slice2D,
@@ -78,19 +93,22 @@ def add_markups(
     markups: Sequence[Markup],
     *,
     redact: Redactor,
-    font_size: int = 12,
     tag: str = "",
-) -> list[str]:
-    """Draw the markups lying on ``s`` into ``pl``'s active renderer; return their texts.
+) -> tuple[list[str], list[MarkupLabel]]:
+    """Draw the markups lying on ``s`` into ``pl``'s active renderer.
 
-    Each markup is a polyline (distance, angle), a small cross (point) or an outline (ellipse),
-    with its short value written beside it; the full lines are returned (for the picture's
-    metadata and lists). Markups off this plane are left out. Every text goes through
-    ``redact`` (:func:`volumeviz.render.annotations.redactor_for` the volume), as all picture
-    text does.
+    Each markup is a polyline (distance, angle), a small cross (point) or an outline (ellipse).
+    Markups off this plane are left out. Returns the full lines (for the picture's metadata and
+    lists) and, for each markup drawn, its short value with the point it belongs beside: the
+    caller lays these out with the rest of the cell's text
+    (:meth:`volumeviz.render.layout.CellText.add_label`, after :func:`label_pixel`), so a
+    value never covers a letter, the scale bar, a corner line or another value. Every text
+    goes through ``redact`` (:func:`volumeviz.render.annotations.redactor_for` the volume), as
+    all picture text does.
     """
     tol = on_plane_tolerance(vol, s)
     texts: list[str] = []
+    labels: list[MarkupLabel] = []
     width = max(s.shape[1] * s.spacing[1], s.shape[0] * s.spacing[0])
     for n, m in enumerate(markups):
         if not lies_on(m, s, tol):
@@ -113,21 +131,41 @@ def add_markups(
             )  # fmt: skip
         # a markup's label is typed by a person: it goes through the picture's redactor
         texts.append(redact(describe_markup(vol, m)))
-        text = redact(describe_markup(vol, m, short=True))
-        anchor = pts[0] if m.kind in ("point", "ellipse") else pts[int(np.argmax(pts[:, 1]))]
-        label = vtkTextActor()
-        label.SetInput(text)
-        prop = label.GetTextProperty()
-        prop.SetFontSize(font_size)
-        prop.SetColor(*COLOR)
-        prop.SetShadow(True)
-        prop.SetVerticalJustificationToBottom()
-        offset = width * 0.015
-        if anchor[0] > 0.5 * s.shape[1] * s.spacing[1]:  # right half: write towards the left
-            prop.SetJustificationToRight()
-            offset = -offset
-        coord = label.GetPositionCoordinate()
-        coord.SetCoordinateSystemToWorld()
-        coord.SetValue(float(anchor[0] + offset), float(anchor[1] + abs(offset)), _LIFT)
-        pl.renderer.AddViewProp(label)
-    return texts
+        # written above its highest point (the picture's y is up), clear of the drawn line
+        top = pts[int(np.argmax(pts[:, 1]))]
+        anchor = (float(top[0]), float(top[1]), float(top[2]))
+        outline = tuple((float(x), float(y), float(z)) for x, y, z in pts)
+        labels.append(MarkupLabel(redact(describe_markup(vol, m, short=True)), anchor, outline))
+    return texts, labels
+
+
+def label_pixel(
+    renderer: Any, size: tuple[int, int], world: Sequence[float]
+) -> tuple[float, float]:
+    """Cell pixel (origin top-left) of renderer point ``world`` under a parallel camera.
+
+    Computed from the camera (focal point, view-up, parallel scale) and the cell ``size``, not
+    asked of VTK, which may not know the final window size before the first render.
+    """
+    cam = renderer.GetActiveCamera()
+    dop = np.asarray(cam.GetDirectionOfProjection(), float)
+    up = np.asarray(cam.GetViewUp(), float)
+    up = up - (up @ dop) * dop
+    up /= np.linalg.norm(up)
+    right = np.cross(dop, up)
+    scale = float(cam.GetParallelScale())
+    px_per_mm = size[1] / (2.0 * scale) if scale > 0 else 0.0
+    d = np.asarray(world, float) - np.asarray(cam.GetFocalPoint(), float)
+    return (size[0] / 2 + float(d @ right) * px_per_mm, size[1] / 2 - float(d @ up) * px_per_mm)
+
+
+def add_labels(
+    cell: CellText, renderer: Any, size: tuple[int, int], labels: Sequence[MarkupLabel]
+) -> CellText:
+    """Put markup values on ``cell`` beside their points (and keep their drawings clear)."""
+    for lab in labels:
+        if lab.outline:
+            cell.keep_clear(label_pixel(renderer, size, p) for p in lab.outline)
+    for lab in labels:
+        cell.add_label(lab.text, label_pixel(renderer, size, lab.anchor), color=lab.color)
+    return cell

@@ -43,8 +43,8 @@ from volumeviz.render.annotations import (
 )
 from volumeviz.render.cameras import set_camera, set_camera_2d, visible_bounds
 from volumeviz.render.convert import grid_bounds_lps
-from volumeviz.render.layout import CellLayout
-from volumeviz.render.markups import add_markups
+from volumeviz.render.layout import CellLayout, CellText
+from volumeviz.render.markups import MarkupLabel, add_labels, add_markups
 from volumeviz.render.overlay import (
     add_overlay_2d,
     add_segment_surfaces,
@@ -207,11 +207,22 @@ def render_scene(
                 add_overlay_2d(pl, s, overlay_rgba(s, segmentations, state.overlay))
             width_mm, height_mm = slice_extent_mm(s)
             set_camera_2d(pl.renderer, width_mm, height_mm, aspect)
+            size = _viewport_size(pl, (w, h))
+            labels: list[MarkupLabel] = []
             if state.measurements:
                 marks = [m for m in state.measurements if isinstance(m, Markup)]
-                info.measurements[plane] = add_markups(pl, s, vol, marks, redact=redact, tag=plane)
+                info.measurements[plane], labels = add_markups(
+                    pl, s, vol, marks, redact=redact, tag=plane
+                )
+            if not state.annotations and labels:
+                # measurement values still go through the layout: nothing else to avoid
+                cell = CellText()
+                add_labels(cell, pl.renderer, size, labels)
+                layout, _ = draw_cell(
+                    pl.renderer, cell, size, dpi=state.dpi, window_dpi=_window_dpi(pl)
+                )
+                info.layouts[plane] = layout
             if state.annotations:
-                size = _viewport_size(pl, (w, h))
                 legend = legend_for(plane == planes[0])
                 cell, bar_mm = plane_text(
                     vol,
@@ -224,6 +235,7 @@ def render_scene(
                     cell_width=size[0],
                     legend=legend,
                 )
+                add_labels(cell, pl.renderer, size, labels)  # never over the other text
                 layout, _ = draw_cell(
                     pl.renderer, cell, size, dpi=state.dpi, window_dpi=_window_dpi(pl)
                 )
