@@ -15,6 +15,9 @@ Tools (the *Measure* toolbar, or :meth:`MeasureTool.set_mode`):
 - ``ellipse``: click the centre, then a corner of the ellipse's bounding box (a circle when the
   corner is on a diagonal); the axes follow the view's right and down.
 
+Every tool works in any 2D view, an oblique plane included (:meth:`MainWindow.set_oblique`):
+clicks land on the plane shown and the numbers are LPS distances and angles in that plane.
+
 ``None`` (the *Crosshair* tool) gives clicks back to the crosshair.
 """
 
@@ -165,7 +168,7 @@ class MeasureTool(QtCore.QObject):
             m = Markup(mode, tuple(points))
             measure.measure_markup(self.window.vol, m)  # refuses (with a reason) before listing
             return m
-        right, down = _view_axes(plane)
+        right, down = _view_axes(self.window.slices[plane])
         c, corner = np.asarray(points[0]), np.asarray(points[1])
         d = corner - c
         rx, ry = abs(float(d @ right)), abs(float(d @ down))
@@ -227,13 +230,13 @@ class MeasureTool(QtCore.QObject):
         win = self.window
         if win.vol is None or win.state is None:
             return []
-        axis = _PLANE_AXIS[plane]
+        normal = win.slices[plane].axes()[2]  # the plane shown: cardinal or oblique
         tol = max(0.5 * float(max(win.vol.spacing)), 0.5 * float(win.state.slab_mm))
         cursor = np.asarray(win.state.cursor_lps, float)
         return [
             n
             for n, m in enumerate(self.markups)
-            if all(abs(p[axis] - cursor[axis]) <= tol for p in m.points)
+            if all(abs(float((np.asarray(p) - cursor) @ normal)) <= tol for p in m.points)
         ]
 
     def redraw(self) -> None:
@@ -248,7 +251,7 @@ class MeasureTool(QtCore.QObject):
                 continue
             actors: list[Any] = []
             labels: list[MarkupLabel] = []
-            dop = _view_dop(plane)
+            dop = _view_dop(scene)
             for n in self.visible_on(plane):
                 drawn, label = self._draw(pl, plane, self.markups[n], dop, f"{n + 1}", COLOR)
                 actors += drawn
@@ -273,7 +276,7 @@ class MeasureTool(QtCore.QObject):
             pts = c + np.cos(t) * (a - c) + np.sin(t) * (b - c)
         pts = pts + lift
         out = []
-        right, down = _view_axes(plane)
+        right, down = _view_axes(self.window.slices[plane])
         if m.kind == "point":
             r = 0.02 * float(max(np.asarray(self.window.vol.size) * self.window.vol.spacing))
             for axis in (right, down):
@@ -299,19 +302,14 @@ class MeasureTool(QtCore.QObject):
         return out, labels
 
 
-#: index of the LPS axis that is each 2D view's normal
-_PLANE_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
-
-
-def _view_axes(plane: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    from volumeviz.ops.mpr import plane_axes
-
-    right, down, _n, _name = plane_axes(plane)
+def _view_axes(scene: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Image right and down (LPS) of a 2D view's plane, cardinal or oblique."""
+    right, down, _n, _name = scene.axes()
     return right, down
 
 
-def _view_dop(plane: str) -> npt.NDArray[np.float64]:
-    right, down = _view_axes(plane)
+def _view_dop(scene: Any) -> npt.NDArray[np.float64]:
+    right, down = _view_axes(scene)
     dop = np.cross(-down, right)
     return np.asarray(dop / np.linalg.norm(dop), float)
 

@@ -56,6 +56,8 @@ def cli_args(opts: ViewState) -> list[str]:
             args += ["--crop", ",".join(f"{b:.6g}" for b in opts.crop)]
     if opts.mpr is not None:
         args += ["--mpr", opts.mpr]
+        if opts.mpr == "oblique" and opts.normal is not None:
+            args += ["--normal", ",".join(f"{c:.6g}" for c in opts.normal)]
         if isinstance(opts.slice, tuple):
             args += ["--slice", ",".join(f"{c:.6g}" for c in opts.slice)]
         elif opts.slice is not None:

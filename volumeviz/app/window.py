@@ -27,11 +27,11 @@ from volumeviz.app.lod import preview_volume
 from volumeviz.app.measure import MeasureTool
 from volumeviz.app.recent import RecentFiles, open_settings
 from volumeviz.app.segments import SegmentLayers, SegmentPanel
-from volumeviz.errors import SeriesGeometryError
+from volumeviz.errors import SeriesGeometryError, VolumeVizError
 from volumeviz.model.geometry import annotation_rule
 from volumeviz.model.multivolume import MultiVolume
 from volumeviz.model.volume import Volume
-from volumeviz.ops.mpr import PLANES, SLAB_MODES
+from volumeviz.ops.mpr import PLANES, SLAB_MODES, plane_axes
 from volumeviz.render import convert
 from volumeviz.render.interactive import SliceView, VolumeView, image_and_matrix
 from volumeviz.render.state import (
@@ -208,6 +208,8 @@ class MainWindow(QtWidgets.QMainWindow):
             m_view.addAction(
                 f"Maximise {TITLES[name]}", functools.partial(self.toggle_maximise, name)
             )
+        self.act_oblique = m_view.addAction("&Oblique plane…", self.oblique_dialog)
+        self.act_oblique.setShortcut("O")
         m_view.addSeparator()
         for letter, cam in CAMERA_KEYS.items():
             act = m_view.addAction(
@@ -583,13 +585,17 @@ class MainWindow(QtWidgets.QMainWindow):
         """Make ``state`` current and update every view that depends on what changed."""
         if self.vol is None:
             return
+        if state.mpr != "oblique" and state.normal is not None:
+            state = state.replace(normal=None)  # the oblique plane is left with its view
         old, self.state = self.state, state
+        tilted = self._orient_views(state)
         tf_key = (state.preset, state.tf_shift, state.tf_scale)
         if old is None or (old.preset, old.tf_shift, old.tf_scale) != tf_key:
             self.scene3d.set_transfer_function(state.transfer_function(self.vol)[0])
             self._sync_preset_controls(str(state.preset))
         image_changed = (
             old is None
+            or tilted
             or old.window != state.window
             or old.slab_mm != state.slab_mm
             or old.slab_mode != state.slab_mode
@@ -600,7 +606,8 @@ class MainWindow(QtWidgets.QMainWindow):
             for plane, scene in self.slices.items():
                 scene.update(state)
                 n = self.vol.size[_axis(self.vol, plane)]
-                self.panels[plane].info.setText(f"{idx[plane] + 1}/{n} ")
+                oblique = scene.oblique_normal is not None
+                self.panels[plane].info.setText("" if oblique else f"{idx[plane] + 1}/{n} ")
                 if image_changed or old_idx is None or old_idx[plane] != idx[plane]:
                     # its picture changed: show it now
                     self._pending_2d.discard(plane)
@@ -612,8 +619,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._render2d_timer.start()
         self.scene3d.update(state)
         self._schedule_3d_render()
-        if old is None or old.mpr != state.mpr:
-            self._apply_layout(state.maximised)
+        if old is None or old.mpr != state.mpr or tilted:
+            self._apply_layout(self._maximised_panel(state))
         wl = state.window_level
         name = f" {wl.name}" if wl.name else ""
         self._sync_controls(state)
@@ -817,7 +824,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.state is None:
             self._apply_layout(None)
             return
-        if self.state.maximised == name:
+        if self._maximised_panel(self.state) == name:
             self._change(mpr="quad")
         else:
             self._change(mpr=None if name == "3d" else name)
@@ -825,6 +832,62 @@ class MainWindow(QtWidgets.QMainWindow):
     def _apply_layout(self, maximised: str | None) -> None:
         for name, panel in self.panels.items():
             panel.setVisible(maximised is None or name == maximised)
+
+    # ------------------------------------------------------------------------------ oblique
+    def set_oblique(self, normal: Any) -> None:
+        """Show the oblique plane with LPS ``normal`` through the crosshair, maximised.
+
+        It is the state's ``mpr="oblique"`` with ``normal`` (``volumeviz screenshot --mpr
+        oblique --normal``): shown in the panel of its nearest cardinal plane, whose picture,
+        letters, measurements and saved screenshot then follow the oblique plane. Maximise
+        again (or :meth:`reset_view`) to go back to the 2x2 layout of cardinal planes.
+        """
+        n = np.asarray(normal, float).reshape(-1)
+        plane_axes("oblique", normal=n)  # refuses a zero or non-finite normal (UsageError)
+        self._change(mpr="oblique", normal=(float(n[0]), float(n[1]), float(n[2])))
+
+    def oblique_dialog(self) -> None:
+        """Ask for the oblique plane's normal (LPS: x to the left, y back, z up)."""
+        if self.vol is None or self.state is None:
+            return
+        current = self.state.normal or (0.0, 0.0, 1.0)
+        text, ok = QtWidgets.QInputDialog.getText(
+            self,
+            "Oblique plane",
+            "Plane normal, LPS (x left, y posterior, z superior), e.g. 0,0.34,0.94:",
+            text=",".join(f"{c:g}" for c in current),
+        )
+        if not ok:
+            return
+        try:
+            values = [float(v) for v in text.replace(" ", ",").split(",") if v.strip()]
+            if len(values) != 3:
+                raise ValueError(f"three numbers are needed, got {len(values)}")
+            self.set_oblique(values)
+        except (ValueError, VolumeVizError) as exc:
+            self.statusBar().showMessage(f"oblique plane refused: {exc}", 8000)
+
+    def oblique_panel(self, normal: Any = None) -> str:
+        """The 2D panel that shows an oblique plane: that of its nearest cardinal plane."""
+        if normal is None and self.state is not None:
+            normal = self.state.normal
+        if normal is None:
+            raise ValueError("no oblique plane: give its normal")
+        n = np.abs(np.asarray(normal, float))
+        return ("sagittal", "coronal", "axial")[int(np.argmax(n))]
+
+    def _maximised_panel(self, state: ViewState) -> str | None:
+        m = state.maximised
+        return self.oblique_panel(state.normal) if m == "oblique" else m
+
+    def _orient_views(self, state: ViewState) -> bool:
+        """Tilt the oblique panel to ``state``'s plane, the others back; True if one turned."""
+        panel = self.oblique_panel(state.normal) if state.mpr == "oblique" else None
+        turned = False
+        for plane, scene in self.slices.items():
+            turned |= scene.set_normal(state.normal if plane == panel else None)
+            self.panels[plane].title.setText("Oblique" if plane == panel else TITLES[plane])
+        return turned
 
     # ------------------------------------------------------------------------------ mouse
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
@@ -849,7 +912,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.slices[name].zoom(1.1**steps)
                 self.panels[name].interactor.render()
             else:
-                self.set_state(self.state.stepped(self.vol, name, int(steps)))
+                self.set_state(self._stepped(name, int(steps)))
             return True
         if et == QtCore.QEvent.Type.MouseButtonPress:
             assert isinstance(event, QtGui.QMouseEvent)
@@ -882,6 +945,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self._drag = None
             return True
         return False
+
+    def _stepped(self, name: str, steps: int) -> ViewState:
+        """The state ``steps`` slices further through view ``name`` (scroll wheel)."""
+        assert self.vol is not None
+        assert self.state is not None
+        normal = self.slices[name].oblique_normal
+        if normal is None:
+            return self.state.stepped(self.vol, name, steps)
+        # an oblique plane moves along its normal by the finest voxel spacing
+        n = np.asarray(normal, float) / np.linalg.norm(normal)
+        step = float(min(self.vol.spacing)) * steps
+        return self.state.moved_to(self.vol, np.asarray(self.state.cursor_lps) + step * n)
 
     def _panel_of(self, obj: QtCore.QObject) -> str | None:
         for name, panel in self.panels.items():

@@ -49,7 +49,9 @@ def image_and_matrix(vol: Volume) -> tuple[pv.ImageData, npt.NDArray[np.float64]
     return convert.volume_to_grid(vol), convert.user_matrix(vol)
 
 
-def view_vectors(plane: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def view_vectors(
+    plane: str, normal: npt.ArrayLike | None = None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Return the camera direction of projection and view-up (LPS unit vectors) of a 2D view.
 
     The plane is the patient plane of :func:`volumeviz.ops.mpr.plane_axes` (the same plane and
@@ -62,7 +64,10 @@ def view_vectors(plane: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.fl
     >>> dop.tolist(), up.tolist()
     ([0.0, 0.0, 1.0], [0.0, -1.0, 0.0])
     """
-    right, down, _normal, _name = mpr.plane_axes(plane)
+    if normal is not None:  # an oblique plane: right/down of its nearest cardinal plane
+        right, down, _normal, _name = mpr.plane_axes("oblique", normal=normal)
+    else:
+        right, down, _normal, _name = mpr.plane_axes(plane)
     up = -down + 0.0
     dop = np.cross(up, right) + 0.0
     return dop / np.linalg.norm(dop), up
@@ -76,7 +81,8 @@ class SliceView:
     plotter
         The QtInteractor (any pyvista plotter) to fill.
     plane
-        ``"axial"``, ``"coronal"`` or ``"sagittal"``.
+        ``"axial"``, ``"coronal"`` or ``"sagittal"``: the panel's own plane. The view can be
+        tilted to an oblique plane (:meth:`set_normal`) and back.
     """
 
     #: resolution the panel is seen at (the window sets 96 x its device pixel ratio)
@@ -89,6 +95,8 @@ class SliceView:
         self._slice: Any = None
         self._mapper: Any = None
         self._lines: dict[str, pv.PolyData] = {}
+        #: LPS normal of the oblique plane shown instead of ``plane`` (None: ``plane`` itself)
+        self.oblique_normal: tuple[float, float, float] | None = None
         self._dop, self._up = view_vectors(plane)
         self.overlay = rannotations.Overlay(plotter.renderer)
         self.layout: CellLayout | None = None
@@ -121,7 +129,7 @@ class SliceView:
         image.SetUserMatrix(convert.vtk_matrix(matrix))
         pl.renderer.AddViewProp(image)
         self._slice, self._mapper = image, mapper
-        self._dop, self._up = view_vectors(self.plane)
+        self._dop, self._up = view_vectors(self.plane, self.oblique_normal)
         ext = float(np.linalg.norm(np.asarray(vol.size) * np.asarray(vol.spacing)))
         for other in PLANE_LPS_AXIS:
             if other == self.plane:
@@ -158,9 +166,38 @@ class SliceView:
         self._mapper.SetInputData(grid)
         self._drawn_key = None  # its text (the volume's label) is drawn again
 
+    def axes(
+        self,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], str]:
+        """``(right, down, normal, name)`` (LPS) of the plane shown: its own or the oblique one.
+
+        The same vectors :func:`volumeviz.ops.mpr.plane_axes` gives ``volumeviz screenshot``.
+        """
+        if self.oblique_normal is not None:
+            return mpr.plane_axes("oblique", normal=self.oblique_normal)
+        return mpr.plane_axes(self.plane)
+
+    def set_normal(self, normal: npt.ArrayLike | None) -> bool:
+        """Show the oblique plane with this LPS ``normal`` (None: the panel's own plane again).
+
+        The camera turns to face it (fitted, as :meth:`reset_camera`); the slice passes through
+        the crosshair at the next :meth:`update`. Returns True when the orientation changed.
+        """
+        new = None if normal is None else tuple(float(v) for v in np.asarray(normal, float))
+        if new is not None:
+            mpr.plane_axes("oblique", normal=new)  # refuses a zero or non-finite normal
+        if new == self.oblique_normal:
+            return False
+        self.oblique_normal = new  # type: ignore[assignment]
+        self._dop, self._up = view_vectors(self.plane, self.oblique_normal)
+        self._drawn_key = None
+        if self.vol is not None:
+            self.reset_camera()
+        return True
+
     def _probe(self, cursor: npt.NDArray[np.float64], slab_mm: float, slab_mode: str) -> Any:
         """A 1-pixel Slice2D of this view's plane through ``cursor``: letters and position."""
-        right, down, normal, name = mpr.plane_axes(self.plane)
+        right, down, normal, name = self.axes()
         return mpr.Slice2D(
             array=np.zeros((1, 1), np.float32),
             spacing=(1.0, 1.0),
@@ -297,6 +334,9 @@ class SliceView:
             # the other plane cuts this one along (its normal x this normal)
             dop_other, _ = view_vectors(other)
             along = np.cross(dop_other, self._dop)
+            if np.linalg.norm(along) < 1e-6:  # an oblique plane parallel to it: no line
+                line.points = np.array([cursor, cursor])
+                continue
             along /= np.linalg.norm(along)
             # draw just in front of the slice (towards the camera) so it is never hidden
             base = cursor - self._dop * 0.5
