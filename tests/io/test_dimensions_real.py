@@ -279,3 +279,29 @@ def test_4d_nifti_round_trip_has_dcm2niix_geometry(
         np.testing.assert_array_equal(_in_our_grid(orig, vol.to_sitk()), orig.array)
     if mv.names == ("time",):
         assert ours.header.get_zooms()[3] == pytest.approx(mv.dimension("time").step, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_pcasl_parent_folder_is_the_two_copies_apart(shared_data):
+    """The folder holding both exports (one Series Instance UID): two series, the enhanced copy
+    and the classic copy, each with its own dims and the volumes of its own folder (dcm2niix
+    also writes two 96x96x40x6 files here), never one series of 4 bogus dimensions."""
+    root = shared_path(shared_data, "timeseries/philips_enh_3dpcasl_source_40sl_3dyn_2label")
+    infos = scan(root).series
+    assert len(infos) == 2
+    assert all(i.dims is not None and i.dims.missing == {} for i in infos)
+    forms = {}
+    for info in infos:
+        assert info.plan is not None
+        assert info.plan.size == (96, 96, 40)
+        multi = "multi-frame file" in info.split_reason
+        forms["enhanced" if multi else "classic"] = info
+    assert [(d.name, d.size) for d in forms["enhanced"].dims.dims] == [("label", 2), ("time", 3)]
+    assert [(d.name, d.size) for d in forms["classic"].dims.dims] == [("time", 3), ("label", 2)]
+    for sub, info in forms.items():
+        whole = load_multivolume(root, series=info.key)
+        alone = load_multivolume(root / sub)
+        assert whole.names == alone.names
+        for (idx, a), (_, b) in zip(whole, alone, strict=True):
+            np.testing.assert_allclose(a.origin, b.origin, atol=1e-6)
+            np.testing.assert_array_equal(a.array, b.array, err_msg=whole.label(idx))

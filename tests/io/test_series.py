@@ -195,3 +195,43 @@ def test_slice_without_orientation_stays_in_its_stack_unless_another_matrix():
     main = next(p for p, _ in parts if len(p) == 6)
     with pytest.raises(SeriesGeometryError, match=r"x: no \(0020,0037\)"):
         plan_stack(main)
+
+
+def test_same_scan_as_multi_frame_and_single_frame_files_is_two_series():
+    """One Series Instance UID holding a scan twice (an enhanced file and classic files of the
+    same positions, Philips exports both): two parts, each one volume of 4 slices, never one
+    series whose copies pose as a dimension (dcm2niix converts them apart too)."""
+    from dataclasses import replace
+
+    tpi = "(0020,9128) Temporal Position Index"
+    multi = [replace(sl(float(z), path="enh"), frame=z, n_frames=4) for z in range(4)]
+    single = [sl(float(z), path=f"c{z}") for z in range(4)]
+    parts = split_parts(multi + single)
+    assert len(parts) == 2
+    by_form = {p[0].frame is None: (p, why, lay) for p, why, lay in parts}
+    part, why, layout = by_form[False]
+    assert {s.path for s in part} == {"enh"}
+    assert why == "4 frames of 1 multi-frame file(s), stored also as single-frame"
+    assert layout is None  # 4 positions, none repeated: a plain volume
+    part, why, layout = by_form[True]
+    assert {s.path for s in part} == {f"c{z}" for z in range(4)}
+    assert why == "4 single-frame files, stored also as multi-frame"
+    assert layout is None
+    # each copy keeps its own extra dimension: 2 time points stored both ways
+    multi = [
+        replace(sl(float(z % 4), path="enh", key=((tpi, str(z // 4 + 1)),)), frame=z, n_frames=8)
+        for z in range(8)
+    ]
+    single = [sl(float(z % 4), path=f"c{z}", key=((tpi, str(z // 4 + 1)),)) for z in range(8)]
+    parts = split_parts(multi + single)
+    assert len(parts) == 2
+    for part, _, layout in parts:
+        assert len(part) == 8
+        assert layout is not None
+        assert [(d.name, d.size) for d in layout.dims] == [("time", 2)]
+        assert layout.missing == {}
+    # multi-frame and single-frame images at different positions are one volume (no repeat)
+    mixed = [replace(sl(float(z), path="enh"), frame=z, n_frames=2) for z in range(2)]
+    mixed += [sl(float(z), path=f"c{z}") for z in range(2, 4)]
+    ((part, why, layout),) = split_parts(mixed)
+    assert (len(part), why, layout) == (4, "", None)

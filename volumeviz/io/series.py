@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.errors import SeriesGeometryError
-from volumeviz.io.dimensions import find_dimensions
+from volumeviz.io.dimensions import find_dimensions, position_key
 from volumeviz.model.geometry import Geometry, GeometryKind
 from volumeviz.model.orientation import plane_name
 from volumeviz.model.series import DimensionLayout, SeriesInfo, SliceRef, StackPlan
@@ -85,6 +85,33 @@ def _orientation_groups(slices: list[SliceRef]) -> list[list[SliceRef]]:
     return [m for _, m in groups]
 
 
+def _storage_forms(part: list[SliceRef]) -> list[tuple[list[SliceRef], str]]:
+    """Split multi-frame from single-frame images where both hold the same positions.
+
+    One Series Instance UID may hold the same scan twice: as an enhanced multi-frame object and
+    as classic single-frame files (a scanner or PACS export of both, e.g. Philips "classic" and
+    "enhanced" DICOM of one series). Stacked together every position would repeat and the
+    volumes of one copy would pose as an extra dimension of the other. dcm2niix converts the
+    two copies separately; so do we: two parts, each with its own dimensions. Multi-frame and
+    single-frame images at *different* positions stay one part (nothing repeats).
+    """
+    multi = [s for s in part if s.frame is not None]
+    single = [s for s in part if s.frame is None]
+    if not multi or not single:
+        return [(part, "")]
+    keys = {position_key(s) for s in multi}
+    if not any(position_key(s) in keys for s in single):
+        return [(part, "")]
+    files = len({s.path for s in multi})
+    return [
+        (
+            multi,
+            f"{len(multi)} frames of {files} multi-frame file(s), stored also as single-frame",
+        ),
+        (single, f"{len(single)} single-frame files, stored also as multi-frame"),
+    ]
+
+
 def _describe_orientation(s: SliceRef) -> str:
     n = s.normal
     return "no orientation" if n is None else plane_name(n)
@@ -104,11 +131,12 @@ def split_parts(
     """Split the slices of one Series Instance UID into parts, each with a reason and dimensions.
 
     Order of splits: localizers, orientation (normals more than 5° apart), matrix size
-    (Rows x Columns). Repeated positions inside a part are *not* split into parts: they become
-    extra dimensions (time, echo, ...) of one part, decided by
-    :func:`volumeviz.io.dimensions.find_dimensions` (which says which rule it used); only volumes
-    whose geometry differs become parts of their own. The reason is "" for a series that needed
-    no split. Largest parts come first.
+    (Rows x Columns), then the same positions stored both in multi-frame and in single-frame
+    files (two copies of one scan, converted apart as dcm2niix does). Repeated positions inside
+    a part are *not* split into parts: they become extra dimensions (time, echo, ...) of one
+    part, decided by :func:`volumeviz.io.dimensions.find_dimensions` (which says which rule it
+    used); only volumes whose geometry differs become parts of their own. The reason is "" for
+    a series that needed no split. Largest parts come first.
     """
     slices = list(slices)
     header = header or {}
@@ -131,9 +159,11 @@ def split_parts(
                 reasons.append(f"orientation {_describe_orientation(part[0])}")
             if len(sizes) > 1:
                 reasons.append(f"matrix {cols}x{rows}")
-            for piece, why, layout in find_dimensions(part, header):
-                r = [*reasons, why] if why else reasons
-                out.append((piece, "; ".join(r), layout))
+            for form, storage in _storage_forms(part):
+                r0 = [*reasons, storage] if storage else reasons
+                for piece, why, layout in find_dimensions(form, header):
+                    r = [*r0, why] if why else r0
+                    out.append((piece, "; ".join(r), layout))
     if len(out) > 1:
         names = ", ".join(f"{len(p)} slice(s)" for p, _, _ in out)
         out = [(p, r or f"one of {len(out)} parts ({names})", lay) for p, r, lay in out]
