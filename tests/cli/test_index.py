@@ -136,3 +136,31 @@ def test_batch_spec_index(tmp_path, fmri_dir):
     spec.write_text(spec.read_text().replace("index = {time = 4}", 'index = "time=x"'))
     with pytest.raises(SpecError, match=r"spec.toml:5: input\[0\].index: --index needs NAME=K"):
         load_spec(spec)
+
+
+def test_stats_index_measures_that_volume_and_names_it(capsys, fmri_dir):
+    """A sphere on where the block is at time point 3: the block's value there at --index
+    time=3 only (the table and the JSON say which volume was measured)."""
+    vol = moving_marker(2)
+    centre = vol.index_to_lps([17.5, 15.5, 15.5])  # i, j, k: the middle of the t=2 block
+    roi = "sphere:" + ",".join(f"{v:.2f}" for v in centre) + ",1.2"
+    code, out, err = run_cli(capsys, "stats", str(fmri_dir), "--roi", roi, "--index", "time=3")
+    assert code == 0, err
+    assert "volume: time 3/4 (4 s)" in out
+    code, out, err = run_cli(
+        capsys, "stats", str(fmri_dir), "--roi", roi, "--index", "time=3", "--json"
+    )
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["volume"] == "time 3/4 (4 s)"
+    assert rec["index"] == {"time": 3}
+    (region,) = rec["regions"]
+    assert region["voxels"] == 8
+    assert region["mean"] == pytest.approx(1000.0)
+    code, out, _ = run_cli(capsys, "stats", str(fmri_dir), "--roi", roi, "--json")
+    first = json.loads(out)  # default: the first volume, where the block is elsewhere
+    assert first["volume"] == "time 1/4 (0 s)"
+    assert first["regions"][0]["mean"] < 500
+    code, _, err = run_cli(capsys, "stats", str(fmri_dir), "--roi", roi, "--index", "echo=2")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1

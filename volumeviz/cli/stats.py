@@ -1,9 +1,11 @@
-"""``volumeviz stats PATH [--seg FILE] [--roi SPEC] [--json]``: region statistics, physical units.
+"""``volumeviz stats PATH [--seg FILE] [--roi SPEC] [--index NAME=K] [--json]``: region statistics.
 
 Per segment (SEG, RTSTRUCT, labelmap) or ROI (``sphere:X,Y,Z,R`` / ``box:X0,Y0,Z0,X1,Y1,Z1`` in
 LPS mm): voxels, volume in mL, mean/SD/min/max/median in the image's unit (HU for CT), centroid in
 LPS mm. Fractional segments weight voxels by their fractions. The same numbers as
 :func:`volumeviz.ops.stats.segment_stats` / :func:`volumeviz.ops.stats.region_stats`.
+A series with extra dimensions (time, echo ...): the volume ``--index`` names (default the first),
+named above the table and in the JSON (``volume``, ``index`` counted from 1).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from volumeviz.cli._dims import index_option, parse_index
 
 
 def _fmt(v: float | None, digits: int = 1) -> str:
@@ -41,15 +45,22 @@ def _fmt(v: float | None, digits: int = 1) -> str:
     default=None,
     help="Which series under PATH: number, UID, key or @n (as 'volumeviz info' lists).",
 )
+@index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def stats(
-    path: Path, segs: tuple[str, ...], rois: tuple[str, ...], series: str | None, as_json: bool
+    path: Path,
+    segs: tuple[str, ...],
+    rois: tuple[str, ...],
+    series: str | None,
+    index: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Statistics of the series at PATH inside segments and ROIs.
 
     \b
     volumeviz stats CT/ --seg liver.dcm
     volumeviz stats CT/ --roi sphere:10,-20,35,12 --json
+    volumeviz stats fMRI/ --index time=3 --roi sphere:0,0,0,10
     """  # noqa: D301 (click needs the real \b to keep the example lines)
     from volumeviz.errors import UsageError
     from volumeviz.io.seg import load_segmentations
@@ -62,7 +73,9 @@ def stats(
     key: int | str | None = None
     if series is not None:
         key = int(series) if series.strip().isdigit() else series
-    vol = load_series(path, series=key)
+    chosen = parse_index(index)
+    vol = load_series(path, series=key, index=chosen or None)
+    volume = " · ".join(d.label for d in vol.meta.dims)  # "" for a 3D series
     placed, notes = load_segmentations(vol, specs, search=path, strict=True)
     if not placed and not rois:
         raise UsageError(
@@ -89,10 +102,14 @@ def stats(
     for note in notes:
         click.echo(f"volumeviz: warning: {note}", err=True)
     if as_json:
-        click.echo(
-            json.dumps({"series": str(path), "units": vol.units, "regions": rows}, indent=2)
-        )
+        record: dict[str, Any] = {"series": str(path), "units": vol.units}
+        if vol.meta.dims:
+            record["volume"] = volume
+            record["index"] = {d.name: d.index + 1 for d in vol.meta.dims}
+        click.echo(json.dumps({**record, "regions": rows}, indent=2))
         return
+    if volume:
+        click.echo(f"volume: {volume}")
     _table(rows, vol.units)
 
 
