@@ -328,3 +328,36 @@ def test_one_slice_over_time_is_one_series_of_single_slice_volumes(tmp_path):
     mv = load_multivolume(tmp_path)
     assert mv.size == (10, 8, 1)
     assert [int(v.array.max() - src.array.max()) for _, v in mv] == [10 * t for t in range(19)]
+
+
+def test_diffusion_b_value_gives_a_b_value_dimension(tmp_path, make_marker, find_marker):
+    """DWI: (0018,9087) Diffusion b-value tells the volumes apart (b 0, 500, 1000 s/mm²), in
+    storage order, each volume in place."""
+    src, mark = make_marker(size=(8, 6, 4), direction=rotation("z", 30))
+    bvals = (0, 500, 1000)
+    write_4d(tmp_path, src, 3, elements=lambda t: {"DiffusionBValue": bvals[t]})
+    (info,) = scan(tmp_path).series
+    assert info.dims.rule == "b-value: (0018,9087) Diffusion b-value"
+    mv = load_multivolume(tmp_path)
+    (dim,) = mv.dims
+    assert (dim.name, dim.values, dim.unit) == ("b-value", (0.0, 500.0, 1000.0), "s/mm²")
+    assert mv.frame_rate is None  # b-values are no time
+    for (b,), vol in mv:
+        np.testing.assert_array_equal(vol.array, _volume(src, b).array)
+        np.testing.assert_allclose(find_marker(vol), src.index_to_lps(mark), atol=1e-3)
+    assert load_series(tmp_path, index={"b-value": 2}).meta.dims[0].value == 1000.0
+
+
+def test_magnitude_and_phase_by_image_type(tmp_path, make_marker):
+    """(0008,0008) Image Type ORIGINAL\\PRIMARY\\M vs ...\\P: a ``part`` dimension (magnitude,
+    phase), as dcm2niix writes the phase image apart (``_ph``)."""
+    src, _ = make_marker(size=(6, 6, 3))
+    kinds = (["ORIGINAL", "PRIMARY", "M", "ND"], ["ORIGINAL", "PRIMARY", "P", "ND"])
+    write_4d(tmp_path, src, 2, elements=lambda t: {"ImageType": kinds[t]})
+    (info,) = scan(tmp_path).series
+    (dim,) = info.dims.dims
+    assert (dim.name, dim.values) == ("part", ("magnitude", "phase"))
+    assert "(0008,0008) Image Type" in info.dims.rule
+    mv = load_multivolume(tmp_path)
+    for (p,), vol in mv:
+        np.testing.assert_array_equal(vol.array, _volume(src, p).array)
