@@ -21,6 +21,13 @@ def test_window_segments_panel_toggles_and_opacity(win: Any, qtbot: Any) -> None
     )
     win.set_volume(vol)
     win.set_state(win.state.moved_to(vol, vol.meta.extra["marker_lps"]))
+    from volumeviz.app.snapshot import layout_image
+
+    def green_in_saved() -> int:  # File > Save screenshot draws what the panel shows
+        img = layout_image(win)[0].astype(int)
+        return int(((img[..., 1] > 150) & (img[..., 0] < 80) & (img[..., 2] < 80)).sum())
+
+    base = green_in_saved()  # the orientation marker's green face
     win.set_segmentations([seg])
     assert win.seg_panel.isVisible()
     assert [b.text() for b in win.seg_panel.boxes] == ["label 1"]
@@ -37,9 +44,11 @@ def test_window_segments_panel_toggles_and_opacity(win: Any, qtbot: Any) -> None
         r, g, b = pixel(view)
         assert g > 200, (view, r, g, b)  # opaque green over the white bone
         assert max(r, b) < 60, (view, r, g, b)
+    assert green_in_saved() > base + 50
     win.seg_panel.boxes[0].setChecked(False)
     for view in ("axial", "coronal"):
         assert pixel(view).tolist() == [255, 255, 255], view  # hidden: the bone again
+    assert green_in_saved() == base
     win.seg_panel.boxes[0].setChecked(True)
     win.seg_panel.opacity.setValue(50)
     r, g, b = pixel("axial")

@@ -132,6 +132,16 @@ class SegmentLayers:
             if lines is not None:
                 lines.SetVisibility(on)
 
+    def shown(self, segs: Sequence[Segmentation]) -> list[Segmentation]:
+        """``segs`` (those given to :meth:`set`) without the segments hidden in the panel."""
+        hidden = {id(s) for s, on in zip(self.segments, self.visible, strict=True) if not on}
+        out = []
+        for seg in segs:
+            keep = tuple(s for s in seg.segments if id(s) not in hidden)
+            if keep:
+                out.append(seg if len(keep) == len(seg.segments) else seg.replace(segments=keep))
+        return out
+
     def set_opacity(self, value: float) -> None:
         """Fill opacity of the 2D layers (0..1)."""
         self.opacity = float(min(max(value, 0.0), 1.0))

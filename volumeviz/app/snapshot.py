@@ -12,6 +12,7 @@ not part of the view state: the 3D view is saved from the last anatomical camera
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +106,12 @@ def layout_image(win: MainWindow) -> tuple[npt.NDArray[np.uint8], dict[str, str]
         return img, meta
     assert win.vol is not None
     opts = render_options(win)
-    img, info = rshot.render_image(win.vol, opts, segmentations=getattr(win, "segmentations", ()))
+    segs: list[Any] = list(getattr(win, "segmentations", ()))
+    layers = getattr(win, "seg_layers", None)
+    if layers is not None and segs:  # as the panel shows them: hidden ones left out, its opacity
+        segs = layers.shown(segs)
+        opts = opts.replace(overlay=dataclasses.replace(opts.overlay, opacity=layers.opacity))
+    img, info = rshot.render_image(win.vol, opts, segmentations=segs)
     meta = rshot.png_metadata(win.vol, opts, info)
     meta["volumeviz:cli"] = " ".join(cli_args(opts))
     return img, meta
