@@ -9,7 +9,7 @@ Needs ``$VOLUMEVIZ_SHARED_DATA``. Data (written once into ``--keep DIR`` if give
 - ``head300``: the 512x512x300 int16 CT head phantom (:func:`volumeviz.model.phantom.head`,
   150 MB of voxels) as a DICOM series;
 - ``study3``: three copies of the real 140-slice head CT (new series UIDs) in one folder, for
-  the report and batch rows; ``study1`` holds one of them.
+  the report row; ``study1`` holds one of them; ``batch4`` four, one folder each (batch row).
 
 Every variant is a whole ``volumeviz`` (or plain-pyvista) process measured from outside
 (``scripts/_benchlib.py``: wall, CPU of all threads, peak RSS), ``--repeat`` interleaved
@@ -23,12 +23,14 @@ rounds, medians. Rows (the issue's target table):
   ``screenshot --mpr quad`` of the same layout and size: <= 1.5x (under ``xvfb-run`` when there is
   no display);
 - ``report`` of 3 series vs 1 series: each extra series <= 0.5x a standalone screenshot of one;
-- ``batch -j 2`` vs ``batch --sequential`` (3 inputs, one 3D screenshot each): >= 1.6x.
+- ``batch -j 2`` vs ``batch --sequential`` (4 inputs, one 3D screenshot each): >= 1.6x.
 
 Lever variants (before/after, same run): the report with the per-voxel normals recomputed for
 every 3D picture (``reuse_volumes`` off), and the screenshot with each mapper forced. With
 ``--profile`` one in-process screenshot is also broken down (imports, load, plotter, first
-frame and its normals, PNG): the floor of the screenshot row.
+frame and its normals, PNG): the floor of the screenshot row. ``--calibrate`` instead measures
+one frame of each mapper (CPU seconds) on three volumes at two sizes, next to the estimates of
+``volumeviz.render.volume.mapper_costs`` and what ``auto`` picks.
 """
 
 from __future__ import annotations
@@ -117,6 +119,56 @@ print("BENCH " + json.dumps({{"marks": marks, "rss_mb": rss, "mapper": info.mapp
 """
 
 
+CALIBRATE = """
+import json, sys, time
+from vtkmodules.vtkCommonCore import vtkCommand
+from volumeviz.io.volume import load_series
+import volumeviz.render.screenshot as S
+from volumeviz.render import volume as RV
+from volumeviz.transfer import load_preset
+vol = load_series({data!r})
+out = []
+for size in {sizes!r}:
+    for preset in {presets!r}:
+        tf = load_preset(preset)
+        row = {{"size": size, "preset": preset, "voxels": int(vol.array.size),
+                "estimate": RV.mapper_costs(vol, tf, size[0] * size[1]),
+                "auto": RV.one_shot_mapper(vol, tf, size[0] * size[1])}}
+        for kind in ("fixed", "gpu"):
+            st = S.ViewState(preset=preset, size=tuple(size), mapper=kind, annotations=False)
+            pl = S.make_plotter(st)
+            pl.ren_win.Render()
+            S.render_scene(pl, vol, st)
+            c = time.process_time()
+            pl.ren_win.Render()
+            row[kind] = time.process_time() - c
+            pl.close()
+        out.append(row)
+print("BENCH " + json.dumps({{"rows": out}}))
+"""
+
+
+def calibrate(paths: dict[str, Path]) -> None:
+    """Measure one frame of each mapper (CPU, all threads) against :func:`mapper_costs`."""
+    cases = [
+        ("bundled 28-slice CT", B.ROOT / "assets" / "ct-head", [(240, 180), (800, 600)]),
+        ("real 140-slice CT", paths["one"], [(320, 240), (1024, 768)]),
+        ("512x512x300 phantom", paths["head300"], [(512, 384), (1024, 768)]),
+    ]
+    print("\n| volume | size | preset | fixed s (est) | gpu s (est) | faster | auto |")
+    print("|---|---|---|---|---|---|---|")
+    for name, data, sizes in cases:
+        code = CALIBRATE.format(data=str(data), sizes=sizes, presets=["bone", "mip"])
+        for row in B.run(py(code)).data["rows"]:
+            est = row["estimate"]
+            faster = "fixed" if row["fixed"] < row["gpu"] else "gpu"
+            print(
+                f"| {name} | {row['size'][0]}x{row['size'][1]} | {row['preset']} | "
+                f"{row['fixed']:.2f} ({est['fixed']:.2f}) | {row['gpu']:.2f} ({est['gpu']:.2f}) | "
+                f"{faster} | {row['auto']} |"
+            )
+
+
 def py(code: str) -> list[str]:
     return [B.PY, "-c", textwrap.dedent(code)]
 
@@ -136,6 +188,7 @@ def make_data(root: Path) -> dict[str, Path]:
         "study1": root / "study1",
         "study3": root / "study3",
         "one": root / "study3" / "s1",
+        "batch4": root / "batch4",
     }
     if not paths["head300"].is_dir():
         t = time.perf_counter()
@@ -147,6 +200,9 @@ def make_data(root: Path) -> dict[str, Path]:
             B.copy_series(real, paths["study3"] / f"s{n}", series_number=n)
     if not paths["study1"].is_dir():
         B.copy_series(paths["one"], paths["study1"] / "s1", series_number=1)
+    if not paths["batch4"].is_dir():
+        for n in (1, 2, 3, 4):
+            B.copy_series(real, paths["batch4"] / f"s{n}", series_number=n)
     for p in paths.values():
         B.warm(p)
     return paths
@@ -185,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the lever (before) variants")
     ap.add_argument("--skip", default="", help="rows to skip: view,report,batch,mpr")
     ap.add_argument("--profile", action="store_true", help="break one screenshot down")
+    ap.add_argument(
+        "--calibrate", action="store_true", help="only: each mapper's frame against the model"
+    )
     ap.add_argument("--json", type=Path, help="also write the medians here")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -199,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         d = make_data(tmp)
+        if args.calibrate:
+            calibrate(d)
+            return 0
         head, one, study1, study3 = (str(d[k]) for k in ("head300", "one", "study1", "study3"))
         variants: dict[str, Any] = {
             "screenshot": lambda: B.run(
@@ -227,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         if "batch" not in skip:
 
             def batch(*how: str) -> B.Run:
-                spec = batch_spec(out, d["study3"], Path(fresh("")))
+                spec = batch_spec(out, d["batch4"], Path(fresh("")))
                 return B.run(vv("batch", str(spec), *how, "--no-progress"))
 
             variants["batch sequential"] = lambda: batch("--sequential")
@@ -318,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         r = seq["wall"] / par["wall"]
         rows.append(
             B.Row(
-                "`batch -j 2` (3 inputs, a 3D screenshot each)",
+                "`batch -j 2` (4 inputs, a 3D screenshot each)",
                 f"`batch --sequential` {seq['wall']:.2f} s",
                 ">= 1.6x sequential",
                 f"{par['wall']:.2f} s = {r:.2f}x",

@@ -114,3 +114,62 @@ def test_renderer_string_asked_of_the_picture_window(monkeypatch: pytest.MonkeyP
     assert made == []
     assert name  # e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
     assert rvolume.opengl_renderer() == name  # once per process
+
+
+def test_kept_windows_draw_what_new_windows_draw(head: Volume) -> None:
+    """A varied sequence through one kept window per layout: every picture as a new window's."""
+    from volumeviz.model.segmentation import Grid, Segment, Segmentation
+    from volumeviz.render.screenshot import ViewState, keep_windows, render_image
+
+    marker = head.center_lps
+    a, b = head.corners_lps()[0], head.center_lps
+    blob = np.zeros(head.array.shape, bool)
+    blob[10:30, 20:40, 20:44] = True
+    seg = Segmentation(Grid.of(head), (Segment(1, "blob", (1.0, 0.2, 0.2), blob),))
+    states = [
+        ViewState(preset="bone", size=(120, 90), view="left", elevation=20),
+        ViewState(mpr="axial", size=(100, 100), window="400/40"),
+        ViewState(mpr="quad", size=(160, 120), preset="mip", slice=marker),
+        ViewState(mpr="coronal", size=(90, 120), neurological=True, slab_mm=6),
+        ViewState(preset="soft-tissue", size=(96, 72), annotations=False, zoom=1.5),
+        ViewState(mpr="quad", size=(120, 120), preset="bone", annotations=False),
+        ViewState(mpr="sagittal", size=(80, 64), anonymize=True),
+        ViewState(preset="mip", size=(120, 90), view="superior", mapper="fixed"),
+        ViewState(
+            mpr="axial",
+            size=(100, 100),
+            measurements=(
+                f"distance:{a[0]:.1f},{a[1]:.1f},{b[2]:.1f},{b[0]:.1f},{b[1]:.1f},{b[2]:.1f}",
+            ),
+        ),
+    ]
+    segs = [(), (seg,), (seg,), (), (seg,), (), (), (), ()]
+    fresh = [render_image(head, s, segmentations=g)[0] for s, g in zip(states, segs, strict=True)]
+    with keep_windows():
+        kept = [
+            render_image(head, s, segmentations=g)[0] for s, g in zip(states, segs, strict=True)
+        ]
+    for n, (a, b) in enumerate(zip(fresh, kept, strict=True)):
+        assert a.shape == b.shape, n
+        np.testing.assert_array_equal(a, b, err_msg=f"picture {n}: {states[n]}")
+
+
+def test_kept_window_closed_after_a_failure(head: Volume, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A picture that fails is not kept: the next one gets a new window."""
+    from volumeviz.errors import RenderError
+    from volumeviz.render import screenshot as shot
+
+    with shot.keep_windows():
+        shot.render_image(head, shot.ViewState(mpr="axial", size=(64, 64)))
+        assert len(shot._KEPT[-1]) == 1
+        real = shot.render_scene
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("simulated")
+
+        monkeypatch.setattr(shot, "render_scene", broken)
+        with pytest.raises(RenderError):
+            shot.render_image(head, shot.ViewState(mpr="axial", size=(64, 64)))
+        assert shot._KEPT[-1] == {}
+        monkeypatch.setattr(shot, "render_scene", real)
+    assert not shot._KEPT

@@ -9,12 +9,13 @@ the same image every run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ __all__ = [
     "SceneInfo",
     "ViewState",
     "camera_label",
+    "keep_windows",
     "make_plotter",
     "png_metadata",
     "render_image",
@@ -375,23 +377,85 @@ def grab_frame(pl: Any) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(pixels[::-1, :, :3], dtype=np.uint8)  # VTK's rows go up
 
 
+_KEPT: list[dict[bool, Any]] = []  # windows kept by keep_windows(): quad layout or not -> plotter
+
+
+@contextlib.contextmanager
+def keep_windows() -> Iterator[None]:
+    """Within the block, :func:`render_image` draws in one kept offscreen window per layout.
+
+    Every new offscreen window makes a GL context (about 0.12 s of CPU on llvmpipe); a report
+    draws some eight pictures per series and a batch job one per output. Inside the block the
+    window of the previous picture is emptied (every prop removed, a default camera) and
+    resized instead, so each picture is exactly what a new window draws
+    (tests/render/test_reuse.py); leaving the block closes them.
+
+    Examples
+    --------
+    >>> from volumeviz.model import phantom
+    >>> vol = phantom.asymmetric(16)
+    >>> with keep_windows():
+    ...     a = screenshot(vol, preset="mip", size=(64, 48), annotations=False)
+    ...     b = screenshot(vol, mpr="axial", size=(48, 48), annotations=False)
+    >>> a.shape, b.shape
+    ((48, 64, 3), (48, 48, 3))
+    """
+    _KEPT.append({})
+    try:
+        yield
+    finally:
+        for pl in _KEPT.pop().values():
+            pl.close()
+
+
+def _emptied(pl: Any, state: ViewState) -> Any:
+    """``pl`` as a new plotter for ``state`` would be: no props, default cameras, its size."""
+    from vtkmodules.vtkRenderingCore import vtkCamera
+
+    for renderer in pl.renderers:
+        renderer.clear_actors()
+        renderer.RemoveAllViewProps()
+        renderer.GetActiveCamera().DeepCopy(vtkCamera())
+        if hasattr(renderer, "camera_set"):
+            renderer.camera_set = False
+    pl.scalar_bars.clear()
+    pl.mesh = None
+    pl.mapper = None
+    if state.mpr == "quad":
+        pl.subplot(0, 0)
+    pl.window_size = list(state.size)
+    return pl
+
+
 def render_image(
     vol: Volume,
     state: ViewState,
     *,
     segmentations: tuple[Segmentation, ...] | list[Segmentation] = (),
 ) -> tuple[npt.NDArray[np.uint8], SceneInfo]:
-    """Render ``state`` offscreen; return the RGB image ``(height, width, 3)`` and its info."""
+    """Render ``state`` offscreen; return the RGB image ``(height, width, 3)`` and its info.
+
+    Inside a :func:`keep_windows` block the offscreen window (and its GL context) of the
+    previous picture is reused.
+    """
     state = state.checked()
     t0 = time.perf_counter()
-    pl = make_plotter(state)
+    kept = _KEPT[-1] if _KEPT else None
+    quad = state.mpr == "quad"
+    old = kept.pop(quad, None) if kept is not None else None
+    pl = _emptied(old, state) if old is not None else make_plotter(state)
+    done = False
     try:
         info = render_scene(pl, vol, state, segmentations=segmentations)
         img = grab_frame(pl)
+        done = True
     except (RuntimeError, MemoryError) as exc:
         raise RenderError(f"rendering failed: {exc}") from exc
     finally:
-        pl.close()
+        if done and kept is not None and quad not in kept:
+            kept[quad] = pl
+        else:
+            pl.close()
     if img is None:  # pragma: no cover - pyvista returns an array with return_img=True
         raise RenderError("rendering produced no image (no OpenGL context?)")
     info.seconds = time.perf_counter() - t0

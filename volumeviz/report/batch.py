@@ -305,9 +305,11 @@ def _process_outputs(job: Job, keep: contextlib.ExitStack) -> list[JobResult]:
                     warnings.simplefilter("always")
                     try:
                         path.parent.mkdir(parents=True, exist_ok=True)
-                        if not shared:  # the job's outputs share its VTK data (normals once)
+                        if not shared:  # the job's outputs share its VTK data and GL windows
+                            from volumeviz.render.screenshot import keep_windows
                             from volumeviz.render.volume import reuse_volumes
 
+                            keep.enter_context(keep_windows())
                             keep.enter_context(reuse_volumes())
                             shared = True
                         _make_output(render, path, source, job.overwrite)

@@ -250,6 +250,15 @@ class VolumevizRenderer:
                 self.notes.append(text)
         return np.asarray(img)
 
+    def windows(self) -> contextlib.AbstractContextManager[None]:
+        """The report's pictures drawn in this block share offscreen windows (GL contexts).
+
+        See :func:`volumeviz.render.screenshot.keep_windows`.
+        """
+        from volumeviz.render.screenshot import keep_windows
+
+        return keep_windows()
+
     def keep(self) -> contextlib.AbstractContextManager[None]:
         """Pictures of one series drawn in this block share its prepared VTK data.
 
@@ -780,6 +789,34 @@ def build_report(
         ov_blocks.append(Paragraph(f"Source: {source}"))
     sections.append(Section("Contents", tuple(ov_blocks)))
 
+    windows = getattr(renderer, "windows", None)  # optional: one GL context for the report
+    with windows() if windows is not None else contextlib.nullcontext():
+        _item_sections(shown, sections, tpl, layout, renderer, anonymize, source, segmentations)
+
+    metadata = {
+        "creator": f"volumeviz {__version__}",
+        "subject": f"{heading} ({subtitle})",
+        "keywords": "volumeviz, DICOM, report",
+    }
+    if not anonymize:
+        metadata["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    report = Report(heading, tuple(sections), subtitle=subtitle, metadata=metadata)
+    if anonymize:
+        report = report.scrubbed(Redactor(identity))
+    return report
+
+
+def _item_sections(
+    shown: Sequence[Volume | UltrasoundImage],
+    sections: list[Section],
+    tpl: ReportTemplate,
+    layout: Layout,
+    renderer: Renderer,
+    anonymize: bool,
+    source: str,
+    segmentations: Sequence[Sequence[Any]] | None,
+) -> None:
+    """Append a section per item of ``shown`` (the series' pictures, the ultrasound frames)."""
     n_v = n_u = 0
     for idx, it in enumerate(shown):
         if isinstance(it, Volume):
@@ -793,18 +830,6 @@ def build_report(
         elif "ultrasound" in tpl.sections:
             n_u += 1
             sections.append(_ultrasound_section(n_u, it, tpl, layout, renderer, anonymize))
-
-    metadata = {
-        "creator": f"volumeviz {__version__}",
-        "subject": f"{heading} ({subtitle})",
-        "keywords": "volumeviz, DICOM, report",
-    }
-    if not anonymize:
-        metadata["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    report = Report(heading, tuple(sections), subtitle=subtitle, metadata=metadata)
-    if anonymize:
-        report = report.scrubbed(Redactor(identity))
-    return report
 
 
 def write_report(
