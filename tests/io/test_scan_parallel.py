@@ -103,3 +103,23 @@ def test_a_fresh_process_forks_for_a_large_folder(tmp_path: Path) -> None:
     assert may is True
     assert calls == [6]  # this process read its half; the helper's call ran in the fork
     assert n == 12
+
+
+@pytest.mark.parametrize("folder", ["fuzz", "realworld", "ct", "mr"])
+def test_shared_header_values_change_nothing(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """The scan's cache of converted header values gives what converting every file gives."""
+    from volumeviz.io import header
+
+    monkeypatch.setattr(discover, "PARALLEL_MIN_FILES", 10**9)
+    cached = discover.scan(shared_data / folder)
+    real_init = header.Header.__init__
+
+    def uncached(self: header.Header, *args: Any, **kwargs: Any) -> None:
+        kwargs["cache"] = None
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(header.Header, "__init__", uncached)
+    plain = discover.scan(shared_data / folder)
+    assert _summary(cached) == _summary(plain)

@@ -328,7 +328,7 @@ def _check_pixels(
     """
     offset = None
     label = h.source
-    meta = Header(getattr(h.ds, "file_meta", None) or Dataset(), h.source)
+    meta = Header(getattr(h.ds, "file_meta", None) or Dataset(), h.source, cache=h.cache)
     ts = meta.text("TransferSyntaxUID")
     if not ts:
         if getattr(h.ds, "preamble", None) is not None:
@@ -443,17 +443,25 @@ def check_file(path: str | os.PathLike[str]) -> str | None:
 
 
 def _read_slices_quiet(
-    p: Path, full_header: Callable[[str], bool]
+    p: Path, full_header: Callable[[str], bool], cache: dict[tuple[Any, ...], Any] | None = None
 ) -> tuple[list[SliceRef], dict[str, Any]]:
-    """:func:`read_slices` for a caller already inside :func:`quiet_pydicom` (one per scan)."""
-    return _slices_from(_read_dataset_inner(p), p, full_header)
+    """:func:`read_slices` for a caller already inside :func:`quiet_pydicom` (one per scan).
+
+    ``cache``: converted header values shared by the files of one scan (see :class:`Header`).
+    """
+    return _slices_from(_read_dataset_inner(p), p, full_header, cache=cache)
 
 
 def _slices_from(
-    ds: Dataset, p: Path | str, full_header: Callable[[str], bool], *, remote: bool = False
+    ds: Dataset,
+    p: Path | str,
+    full_header: Callable[[str], bool],
+    *,
+    remote: bool = False,
+    cache: dict[tuple[Any, ...], Any] | None = None,
 ) -> tuple[list[SliceRef], dict[str, Any]]:
     """One dataset's slices; ``remote``: a header whose pixel data stays on a PACS."""
-    h = Header(ds, p)
+    h = Header(ds, p, cache=cache)
     series_uid = ""
     try:
         series_uid = h.text("SeriesInstanceUID")
@@ -474,7 +482,9 @@ def _slices_checked(
     ds, label = h.ds, h.source
     has_pixels = remote or any(t in h for t in _PIXEL_TAGS)
     sop = h.text("SOPClassUID", lenient=True)
-    meta = Header(getattr(ds, "file_meta", None) or Dataset(), h.source, notes=h.notes)
+    meta = Header(
+        getattr(ds, "file_meta", None) or Dataset(), h.source, notes=h.notes, cache=h.cache
+    )
     meta_sop = meta.text("MediaStorageSOPClassUID", lenient=True)
     if "DirectoryRecordSequence" in h or DICOMDIR_SOP_CLASS in (sop, meta_sop):
         raise _Skip(f"{label}: skipped: a DICOMDIR / directory file, not an image")
@@ -703,10 +713,11 @@ def _read_outcomes(
     """
     seen: set[str] = set()
     out: list[_Outcome] = []
+    cache: dict[tuple[Any, ...], Any] = {}  # header values the files share (Header cache)
     with quiet_pydicom():  # once for the whole list, not twice per file
         for n, f in enumerate(files):
             try:
-                slices, header = _read_slices_quiet(f, lambda uid: uid not in seen)
+                slices, header = _read_slices_quiet(f, lambda uid: uid not in seen, cache)
             except _Skip as exc:
                 out.append(("skip", str(exc)))
             except _Reject as exc:

@@ -45,12 +45,17 @@ from volumeviz.errors import HeaderError
 
 __all__ = [
     "REQUIRED",
+    "SHAREABLE_VRS",
     "Header",
     "HeaderError",
     "check_codestream",
     "frame_capacity",
     "number_of_frames",
 ]
+
+#: value representations whose converted value depends on the element's bytes and byte order
+#: alone (no character set): a :class:`Header` ``cache`` shares them between files
+SHAREABLE_VRS = frozenset("AE AS AT CS DA DS DT FD FL IS SL SS TM UI UL US".split())
 
 _T = TypeVar("_T")
 
@@ -205,6 +210,12 @@ class Header:
         2 > "``); set by :meth:`items`.
     notes
         Where lenient reads record what they ignored (shared with the items).
+    cache
+        Shared by the Headers of one scan: converted values of elements whose bytes were seen
+        before (same tag, VR, bytes and byte order; only VRs whose value does not depend on the
+        character set, see :data:`SHAREABLE_VRS`). The files of one series repeat most of their
+        header, and pydicom's conversion costs more than reading the file; checks still run on
+        every value.
 
     Notes
     -----
@@ -213,7 +224,7 @@ class Header:
     element is required. Bounds ``low``/``high`` are inclusive.
     """
 
-    __slots__ = ("context", "ds", "notes", "path", "source")
+    __slots__ = ("cache", "context", "ds", "notes", "path", "source")
 
     def __init__(
         self,
@@ -222,12 +233,14 @@ class Header:
         *,
         context: str = "",
         notes: list[str] | None = None,
+        cache: dict[tuple[Any, ...], Any] | None = None,
     ) -> None:
         self.ds = ds
         self.source = str(source)
         self.path = Path(source) if source else None
         self.context = context
         self.notes: list[str] = [] if notes is None else notes
+        self.cache = cache
 
     def __repr__(self) -> str:
         return f"Header({self.source!r}{', ' + repr(self.context) if self.context else ''})"
@@ -280,13 +293,32 @@ class Header:
         try:
             if tag not in (store if isinstance(store, dict) else self.ds):
                 return None
-            value = self.ds[tag].value
+            value = self.ds[tag].value if self.cache is None else self._shared(tag)
         except Exception as exc:  # pydicom raises many kinds here
             raise HeaderError(
                 f"{self.where(key)} cannot be read: {type(exc).__name__}: "
                 f"{' '.join(str(exc).split())[:160]}"
             ) from exc
         return None if _empty(value) else value
+
+    def _shared(self, tag: int) -> Any:
+        """``ds[tag].value``, from :attr:`cache` when another file had the same bytes."""
+        from pydicom.dataelem import RawDataElement
+
+        elem = self.ds.get_item(tag, keep_deferred=True)  # unconverted while still raw
+        raw = getattr(elem, "value", None)
+        if not isinstance(elem, RawDataElement) or not isinstance(raw, bytes) or len(raw) > 256:
+            return self.ds[tag].value
+        assert self.cache is not None
+        key = (tag, elem.VR, raw, elem.is_little_endian)
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        converted = self.ds[tag]
+        if converted.VR in SHAREABLE_VRS:
+            self.cache[key] = converted.value
+        return converted.value
 
     def has(self, key: Key) -> bool:
         """Whether the element is present with a readable, non-empty value."""
@@ -694,6 +726,7 @@ class Header:
                 + (f" item {n + 1}" if len(seq) > 1 else "")
                 + " > ",
                 notes=self.notes,
+                cache=self.cache,
             )
             for n, item in enumerate(seq)
         ]
