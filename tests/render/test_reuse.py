@@ -173,3 +173,31 @@ def test_kept_window_closed_after_a_failure(head: Volume, monkeypatch: pytest.Mo
         assert shot._KEPT[-1] == {}
         monkeypatch.setattr(shot, "render_scene", real)
     assert not shot._KEPT
+
+
+def test_an_inner_block_shares_the_outer_windows(head: Volume) -> None:
+    """A batch worker's block spans its jobs; each job's own block uses the same windows."""
+    from volumeviz.render import screenshot as shot
+
+    with shot.keep_windows():
+        with shot.keep_windows():
+            shot.render_image(head, shot.ViewState(mpr="axial", size=(64, 64)))
+        assert len(shot._KEPT) == 1
+        (kept,) = shot._KEPT[-1].values()
+        with shot.keep_windows():
+            shot.render_image(head, shot.ViewState(mpr="sagittal", size=(48, 64)))
+        assert list(shot._KEPT[-1].values()) == [kept]  # the same window drew the next job
+    assert not shot._KEPT
+
+
+def test_batch_workers_keep_their_windows() -> None:
+    from volumeviz.report import batch
+
+    batch._worker_start()
+    try:
+        from volumeviz.render import screenshot as shot
+
+        assert len(shot._KEPT) == 1
+    finally:
+        batch._WORKER.close()
+    assert not shot._KEPT

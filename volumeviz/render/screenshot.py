@@ -388,7 +388,8 @@ def keep_windows() -> Iterator[None]:
     draws some eight pictures per series and a batch job one per output. Inside the block the
     window of the previous picture is emptied (every prop removed, a default camera) and
     resized instead, so each picture is exactly what a new window draws
-    (tests/render/test_reuse.py); leaving the block closes them.
+    (tests/render/test_reuse.py). A block inside another shares the outer block's windows
+    (a batch worker keeps its windows from job to job); leaving the outermost closes them.
 
     Examples
     --------
@@ -400,6 +401,9 @@ def keep_windows() -> Iterator[None]:
     >>> a.shape, b.shape
     ((48, 64, 3), (48, 48, 3))
     """
+    if _KEPT:  # the outer block owns the windows
+        yield
+        return
     _KEPT.append({})
     try:
         yield

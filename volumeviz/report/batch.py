@@ -365,6 +365,20 @@ def _sequential(jobs: Sequence[Job], done: Callable[[Job, list[JobResult]], None
         done(job, process_job(job))
 
 
+_WORKER = contextlib.ExitStack()  # what a pool worker keeps from job to job
+
+
+def _worker_start() -> None:
+    """A pool worker keeps its offscreen windows (GL contexts) for all the jobs it runs.
+
+    Its imports stay anyway (the worker process lives on from job to job); the render stack is
+    imported here, once, as every job renders.
+    """
+    from volumeviz.render.screenshot import keep_windows
+
+    _WORKER.enter_context(keep_windows())
+
+
 def _processes(
     jobs: Sequence[Job],
     workers: int,
@@ -374,7 +388,9 @@ def _processes(
     """Run ``work`` on each job in a spawn process pool; survive workers that die."""
     ctx = multiprocessing.get_context("spawn")
     unfinished: list[Job] = []
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_start
+    ) as pool:
         futures = {pool.submit(work, job): job for job in jobs}
         for fut in cf.as_completed(futures):
             job = futures[fut]
