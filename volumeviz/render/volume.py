@@ -119,15 +119,21 @@ def choose_mapper(mapper: str = "auto", *, renderer: str | None = None, window: 
 #: Fixed-point first frame: scalar range and space-leaping tables (about 8 ns a voxel), a normal
 #: encoded per voxel when shaded (atan2 + asin: about 50 ns a voxel on real, noisy CT; 35 on the
 #: phantom's flat air), then the cast (about 0.5 ns a ray sample). GPU ray caster on llvmpipe:
-#: the texture upload (about 4 ns a voxel), 0.2 s a frame, then 5.5 ns a ray sample when shaded
-#: (gradients computed in the shader) and 1.3 ns when not.
+#: the texture upload (about 4 ns a voxel), 0.2 s a frame, then about 14 ns a ray sample when
+#: shaded (gradients computed in the shader) and 3.3 ns when not.
+#: The GPU ray caster's per-sample cost is the figure that moves with the machine: 5.5 / 1.3 ns on
+#: a quiet run, 14-30 / 1.7-6 ns with the machine shared (load average 16 on 2 cores; the
+#: fixed-point mapper's figures moved far less), and a slower CI machine measured 2.4x the quiet
+#: estimate. The constants are the low end of the shared-machine figures: a wrong pick of the
+#: fixed-point mapper costs at most about 20% on a quiet machine (512x512x300 at 1024x768, bone),
+#: a wrong pick of the GPU ray caster 2-4x on a busy one.
 FIXED_NS_PER_VOXEL = 8.0
 FIXED_NS_PER_VOXEL_SHADED = 50.0
 FIXED_NS_PER_SAMPLE = 0.5
 GPU_NS_PER_VOXEL = 4.0
 GPU_SETUP_NS = 2.0e8
-GPU_NS_PER_SAMPLE_SHADED = 5.5
-GPU_NS_PER_SAMPLE_FLAT = 1.3
+GPU_NS_PER_SAMPLE_SHADED = 14.0
+GPU_NS_PER_SAMPLE_FLAT = 3.3
 
 
 def ray_samples(vol: Volume, pixels: int) -> float:
