@@ -101,6 +101,23 @@ def load_average() -> str:
     return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
 
 
+def busy_note(start: str, end: str) -> str | None:
+    """A warning for the table when the machine was shared (1-minute load average above 2).
+
+    The targets are wall-time ratios; when other jobs hold the cores, a whole process waits for
+    them, so its wall time says more about the others than about it. CPU seconds (all threads)
+    are what the process itself did: each table gives their ratio next to the wall ratio.
+    """
+    loads = [float(x.split()[2]) for x in (start, end)]
+    if max(loads) <= 2.0:
+        return None
+    return (
+        f"machine shared (load average {loads[0]:.1f} -> {loads[1]:.1f} on {os.cpu_count()} "
+        "CPUs): wall ratios (the targets) are inflated by waiting for the cores; the CPU "
+        "ratios next to them are what the processes themselves cost"
+    )
+
+
 @dataclass
 class Row:
     """One line of the issue's target table."""
