@@ -178,6 +178,32 @@ def test_retrieval_reports_progress_as_instances_arrive(pacs: Uploaded, protocol
     assert len(seen) > 3  # as they arrive, not once at the end
 
 
+def test_cli_shows_a_progress_bar_on_a_terminal(pacs: Uploaded, tmp_path: Path) -> None:
+    """On a terminal (a pseudo-terminal from script(1)) the CLI draws the retrieval's bar."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("script")
+    if script is None:
+        pytest.fail("script(1) (util-linux) is needed to give the CLI a terminal")
+    series = f"{pacs.server.dicomweb}/studies/{pacs.mr_study}/series/{pacs.mr_series}"
+    exe = Path(sys.executable).with_name("volumeviz")
+    cmd = shlex.join([str(exe), "export", series, "-o", str(tmp_path / "x"), "--no-cache"])
+    r = subprocess.run(
+        [script, "-q", "-e", "-c", cmd, "/dev/null"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert "40/40 instances" in r.stdout
+
+
 def test_cache_is_reused_and_no_cache_leaves_nothing(
     pacs: Uploaded, protocol: str, pacs_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
