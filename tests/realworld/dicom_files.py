@@ -74,3 +74,30 @@ def write_image(
 
 def read(path: Path) -> Dataset:
     return pydicom.dcmread(path)
+
+
+def csa2(tags: dict[str, tuple[str, list[str]]]) -> bytes:
+    """Encode a Siemens CSA2 ("SV10") header: ``{name: (vr, [item strings])}``.
+
+    The layout nibabel's ``csareader.read`` parses: 'SV10', 4 unused bytes, n_tags, 77; per tag a
+    64-byte name, vm, 4-byte VR, syngodt, n_items, 77; per item four int32 (the second is the
+    item length) and the null-terminated value padded to 4 bytes.
+    """
+    import struct
+
+    out = [b"SV10", b"\x04\x03\x02\x01", struct.pack("<2I", len(tags), 77)]
+    for name, (vr, items) in tags.items():
+        out.append(
+            struct.pack("<64si4s3i", name.encode(), len(items), vr.encode(), 0, len(items), 77)
+        )
+        for item in items:
+            value = item.encode() + b"\x00"
+            out.append(struct.pack("<4i", len(value), len(value), 77, len(value)))
+            out.append(value + b"\x00" * (-len(value) % 4))
+    return b"".join(out)
+
+
+def add_csa_image_header(ds: Dataset, tags: dict[str, tuple[str, list[str]]]) -> None:
+    """Put a CSA Image Header Info (0029,1010) with its private creator into ``ds``."""
+    ds.add_new((0x0029, 0x0010), "LO", "SIEMENS CSA HEADER")
+    ds.add_new((0x0029, 0x1010), "OB", csa2(tags))

@@ -478,6 +478,7 @@ def _slices_checked(
     h: Header, series_uid: str, full_header: Callable[[str], bool], remote: bool = False
 ) -> tuple[list[SliceRef], dict[str, Any]]:
     from volumeviz.io.enhanced import frame_slices
+    from volumeviz.io.mosaic import is_mosaic, mosaic_slices
 
     ds, label = h.ds, h.source
     has_pixels = remote or any(t in h for t in _PIXEL_TAGS)
@@ -589,6 +590,8 @@ def _slices_checked(
         header["field_notes"] = list(field_notes)
     if frames > 1 or "PerFrameFunctionalGroupsSequence" in h:
         return frame_slices(h, base), header
+    if is_mosaic(image_type):
+        return mosaic_slices(base, h), header
     return [base], header
 
 

@@ -311,6 +311,10 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
         plane = arr[s.frame] if s.frame is not None and s.n_frames > 1 else arr
         if s.frame is not None and s.n_frames == 1 and plane.ndim == 3 and s.samples == 1:
             plane = plane[0]
+        if s.mosaic is not None:
+            from volumeviz.io.mosaic import tile_of
+
+            plane = tile_of(plane, s)
         if s.samples != 1 or s.photometric == "PALETTE COLOR":
             plane = _to_grey(plane, Header(ds, s.path))
             colour = True
@@ -336,7 +340,7 @@ def _read_pixels(
     slices: Sequence[SliceRef], dtype: str
 ) -> tuple[npt.NDArray[Any], list[GeometryIssue]]:
     issues: list[GeometryIssue] = []
-    single_frame = all(s.frame is None for s in slices)
+    single_frame = all(s.frame is None and s.mosaic is None for s in slices)
     mono = all(s.samples == 1 and s.photometric != "PALETTE COLOR" for s in slices)
     if single_frame and mono:
         from volumeviz.io._native import read_native

@@ -31,6 +31,9 @@ class SliceRef:
     ``pixel_spacing`` is DICOM's ``(row spacing, column spacing)`` = ``(dj, di)`` in mm.
     ``frame`` is the 0-based frame index in a multi-frame file, None for single-frame files.
     ``split_key`` holds values that tell repeated positions apart (echo, time, dimension index).
+    ``mosaic`` is ``(tile, m)`` for one slice of a Siemens mosaic: tile ``tile`` (0-based, slice
+    order) of an ``m x m`` grid, ``rows``/``cols`` being one tile's (see
+    :mod:`volumeviz.io.mosaic`).
     ``geometry`` is set for images that (0020,0032)/(0020,0037) cannot place: a projection image
     (its spacing from Imager Pixel Spacing / ERMF, its (0020,0020) Patient Orientation) or an
     image of unknown geometry; None for ordinary slices placed by position and orientation.
@@ -60,10 +63,13 @@ class SliceRef:
     bits_allocated: int = 16
     high_bit: int | None = None
     pixel_offset: int | None = None
+    mosaic: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
-        """``path`` or ``path[frame n]`` (1-based frame number, as DICOM counts)."""
+        """``path``, ``path[frame n]`` or ``path[tile n]`` (1-based, as DICOM counts)."""
+        if self.mosaic is not None:
+            return f"{self.path}[tile {self.mosaic[0] + 1}]"
         return self.path if self.frame is None else f"{self.path}[frame {self.frame + 1}]"
 
     @property
