@@ -195,6 +195,8 @@ def _fmt(values: Any, digits: int = 3) -> str:
 
 def _issue_lines(s: Any) -> list[tuple[str, str]]:
     """``(code, text)`` of each thing the loader found for series ``s``: one entry per issue."""
+    from volumeviz.model.series import representative_window
+
     out: list[tuple[str, str]] = []
     if s.plan is None:
         out.append(("refused", f"not reconstructable: {s.refusal}"))
@@ -208,6 +210,9 @@ def _issue_lines(s: Any) -> list[tuple[str, str]]:
         for idx, why in sorted(s.dims.missing.items()):
             label = " · ".join(d.label(k) for d, k in zip(s.dims.dims, idx, strict=True))
             out.append(("missing-volume", f"missing: {label}: {why}"))
+    win = representative_window(s.slices)
+    if win is not None and not win.agree:
+        out.append(("window", f"window: C {win.center:g} / W {win.width:g}, {win.explanation}"))
     return out
 
 

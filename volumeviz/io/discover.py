@@ -157,6 +157,15 @@ COSINE_LENGTH_TOL = 0.1
 MAX_PIXEL_SPACING_MM = 1e4
 
 
+def _first_window(h: Header) -> tuple[float, float] | None:
+    """The image's first (0028,1050)/(0028,1051) pair (centre, width), None if none is usable."""
+    wcs = h.numbers("WindowCenter", None, (), lenient=True)
+    wws = h.numbers("WindowWidth", None, (), lenient=True)
+    if wcs and wws and wws[0] > 0:
+        return (wcs[0], wws[0])
+    return None
+
+
 def _header_fields(h: Header) -> dict[str, Any]:
     """Study/patient/display fields: they only inform, so a bad one is noted and left out."""
     windows: list[tuple[float, float, str]] = []
@@ -583,6 +592,7 @@ def _slices_checked(
         bits_allocated=bits_allocated,
         high_bit=h.integer("HighBit", None, low=0, high=63, lenient=True),
         pixel_offset=pixel_offset,
+        window=_first_window(h),
     )
     if h.notes:
         header["notes"] = list(h.notes)

@@ -184,6 +184,7 @@ def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
         ori_item = _group(per, shared, "PlaneOrientationSequence")
         meas = _group(per, shared, "PixelMeasuresSequence")
         pvt = _group(per, shared, "PixelValueTransformationSequence")
+        voi = _group(per, shared, "FrameVOILUTSequence")
         ipp = position(pos_item) if pos_item else base.ipp
         iop = orientation(ori_item) if ori_item else base.iop
         ps = pixel_spacing(meas) if meas else base.pixel_spacing
@@ -210,6 +211,18 @@ def frame_slices(h: Header, base: SliceRef) -> list[SliceRef]:
                 split_key=tuple(key),
                 instance_number=f + 1,
                 geometry=None if ipp is not None and iop is not None else base.geometry,
+                window=_frame_window(voi) or base.window,
             )
         )
     return out
+
+
+def _frame_window(voi: Header | None) -> tuple[float, float] | None:
+    """A frame's first window from its (0028,9132) Frame VOI LUT Sequence item, if usable."""
+    if voi is None:
+        return None
+    wcs = voi.numbers("WindowCenter", None, (), lenient=True)
+    wws = voi.numbers("WindowWidth", None, (), lenient=True)
+    if wcs and wws and wws[0] > 0:
+        return (wcs[0], wws[0])
+    return None

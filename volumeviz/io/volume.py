@@ -28,7 +28,7 @@ from volumeviz.io._decode import decoding
 from volumeviz.io.discover import quiet_pydicom, scan
 from volumeviz.io.header import Header
 from volumeviz.model.multivolume import IndexSpec, MultiVolume
-from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef
+from volumeviz.model.series import ScanResult, SeriesInfo, SliceRef, representative_window
 from volumeviz.model.stamps import loader_actions
 from volumeviz.model.volume import GeometryIssue, Volume, VolumeMeta, WindowPreset
 
@@ -192,6 +192,13 @@ def _meta(info: SeriesInfo, rejected: list[str]) -> VolumeMeta:
         )
         for c, w, ex in h.get("windows", [])
     )
+    chosen = representative_window(info.slices)
+    if chosen is not None and windows:
+        # the first window is the series' default: one that represents every file, not the
+        # first file's (its other, named windows follow)
+        first = windows[0]
+        name = first.explanation if chosen.agree else f"{first.explanation}; {chosen.explanation}"
+        windows = (WindowPreset(chosen.center, chosen.width, name), *windows[1:])
     return VolumeMeta(
         modality=modality,
         units=units,

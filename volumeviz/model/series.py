@@ -10,6 +10,7 @@ list. :class:`ScanResult` is what :func:`volumeviz.io.discover.scan` returns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ class SliceRef:
     ``pixel_spacing`` is DICOM's ``(row spacing, column spacing)`` = ``(dj, di)`` in mm.
     ``frame`` is the 0-based frame index in a multi-frame file, None for single-frame files.
     ``split_key`` holds values that tell repeated positions apart (echo, time, dimension index).
+    ``window`` is the image's first (0028,1050) Window Center / (0028,1051) Width pair (centre,
+    width), None without one; :func:`representative_window` chooses one for the series.
     ``mosaic`` is ``(tile, m)`` for one slice of a Siemens mosaic: tile ``tile`` (0-based, slice
     order) of an ``m x m`` grid, ``rows``/``cols`` being one tile's (see
     :mod:`volumeviz.io.mosaic`).
@@ -64,6 +67,7 @@ class SliceRef:
     high_bit: int | None = None
     pixel_offset: int | None = None
     mosaic: tuple[int, int] | None = None
+    window: tuple[float, float] | None = None
 
     @property
     def label(self) -> str:
@@ -87,6 +91,80 @@ class SliceRef:
         n = np.cross(row, col)
         norm = float(np.linalg.norm(n))
         return n / norm if norm > 0 else None
+
+
+#: windows of different files that agree within this fraction of the width are "the same"
+WINDOW_AGREE_RTOL = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenWindow:
+    """The window (VOI) that represents a whole series, and why it was chosen.
+
+    ``center``/``width`` are in modality units (after Rescale Slope/Intercept).
+    ``agree`` is False when the files' own windows differ.
+    """
+
+    center: float
+    width: float
+    explanation: str
+    agree: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "center": self.center,
+            "width": self.width,
+            "explanation": self.explanation,
+            "files_agree": self.agree,
+        }
+
+
+def representative_window(slices: Sequence[SliceRef]) -> ChosenWindow | None:
+    """A window for the whole series from every image's own (0028,1050)/(0028,1051).
+
+    Windows are written per image and scanners set them per slice (a Siemens edge slice of
+    almost only noise may carry C 4 / W 9 while the centre slices carry C 690 / W 1380), so the
+    first file's window does not represent the volume. When the images agree (within 1 % of the
+    width) that window is used; otherwise the median centre and the median width over the
+    images, which no outlying slice can move far. None when no image has a window.
+
+    Examples
+    --------
+    >>> def ref(c, w):
+    ...     return SliceRef("f", None, 2, 2, None, None, None, window=(c, w))
+    >>> w = representative_window([ref(4, 9), ref(625, 1289), ref(698, 1357), ref(691, 1384)])
+    >>> w.center, w.width, w.agree
+    (658.0, 1323.0, False)
+    >>> representative_window([ref(40, 400)] * 3).explanation
+    'the window all 3 images give'
+    """
+    pairs = [s.window for s in slices if s.window is not None]
+    if not pairs:
+        return None
+    arr = np.asarray(pairs, float)
+    c_lo, c_hi = float(arr[:, 0].min()), float(arr[:, 0].max())
+    w_lo, w_hi = float(arr[:, 1].min()), float(arr[:, 1].max())
+    tol = WINDOW_AGREE_RTOL * w_hi
+    missing = len(slices) - len(pairs)
+    without = f"; {missing} image(s) have none" if missing else ""
+    if c_hi - c_lo <= tol and w_hi - w_lo <= tol:
+        c, w = pairs[0]
+        what = (
+            "the window of the one image"
+            if len(pairs) == 1
+            else (f"the window all {len(pairs)} images give")
+        )
+        return ChosenWindow(float(c), float(w), what + without)
+    c = float(np.median(arr[:, 0]))
+    w = float(np.median(arr[:, 1]))
+    return ChosenWindow(
+        c,
+        w,
+        f"median of {len(pairs)} images' windows (they differ: centre {c_lo:g} to {c_hi:g}, "
+        f"width {w_lo:g} to {w_hi:g}){without}",
+        agree=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +353,9 @@ class SeriesInfo:
             else None,
             "issues": [i.to_dict() for i in plan.issues] if plan else [],
             "geometry": plan.geometry.to_dict() if plan else None,
+            "window": None
+            if (win := representative_window(self.slices)) is None
+            else win.to_dict(),
             "reconstructable": self.reconstructable,
             "refusal": self.refusal,
             "split_reason": self.split_reason,
