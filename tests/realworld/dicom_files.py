@@ -62,12 +62,23 @@ def write_image(
         ds.PlanarConfiguration = 0
     ba = bits_allocated or arr.dtype.itemsize * 8
     ds.BitsAllocated = ba
-    ds.BitsStored = bits_stored or ba
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = 1 if signed else 0
+    if arr.dtype.kind == "f":  # (7FE0,0008) Float / (7FE0,0009) Double Float Pixel Data
+        data = np.ascontiguousarray(arr).tobytes()
+        if arr.dtype.itemsize == 4:
+            ds.FloatPixelData = data
+        else:
+            ds.DoubleFloatPixelData = data
+    else:
+        ds.BitsStored = bits_stored or ba
+        ds.HighBit = ds.BitsStored - 1
+        ds.PixelRepresentation = 1 if signed else 0
+        if ba == 1:
+            data = np.packbits(np.ascontiguousarray(arr).ravel(), bitorder="little").tobytes()
+        else:
+            data = np.ascontiguousarray(arr).tobytes()
+        ds.PixelData = data + b"\0" * (len(data) % 2)
     for key, value in elements.items():
         setattr(ds, key, value)
-    ds.PixelData = np.ascontiguousarray(arr).tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
 

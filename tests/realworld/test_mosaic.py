@@ -183,3 +183,32 @@ def test_real_mosaic_strict_is_not_refused(shared_data) -> None:
         load_series(shared_path(shared_data, REAL), strict=True)
     except SeriesGeometryError as exc:  # pragma: no cover - the failure message is the point
         pytest.fail(f"a clean mosaic was refused under strict: {exc}")
+
+
+@pytest.mark.parametrize(
+    "rel",
+    ["syntax/siemens_mr_1_explicit_le.dcm", "syntax/siemens_mr_7_jpegls_lossless.dcm"],
+)
+def test_dcm_qa_ts_mosaic_has_dcm2niix_affine(shared_data, rel) -> None:
+    """dcm_qa_ts's Siemens EPI (plain and JPEG-LS): a 6x6 mosaic of 35 oblique 64x64 slices;
+    the upstream dcm2niix NIfTI is 64x64x35 with this RAS affine (voxel rows bottom-up)."""
+    import json
+
+    from volumeviz.io.nifti import affine_ras_to_lps
+
+    vol = load_series(shared_path(shared_data, rel))
+    assert vol.size == (64, 64, 35)
+    ref = json.loads(
+        shared_path(
+            shared_data, "ref/dcm_qa_ts_syntax_set/upstream_dcm_qa_ts_Ref/upstream_geometry.json"
+        ).read_text()
+    )["nifti_geometry"][0]
+    lps = affine_ras_to_lps(np.asarray(ref["affine_RAS"], float))
+    ni, nj, nk = ref["shape"]
+    corners = np.array(
+        [lps @ [i, j, k, 1] for i in (0, ni - 1) for j in (0, nj - 1) for k in (0, nk - 1)]
+    )[:, :3]
+    ours = vol.corners_lps()
+    # the same 8 corner voxel centres (in whatever order each numbers them), to 0.01 mm
+    dist = np.linalg.norm(corners[:, None, :] - ours[None, :, :], axis=2)
+    assert dist.min(axis=1).max() < 0.01

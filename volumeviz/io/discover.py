@@ -593,6 +593,7 @@ def _slices_checked(
         high_bit=h.integer("HighBit", None, low=0, high=63, lenient=True),
         pixel_offset=pixel_offset,
         window=_first_window(h),
+        float_pixels=0x7FE00010 not in h and any(t in h for t in _PIXEL_TAGS),
     )
     if h.notes:
         header["notes"] = list(h.notes)

@@ -450,12 +450,22 @@ def _overlays(h: Header) -> tuple[Overlay, ...]:
 def modality_values(stored: npt.NDArray[Any], params: DisplayParams) -> npt.NDArray[Any]:
     """Apply the Modality LUT to one grayscale frame.
 
-    Returns int32 when the rescale is integral (CT HU), float32 otherwise, or the LUT's uint16
-    output; never float64.
+    Returns integers when the rescale is integral (CT HU): int32 for stored words of up to 16
+    bits, int64 for 32-bit words (whose values int32 cannot hold once rescaled); float32
+    otherwise and for (7FE0,0008) Float Pixel Data, float64 for (7FE0,0009) Double Float Pixel
+    Data; or the LUT's uint16 output. One frame at a time.
+
+    Examples
+    --------
+    >>> p = DisplayParams("MONOCHROME2", bits_stored=32)
+    >>> modality_values(np.array([4294967295], np.uint32), p).tolist()
+    [4294967295]
     """
     if params.modality_lut is not None:
         return params.modality_lut.apply(stored)
     s, b = params.rescale_slope, params.rescale_intercept
+    if stored.dtype.kind == "f" and stored.dtype.itemsize > 4:  # (7FE0,0009) Double Float
+        return stored * np.float64(s) + np.float64(b)
     if _int32_fits(stored, s, b):
         if s == 1.0:
             return stored.astype(np.int32) + np.int32(b)
@@ -601,11 +611,15 @@ def to_display(
     else:
         if frame.ndim != 3 or frame.shape[-1] != 3:
             raise UsageError(f"a colour frame must be (rows, cols, 3), got shape {frame.shape}")
-        if frame.dtype == np.uint8:
+        if frame.dtype == np.uint8 and params.bits_stored >= 8:
             out = frame
         else:
-            top = (1 << params.bits_stored) - 1
-            out = ((frame.astype(np.uint32) * 255 + top // 2) // top).astype(np.uint8)
+            # scale each sample from its Bits Stored to 8 bits; uint64 holds 255 x a 32-bit
+            # sample (uint32 overflowed: a 32-bit RGB image came out black)
+            bits = max(1, min(params.bits_stored, 32))
+            top = np.uint64((1 << bits) - 1)
+            values = np.minimum(frame.astype(np.uint64), top)
+            out = ((values * np.uint64(255) + top // np.uint64(2)) // top).astype(np.uint8)
     if overlays and params.overlays:
         out = burn_overlays(out, params.overlays, frame_index)
     return np.ascontiguousarray(out)

@@ -389,8 +389,8 @@ class DicomFrames:
 def _to_uint8(arr: npt.NDArray[Any], bits_stored: int) -> npt.NDArray[np.uint8]:
     if arr.dtype == np.uint8:
         return arr
-    if arr.dtype.kind == "i":
-        arr = arr.astype(np.int32) + (1 << (bits_stored - 1))
+    if arr.dtype.kind == "i":  # int64: a 32-bit signed sample plus 2**31 overflows int32
+        arr = arr.astype(np.int64) + (1 << (bits_stored - 1))
     shift = max(bits_stored - 8, 0)
     out = np.clip(arr.astype(np.int64) >> shift, 0, 255)
     return out.astype(np.uint8)

@@ -72,7 +72,7 @@ def choose_dtype(slices: Sequence[SliceRef]) -> str:
     for s in slices:
         if s.samples != 1:
             return "int16"  # colour is converted to 8-bit grey
-        if not (_integral(s.slope) and _integral(s.intercept)):
+        if s.float_pixels or not (_integral(s.slope) and _integral(s.intercept)):
             return "float32"
         bits = max(1, min(s.bits_stored, 32))
         lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if s.signed else (0, 2**bits - 1)
@@ -234,8 +234,12 @@ def _meta(info: SeriesInfo, rejected: list[str]) -> VolumeMeta:
     )
 
 
-def _to_grey(arr: npt.NDArray[Any], h: Header) -> npt.NDArray[Any]:
+def _to_grey(arr: npt.NDArray[Any], h: Header, bits_stored: int) -> npt.NDArray[Any]:
     """Colour (RGB / YBR / PALETTE COLOR) to 8-bit luminance (ITU-R BT.601).
+
+    RGB samples are scaled from their (0028,0101) Bits Stored to 0..255 (a 16- or 32-bit RGB
+    image gives the same grey as its 8-bit twin); 16-bit palette entries from 16 bits
+    (PS3.3 C.7.6.3.1.5), as :mod:`volumeviz.io.pixels` does for display.
 
     Raises
     ------
@@ -247,14 +251,16 @@ def _to_grey(arr: npt.NDArray[Any], h: Header) -> npt.NDArray[Any]:
         from volumeviz.io.pixels import palette_table
 
         table, first, _ = palette_table(h)
-        rgb = table[np.clip(np.asarray(arr, np.int64) - first, 0, len(table) - 1)]
+        rgb = np.asarray(
+            table[np.clip(np.asarray(arr, np.int64) - first, 0, len(table) - 1)], np.float64
+        )
+        top = 65535.0 if rgb.size and rgb.max() > 255 else 255.0
     else:
-        rgb = arr
-    rgb = np.asarray(rgb, dtype=np.float32)
-    if rgb.max() > 255:  # 16-bit palette entries
-        rgb = rgb / 257.0
+        rgb = np.asarray(arr, dtype=np.float64)
+        top = float(2 ** max(1, min(bits_stored, 64)) - 1)
+    rgb = rgb[..., :3] * (255.0 / top)
     grey = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    return np.rint(grey)
+    return np.rint(grey).astype(np.float32)
 
 
 def _read_frames(path: str, frames: set[int] | None) -> tuple[Any, dict[int, Any]] | None:
@@ -323,7 +329,7 @@ def _read_pydicom(slices: Sequence[SliceRef], dtype: str) -> tuple[npt.NDArray[A
 
             plane = tile_of(plane, s)
         if s.samples != 1 or s.photometric == "PALETTE COLOR":
-            plane = _to_grey(plane, Header(ds, s.path))
+            plane = _to_grey(plane, Header(ds, s.path), s.bits_stored)
             colour = True
         if plane.shape != (s0.rows, s0.cols):
             raise DicomReadError(
@@ -349,7 +355,10 @@ def _read_pixels(
     issues: list[GeometryIssue] = []
     single_frame = all(s.frame is None and s.mosaic is None for s in slices)
     mono = all(s.samples == 1 and s.photometric != "PALETTE COLOR" for s in slices)
-    if single_frame and mono:
+    # GDCM reads 8- and 16-bit integer words right; 1-bit, 32-bit and float pixel data go to
+    # pydicom, which decodes every depth the standard allows (PS3.5 8.1.1)
+    common = all(s.bits_allocated in (8, 16) and not s.float_pixels for s in slices)
+    if single_frame and mono and common:
         from volumeviz.io._native import read_native
 
         native = read_native(slices, dtype)  # None unless proven the same as SimpleITK's

@@ -32,6 +32,8 @@ class SliceRef:
     ``pixel_spacing`` is DICOM's ``(row spacing, column spacing)`` = ``(dj, di)`` in mm.
     ``frame`` is the 0-based frame index in a multi-frame file, None for single-frame files.
     ``split_key`` holds values that tell repeated positions apart (echo, time, dimension index).
+    ``float_pixels`` is True for (7FE0,0008) Float / (7FE0,0009)
+    Double Float Pixel Data (IEEE values, no Bits Stored).
     ``window`` is the image's first (0028,1050) Window Center / (0028,1051) Width pair (centre,
     width), None without one; :func:`representative_window` chooses one for the series.
     ``mosaic`` is ``(tile, m)`` for one slice of a Siemens mosaic: tile ``tile`` (0-based, slice
@@ -68,6 +70,7 @@ class SliceRef:
     pixel_offset: int | None = None
     mosaic: tuple[int, int] | None = None
     window: tuple[float, float] | None = None
+    float_pixels: bool = False
 
     @property
     def label(self) -> str:
