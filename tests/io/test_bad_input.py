@@ -236,7 +236,7 @@ def test_shared_bad_files_that_are_readable(shared_data):
 def test_shared_bad_folder_lists_every_file(capsys, shared_data):
     result = scan(shared_data / "bad")
     listed = {r.path for r in result.rejected} | {n.split(":")[0] for n in result.notes}
-    listed |= {f for s in result.series for f in s.files}
+    listed |= {f for s in result.series for f in s.files} | {d.path for d in result.derived}
     on_disk = {str(p) for p in (shared_data / "bad").iterdir() if p.is_file()}
     assert on_disk <= listed
 

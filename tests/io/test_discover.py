@@ -63,7 +63,8 @@ def test_non_image_dicom_is_a_note(tmp_path, make_marker):
     sr.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
     sr.save_as(tmp_path / "report.dcm", enforce_file_format=True)
     result = scan(tmp_path)
-    assert any("report.dcm" in n and "not an image" in n for n in result.notes)
+    # an SR is a derived object: listed (with its kind), never a series
+    assert [(d.kind, d.path.endswith("report.dcm")) for d in result.derived] == [("SR", True)]
     assert len(result.series) == 1
 
 

@@ -39,8 +39,10 @@ def _orientation(direction: Any) -> str:
     return plane_name(direction[:, 2])
 
 
-def _record(s: Any, label: str) -> dict[str, Any]:
+def _record(s: Any, label: str, derived: list[Any]) -> dict[str, Any]:
     rec: dict[str, Any] = {"label": label, **s.to_dict()}
+    # the derived objects (SEG, RTSTRUCT, SR ...) found that say they were made from this series
+    rec["derived_objects"] = [d.to_dict() for d in derived if s.uid in d.referenced_series_uids]
     rec["orientation"] = (
         _orientation(s.plan.direction) if s.plan is not None and s.plan.has_geometry else ""
     )
@@ -118,7 +120,7 @@ def info(
         chosen = [select_series(result, series, source=str(path))]
     if as_json:
         labels = result.labels()
-        out = [_record(s, labels[s.key]) for s in chosen]
+        out = [_record(s, labels[s.key], result.derived) for s in chosen]
         click.echo(json.dumps(out, indent=2))
         if not chosen:
             _fail_if_nothing(result, path)
@@ -126,6 +128,25 @@ def info(
     if not chosen:
         _fail_if_nothing(result, path)
     _print_table(result, chosen, path)
+    # derived objects without pixels (RTSTRUCT, SR, PR, KOS ...) are listed after the series
+    if series is None:
+        _print_derived([d for d in result.derived if not d.has_pixels])
+
+
+def _print_derived(objects: list[Any]) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for d in objects:
+        made_from = (
+            " from series " + ", ".join(d.referenced_series_uids)
+            if d.referenced_series_uids
+            else ""
+        )
+        desc = f" '{d.description}'" if d.description else ""
+        console.print(
+            f"derived: {d.kind}{desc} ({d.sop_class}, {d.path}){made_from}", markup=False
+        )
 
 
 def _filtered(
@@ -210,6 +231,10 @@ def _issue_lines(s: Any) -> list[tuple[str, str]]:
         for idx, why in sorted(s.dims.missing.items()):
             label = " · ".join(d.label(k) for d, k in zip(s.dims.dims, idx, strict=True))
             out.append(("missing-volume", f"missing: {label}: {why}"))
+    if s.derived:
+        refs = s.header.get("referenced_series_uids", ())
+        made_from = f" made from series {', '.join(refs)}" if refs else ""
+        out.append(("derived", f"derived: {s.derived}{made_from}; loaded only when asked for"))
     win = representative_window(s.slices)
     if win is not None and not win.agree:
         out.append(("window", f"window: C {win.center:g} / W {win.width:g}, {win.explanation}"))

@@ -30,7 +30,7 @@ from volumeviz.errors import HeaderError, NoSeriesError
 from volumeviz.io.header import Header, number_of_frames
 from volumeviz.io.series import plan_series, split_parts
 from volumeviz.model.geometry import Geometry
-from volumeviz.model.series import RejectedFile, ScanResult, SeriesInfo, SliceRef
+from volumeviz.model.series import DerivedObject, RejectedFile, ScanResult, SeriesInfo, SliceRef
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,9 @@ HEADER_TAGS = [
     "DimensionIndexSequence",
     "SharedFunctionalGroupsSequence",
     "PerFrameFunctionalGroupsSequence",
+    "ReferencedSeriesSequence",
+    "ReferencedFrameOfReferenceSequence",
+    "CurrentRequestedProcedureEvidenceSequence",
     "PixelData",
     "FloatPixelData",
     "DoubleFloatPixelData",
@@ -139,6 +142,78 @@ MAX_RESCALE = 1e20
 
 class _Skip(Exception):
     """Not an image: skip with a note."""
+
+
+class _Derived(Exception):
+    """A derived object without pixels (RTSTRUCT, SR, PR, KOS ...): list it, not as a series."""
+
+    def __init__(self, obj: DerivedObject) -> None:
+        super().__init__(obj.path)
+        self.obj = obj
+
+
+_SOP_PREFIX = "1.2.840.10008.5.1.4.1.1."
+#: SOP classes of objects made from images (PS3.4 B.5): kind by SOP Class UID (after the prefix)
+DERIVED_SOP_CLASSES: dict[str, str] = {
+    "66": "RAW",
+    "66.1": "REG",
+    "66.2": "FID",
+    "66.3": "REG",
+    "66.4": "SEG",
+    "66.5": "SEG",
+    "66.7": "SEG",
+    "67": "RWV",
+    "481.1": "RTIMAGE",
+    "481.2": "RTDOSE",
+    "481.3": "RTSTRUCT",
+    "481.5": "RTPLAN",
+    "481.8": "RTPLAN",
+    "88.59": "KOS",
+}
+#: SOP class families (prefix after ``1.2.840.10008.5.1.4.1.1.``) that are derived
+_DERIVED_FAMILIES = {"11.": "PR", "88.": "SR", "481.": "RT", "104.": "DOC"}
+#: (0008,0060) Modality values of derived objects (when the SOP class says nothing)
+DERIVED_MODALITIES = frozenset(
+    {"SEG", "RTSTRUCT", "RTPLAN", "RTDOSE", "RTRECORD", "RTIMAGE", "PR", "SR", "KO", "REG",
+     "FID", "RWV", "DOC", "PLAN"}
+)  # fmt: skip
+
+
+def derived_kind(sop_class_uid: str, modality: str = "") -> str:
+    """The kind of derived object a SOP class (or modality) is, ``""`` for an image.
+
+    Examples
+    --------
+    >>> derived_kind("1.2.840.10008.5.1.4.1.1.66.4"), derived_kind("1.2.840.10008.5.1.4.1.1.2")
+    ('SEG', '')
+    >>> derived_kind("1.2.840.10008.5.1.4.1.1.11.1"), derived_kind("", "RTSTRUCT")
+    ('PR', 'RTSTRUCT')
+    """
+    if sop_class_uid.startswith(_SOP_PREFIX):
+        rest = sop_class_uid[len(_SOP_PREFIX) :]
+        if rest in DERIVED_SOP_CLASSES:
+            return DERIVED_SOP_CLASSES[rest]
+        for prefix, kind in _DERIVED_FAMILIES.items():
+            if rest.startswith(prefix):
+                return kind
+        return ""
+    return modality if modality in DERIVED_MODALITIES else ""
+
+
+def _referenced_series(h: Header) -> tuple[str, ...]:
+    """Series a derived object says it was made from (the references cheap to read)."""
+    found: list[str] = []
+    items = h.items("ReferencedSeriesSequence", lenient=True)
+    for ev in h.items("CurrentRequestedProcedureEvidenceSequence", lenient=True):
+        items += ev.items("ReferencedSeriesSequence", lenient=True)
+    for fr in h.items("ReferencedFrameOfReferenceSequence", lenient=True):
+        for st in fr.items("RTReferencedStudySequence", lenient=True):
+            items += st.items("RTReferencedSeriesSequence", lenient=True)
+    for item in items:
+        uid = item.text("SeriesInstanceUID", lenient=True)
+        if uid and uid not in found:
+            found.append(uid)
+    return tuple(found)
 
 
 class _Reject(Exception):
@@ -503,6 +578,18 @@ def _slices_checked(
             f"{label}: File Meta says {_sop_name(meta_sop)} but no data element after it can be "
             "read (file truncated or corrupt)"
         )
+    derived = derived_kind(sop or meta_sop, h.text("Modality", lenient=True).upper())
+    if derived and not has_pixels:
+        raise _Derived(
+            DerivedObject(
+                path=label,
+                kind=derived,
+                sop_class=_sop_name(sop or meta_sop),
+                series_uid=series_uid,
+                description=h.text("SeriesDescription", lenient=True),
+                referenced_series_uids=_referenced_series(h),
+            )
+        )
     if not has_pixels and "Rows" not in h:
         kind = _sop_name(sop or meta_sop) if (sop or meta_sop) else "unknown SOP class"
         if "Image Storage" in kind:
@@ -536,6 +623,8 @@ def _slices_checked(
         before = len(h.notes)
         header = _header_fields(h)
         field_notes = h.notes[before:]  # reported only if this file's fields are the series'
+    if derived:
+        header.update(derived=derived, referenced_series_uids=_referenced_series(h))
     header.update(
         series_uid=series_uid,
         series_number=h.integer("SeriesNumber", None, lenient=True),
@@ -714,6 +803,7 @@ PARALLEL_MIN_FILES = 200
 SCAN_PROCESSES = max(1, min(2, os.cpu_count() or 1))
 
 #: one file's header read: ("ok", slices, header) | ("skip", note) | ("reject", reason, uid)
+#: | ("derived", DerivedObject) for a derived object without pixels
 _Outcome = tuple[Any, ...]
 
 
@@ -734,6 +824,8 @@ def _read_outcomes(
                 slices, header = _read_slices_quiet(f, lambda uid: uid not in seen, cache)
             except _Skip as exc:
                 out.append(("skip", str(exc)))
+            except _Derived as exc:
+                out.append(("derived", exc.obj))
             except _Reject as exc:
                 out.append(("reject", str(exc), exc.series_uid))
             else:
@@ -810,6 +902,9 @@ def _merge(
     if kind == "skip":
         result.notes.append(outcome[1])
         log.debug("%s", outcome[1])
+        return
+    if kind == "derived":
+        result.derived.append(outcome[1])
         return
     if kind == "reject":
         result.rejected.append(RejectedFile(str(f), outcome[1], outcome[2]))
@@ -890,6 +985,9 @@ def scan_datasets(
             except _Skip as exc:
                 result.notes.append(str(exc))
                 continue
+            except _Derived as exc:
+                result.derived.append(exc.obj)
+                continue
             except _Reject as exc:
                 result.rejected.append(RejectedFile(label, str(exc), exc.series_uid))
                 continue
@@ -923,8 +1021,21 @@ def _plan_all(
                 split_reason=reason,
                 header=header,
                 dims=layout,
+                derived=header.get("derived", ""),
             )
             plan_series(info, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol)
             result.series.append(info)
+        if header.get("derived"):
+            result.derived.append(
+                DerivedObject(
+                    path=slices[0].path,
+                    kind=header["derived"],
+                    sop_class=_sop_name(header.get("sop_class_uid", "")),
+                    series_uid=header["series_uid"],
+                    description=header["series_description"],
+                    referenced_series_uids=tuple(header.get("referenced_series_uids", ())),
+                    has_pixels=True,
+                )
+            )
     result.series.sort(key=lambda s: (s.number if s.number is not None else 1 << 30, s.key))
     return result

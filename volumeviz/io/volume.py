@@ -133,15 +133,24 @@ def select_series(result: ScanResult, series: int | str | None, *, source: str =
                 f"{option('series')}: {parts}"
             )
         return matches[0]
-    candidates = [s for s in result.series if s.reconstructable and not _is_localizer(s)]
-    refused = [s for s in result.series if s.plan is None]
+    images = [s for s in result.series if not s.derived]
+    if not images:
+        # a SEG, an RT Dose ... is never "the image" of a folder; loading one must be asked for
+        labels = result.labels()
+        kinds = ", ".join(f"{labels[s.key]} ({s.derived})" for s in result.series)
+        raise NoSeriesError(
+            f"{where}: no image series, only derived object(s): {kinds}; load one by name "
+            f"with {option('series', 'LABEL')}"
+        )
+    candidates = [s for s in images if s.reconstructable and not _is_localizer(s)]
+    refused = [s for s in images if s.plan is None]
     if not candidates and refused:
         # never fall back silently to an unplaced image when a real stack was refused
         worst = max(refused, key=lambda s: len(s.slices))
         others = f" (other series: {listing})" if len(result.series) > 1 else ""
         raise SeriesGeometryError(f"{worst.refusal}{others}")
     if not candidates:
-        candidates = [s for s in result.series if s.plan is not None]
+        candidates = [s for s in images if s.plan is not None]
     chosen = max(candidates, key=lambda s: s.n_voxels)
     if len(result.series) > 1:
         log.warning(
@@ -163,6 +172,20 @@ def _is_localizer(s: SeriesInfo) -> bool:
 
 
 def _nothing_found(result: ScanResult, where: str) -> Exception:
+    if result.derived and not result.rejected:
+        if result.n_files == 1:
+            d = result.derived[0]
+            made_from = (
+                f", made from series {', '.join(d.referenced_series_uids)}"
+                if d.referenced_series_uids
+                else ""
+            )
+            return DicomReadError(f"{d.path}: not an image: a {d.sop_class} ({d.kind}{made_from})")
+        kinds = ", ".join(sorted({d.kind for d in result.derived}))
+        return NoSeriesError(
+            f"{where}: no DICOM image series; only {len(result.derived)} derived object(s) "
+            f"({kinds}), not images"
+        )
     if result.rejected:
         first = result.rejected[0].reason
         more = (

@@ -171,6 +171,39 @@ def representative_window(slices: Sequence[SliceRef]) -> ChosenWindow | None:
 
 
 @dataclass(frozen=True, slots=True)
+class DerivedObject:
+    """A DICOM object made *from* images: listed by a scan, never chosen as a folder's image.
+
+    SEG, RTSTRUCT, RT Dose/Plan, presentation states, SR, KOS ...
+
+    ``kind`` is a short name (``"SEG"``, ``"RTSTRUCT"``, ``"PR"``, ``"SR"``, ``"KOS"`` ...),
+    ``sop_class`` the SOP Class name, ``referenced_series_uids`` the series it says it was made
+    from (read from its header when cheap: (0008,1115) Referenced Series Sequence, RTSTRUCT's
+    (3006,0010) tree, SR/KOS evidence), ``has_pixels`` whether it is also listed as a series.
+    """
+
+    path: str
+    kind: str
+    sop_class: str
+    series_uid: str = ""
+    description: str = ""
+    referenced_series_uids: tuple[str, ...] = ()
+    has_pixels: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "sop_class": self.sop_class,
+            "series_uid": self.series_uid,
+            "description": self.description,
+            "referenced_series_uids": list(self.referenced_series_uids),
+            "has_pixels": self.has_pixels,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RejectedFile:
     """A file that was not used, and why (one line naming the element and the value)."""
 
@@ -285,6 +318,8 @@ class SeriesInfo:
     refusal: str = ""
     #: extra dimensions (time, echo ...) when the slices form several volumes on one grid
     dims: DimensionLayout | None = None
+    #: a derived object's kind ("SEG", "RTDOSE" ...): listed, loadable by name, never the default
+    derived: str = ""
 
     @property
     def files(self) -> list[str]:
@@ -360,6 +395,8 @@ class SeriesInfo:
             if (win := representative_window(self.slices)) is None
             else win.to_dict(),
             "reconstructable": self.reconstructable,
+            "derived": self.derived,
+            "referenced_series_uids": list(self.header.get("referenced_series_uids", ())),
             "refusal": self.refusal,
             "split_reason": self.split_reason,
             "patient_name": self.header.get("patient_name", ""),
@@ -382,6 +419,8 @@ class ScanResult:
     #: header values that were malformed or out of range and left out (their file was used),
     #: one line each naming file, element and value
     ignored: list[str] = field(default_factory=list)
+    #: derived objects found (SEG, RTSTRUCT, RT*, PR, SR, KOS ...), with or without pixels
+    derived: list[DerivedObject] = field(default_factory=list)
 
     def describe(self) -> str:
         """One entry per series: its ``info`` label, modality, slices, description."""
