@@ -149,6 +149,8 @@ def report(
     )
     out = write_report(doc, output, layout=layout, overwrite=force)
     click.echo(str(out))
+    for problem in doc.problems:  # the report is written; what failed is named, exit 1
+        click.echo(f"volumeviz: error: {' '.join(problem.split())}", err=True)
     if sc_dir is not None:
         written = write_secondary_capture_series(doc, items, sc_dir, anonymize=anonymize)
         for f in written:
@@ -167,6 +169,8 @@ def report(
         else:
             n = store_files(store, written)
         click.echo(f"{store}: stored {n} secondary capture instance(s)")
+    if doc.problems:
+        raise SystemExit(1)
 
 
 @click.command("batch")

@@ -37,9 +37,10 @@ import numpy as np
 
 from volumeviz import __version__
 from volumeviz._atomic import atomic_path
-from volumeviz.errors import NoSeriesError, OutputError, UsageError
+from volumeviz.errors import NoSeriesError, OutputError, UsageError, VolumeVizError
 from volumeviz.model.dates import format_date
 from volumeviz.model.deid import Identity, Redactor
+from volumeviz.model.geometry import annotation_rule
 from volumeviz.model.ultrasound import UltrasoundImage
 from volumeviz.model.volume import Volume
 from volumeviz.report.document import (
@@ -358,6 +359,8 @@ def load_study(
         r.reason if r.path in r.reason else f"{r.path}: {r.reason}" for r in result.rejected
     ]
     for info in result.series:
+        if info.derived:  # a SEG, an RT Dose ...: drawn over its image (--seg), not as one
+            continue
         try:
             if info.modality == "US" or (
                 info.slices and is_ultrasound_file(info.slices[0].path) and len(info.slices) == 1
@@ -372,8 +375,10 @@ def load_study(
         except UsageError:
             raise  # a bad index is the caller's mistake, not this series' problem
         except VolumeVizError as exc:
+            desc = f" '{info.description}'" if info.description else ""
             problems.append(
-                f"series {info.number if info.number is not None else info.key}: {exc}"
+                f"series {info.number if info.number is not None else info.key}{desc} "
+                f"({info.modality}): {exc}"
             )
     if not items:
         reason = "; ".join(problems) or "no image series found"
@@ -475,11 +480,24 @@ def _issues_block(vol: Volume) -> Block:
 
 
 def _key_points(vol: Volume, n: int) -> list[tuple[float, float, float]]:
-    """``n`` LPS points on the centre line, evenly spread from inferior to superior."""
-    corners = vol.corners_lps()
-    z0, z1 = float(corners[:, 2].min()), float(corners[:, 2].max())
-    c = vol.center_lps
-    return [(float(c[0]), float(c[1]), z0 + (z1 - z0) * (k + 1) / (n + 1)) for k in range(n)]
+    """``n`` LPS points inside the data, spread from inferior to superior.
+
+    They lie on the line through the volume's centre along the index axis closest to S
+    (slices k of an axial scan), so an oblique or tilted volume's key slices pass through its
+    voxels, never through the empty corners of its bounding box. One point for one slice.
+    """
+    axis = int(np.argmax(np.abs(vol.direction[2, :])))
+    count = vol.size[axis]
+    if count <= 1:
+        n = 1
+    centre = (np.asarray(vol.size, float) - 1) / 2
+    pts = []
+    for k in range(n):
+        ijk = centre.copy()
+        ijk[axis] = (count - 1) * (k + 1) / (n + 1) if count > 1 else 0.0
+        p = vol.index_to_lps(ijk)
+        pts.append((float(p[0]), float(p[1]), float(p[2])))
+    return sorted(pts, key=lambda q: q[2])
 
 
 def _segmentation_blocks(vol: Volume, segs: Sequence[Any], anonymize: bool) -> list[Block]:
@@ -581,10 +599,14 @@ def _volume_sections(
     if "key_slices" in tpl.sections and tpl.key_slices > 0:
         cols = min(4, tpl.key_slices)
         size = layout.cell_px(cols, 1.0)
+        rule = annotation_rule(vol.geometry)
         figs = [
             Figure(
                 renderer.mpr(vol, plane="axial", point=p, size=size),
-                f"axial, S {p[2]:+.1f} mm",
+                f"axial, S {p[2]:+.1f} mm"
+                if rule.position_mm
+                else f"{rule.label or 'image'}, frame "
+                f"{round(float(vol.lps_to_index(p)[2])) + 1} of {vol.size[2]}",
             )
             for p in _key_points(vol, tpl.key_slices)
         ]
@@ -791,7 +813,9 @@ def build_report(
 
     windows = getattr(renderer, "windows", None)  # optional: one GL context for the report
     with windows() if windows is not None else contextlib.nullcontext():
-        _item_sections(shown, sections, tpl, layout, renderer, anonymize, source, segmentations)
+        failed = _item_sections(
+            shown, sections, tpl, layout, renderer, anonymize, source, segmentations
+        )
 
     metadata = {
         "creator": f"volumeviz {__version__}",
@@ -800,7 +824,13 @@ def build_report(
     }
     if not anonymize:
         metadata["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    report = Report(heading, tuple(sections), subtitle=subtitle, metadata=metadata)
+    report = Report(
+        heading,
+        tuple(sections),
+        subtitle=subtitle,
+        metadata=metadata,
+        problems=(*problems, *failed),
+    )
     if anonymize:
         report = report.scrubbed(Redactor(identity))
     return report
@@ -815,21 +845,39 @@ def _item_sections(
     anonymize: bool,
     source: str,
     segmentations: Sequence[Sequence[Any]] | None,
-) -> None:
-    """Append a section per item of ``shown`` (the series' pictures, the ultrasound frames)."""
+) -> list[str]:
+    """Append a section per item of ``shown`` (the series' pictures, the ultrasound frames).
+
+    Returns what could not be drawn (one line per series), for the report's problems.
+    """
     n_v = n_u = 0
+    failed: list[str] = []
     for idx, it in enumerate(shown):
-        if isinstance(it, Volume):
-            n_v += 1
-            segs = segmentations[idx] if segmentations and idx < len(segmentations) else ()
-            keep = getattr(renderer, "keep", None)  # optional: share one series' VTK data
-            with keep() if keep is not None else contextlib.nullcontext():
-                sections.append(
-                    _volume_sections(n_v, it, tpl, layout, renderer, anonymize, source, segs)
-                )
-        elif "ultrasound" in tpl.sections:
-            n_u += 1
-            sections.append(_ultrasound_section(n_u, it, tpl, layout, renderer, anonymize))
+        # one series that cannot be drawn never loses the others: it gets a section that says
+        # what failed, and the report lists it with the load problems
+        try:
+            if isinstance(it, Volume):
+                n_v += 1
+                segs = segmentations[idx] if segmentations and idx < len(segmentations) else ()
+                keep = getattr(renderer, "keep", None)  # optional: share one series' VTK data
+                with keep() if keep is not None else contextlib.nullcontext():
+                    sections.append(
+                        _volume_sections(n_v, it, tpl, layout, renderer, anonymize, source, segs)
+                    )
+            elif "ultrasound" in tpl.sections:
+                n_u += 1
+                sections.append(_ultrasound_section(n_u, it, tpl, layout, renderer, anonymize))
+        except VolumeVizError as exc:
+            title = _series_title(n_v, it) if isinstance(it, Volume) else f"Ultrasound {n_u}"
+            what = f"{title}: could not be drawn: {' '.join(str(exc).split())}"
+            failed.append(what)
+            sections.append(Section(title, (Paragraph(f"Could not be drawn: {exc}"),)))
+    if failed:  # the contents table names them too
+        ov = list(sections[0].blocks)
+        ov.insert(1, Paragraph("Could not be drawn:"))
+        ov.insert(2, Table(tuple((f,) for f in failed), header=("Problem",)))
+        sections[0] = Section(sections[0].title, tuple(ov))
+    return failed
 
 
 def write_report(

@@ -154,13 +154,15 @@ class Report:
     """A whole report: title, optional subtitle, sections and document metadata.
 
     ``metadata`` holds the file metadata the writers set (PDF Info dictionary / HTML ``<meta>``):
-    keys ``author``, ``subject``, ``keywords``, ``creator``.
+    keys ``author``, ``subject``, ``keywords``, ``creator``. ``problems`` lists, one line each,
+    the series that could not be loaded or drawn (also shown in the report; the CLI exits 1).
     """
 
     title: str
     sections: tuple[Section, ...] = ()
     subtitle: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", tuple(self.sections))
@@ -242,6 +244,7 @@ class Report:
             sections,
             subtitle=s(self.subtitle),
             metadata={k: s(v) for k, v in self.metadata.items()},
+            problems=tuple(s(p) for p in self.problems),
         )
 
 
