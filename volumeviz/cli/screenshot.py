@@ -147,6 +147,12 @@ def _check_output(out: Path) -> None:
     "ellipse:centre,axis end,axis end. Repeatable.",
 )
 @click.option(
+    "--single-file",
+    is_flag=True,
+    help="PATH is one file of a series: show that file alone (default: its whole series, "
+    "from the files beside it).",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Refuse a series whose geometry would be corrected or assumed (resampled, "
@@ -207,6 +213,7 @@ def screenshot(
     no_annotations: bool,
     mapper: str,
     measure: tuple[str, ...],
+    single_file: bool,
     strict: bool,
     frame: int,
     segs: tuple[str, ...],
@@ -290,7 +297,13 @@ def screenshot(
 
     from volumeviz.io.volume import load_series
 
-    vol = load_series(path, series=_series_arg(series), strict=strict, index=chosen or None)
+    vol = load_series(
+        path,
+        series=_series_arg(series),
+        strict=strict,
+        index=chosen or None,
+        single_file=single_file,
+    )
     say_geometry(vol)
     placed = segmentations_for_cli(vol, segs, path, anonymize=anonymize)  # before UIDs go
     if anonymize:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -564,6 +565,7 @@ def load_series(
     perpendicular_tol: float = 1e-3,
     progress: Callable[[int, int], None] | None = None,
     index: IndexSpec = None,
+    single_file: bool = False,
 ) -> Volume:
     """Load one DICOM image series as a :class:`Volume` in LPS millimetres.
 
@@ -592,6 +594,10 @@ def load_series(
     index
         For a series with extra dimensions: which volume, 0-based, e.g. ``{"time": 4}`` (other
         dimensions default to 0), or a tuple with one int per dimension. Default: the first.
+    single_file
+        ``path`` is one file: load that file alone. By default one file of a multi-file series
+        stands for its series, which is loaded from the file's folder (and the choice logged),
+        see :func:`series_of_file`.
 
     Returns
     -------
@@ -619,7 +625,11 @@ def load_series(
     >>> vol.size, vol.array.dtype.name, vol.units
     ((16, 16, 16), 'int16', 'HU')
     """
-    info, result = _choose(path, series, spacing_rtol, perpendicular_tol, progress)
+    info, result, file_index = _choose(
+        path, series, spacing_rtol, perpendicular_tol, progress, single_file=single_file
+    )
+    if index is None:
+        index = file_index  # one file of a series with extra dimensions: its own volume
     return load_scanned(info, strict=strict, rejected=result.rejected, index=index)
 
 
@@ -629,8 +639,15 @@ def _choose(
     spacing_rtol: float,
     perpendicular_tol: float,
     progress: Callable[[int, int], None] | None,
-) -> tuple[SeriesInfo, ScanResult]:
-    """Scan ``path`` (a PACS address: only the chosen series is retrieved) and choose a series."""
+    *,
+    single_file: bool = False,
+) -> tuple[SeriesInfo, ScanResult, tuple[int, ...] | None]:
+    """Scan ``path`` (a PACS address: only the chosen series is retrieved) and choose a series.
+
+    Also returns, when ``path`` is one file of a multi-file series (see
+    :func:`series_of_file`, skipped with ``single_file``), the index of the file's volume in
+    a series with extra dimensions (else None).
+    """
     from volumeviz.io.pacs.address import is_address
 
     source = str(path) if isinstance(path, (str, os.PathLike)) else f"{len(path)} file(s)"
@@ -641,13 +658,21 @@ def _choose(
             str(path), series, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
         )
         path = str(addr)
-    result = scan(
-        path, progress=progress, spacing_rtol=spacing_rtol, perpendicular_tol=perpendicular_tol
-    )
-    info = select_series(result, series, source=source)
+    options: dict[str, Any] = {
+        "progress": progress,
+        "spacing_rtol": spacing_rtol,
+        "perpendicular_tol": perpendicular_tol,
+    }
+    found = series_of_file(path, **options) if series is None and not single_file else None
+    file_index: tuple[int, ...] | None = None
+    if found is not None:
+        result, info, file_index = found
+    else:
+        result = scan(path, **options)
+        info = select_series(result, series, source=source)
     for r in result.rejected:
         log.info("rejected %s", r.reason)
-    return info, result
+    return info, result, file_index
 
 
 def load_series_dims(
@@ -663,11 +688,86 @@ def load_series_dims(
     What the window opens: it shows the volume and offers the series' extra dimensions. Same
     arguments as :func:`load_series`; ``cache`` is the MultiVolume's.
     """
-    info, result = _choose(path, series, 0.01, 1e-3, progress)
+    info, result, file_index = _choose(path, series, 0.01, 1e-3, progress)
+    if index is None:
+        index = file_index
     if info.dims is not None and info.dims.dims:
         mv = open_scanned(info, rejected=result.rejected, cache=cache)
         return mv.volume(index), mv
     return load_scanned(info, rejected=result.rejected, index=index), None
+
+
+def series_of_file(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    **scan_options: Any,
+) -> tuple[ScanResult, SeriesInfo, tuple[int, ...] | None] | None:
+    """When ``path`` is one file of a multi-file series in its folder: that series.
+
+    A file that is one slice of a series (a user picked ``IM0017.dcm``) stands for its series:
+    the files beside it (its folder, not below) are scanned and the series (or split part)
+    holding the file is returned with, for a series with extra dimensions, the index of the
+    volume (time point, echo ...) the file is in; the choice is logged. None when ``path`` is
+    not a single file, or its series has no other file there (then the file alone is what there
+    is), or the files together do not form a volume with it.
+    """
+    from volumeviz.io.dicomdir import is_dicomdir
+
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    p = Path(path)
+    if not p.is_file() or is_dicomdir(p):
+        return None
+    try:
+        siblings = sorted(f for f in p.parent.iterdir() if f.is_file())
+    except OSError:
+        return None
+    if len(siblings) < 2:
+        return None
+    result = scan(siblings, **scan_options)
+    me = str(p.parent / p.name)
+    info = next((s for s in result.series if any(x.path == me for x in s.slices)), None)
+    if info is None or info.n_files < 2:
+        return None
+    num = "" if info.number is None else f"{info.number} "
+    if info.plan is None:  # the files together make no series (copies in other syntaxes ...)
+        log.warning(
+            "%s: the %d files of its series %s'%s' in its folder do not form a volume (%s); "
+            "showing the file alone",
+            p,
+            info.n_files,
+            num,
+            info.description,
+            info.refusal,
+        )
+        return None
+    mine = {i for i, x in enumerate(info.slices) if x.path == me}
+    used = set() if info.dims is not None and info.dims.dims else set(info.plan.order)
+    file_index: tuple[int, ...] | None = None
+    if info.dims is not None and info.dims.dims:
+        # the volume (time point, echo ...) the file belongs to is the one shown
+        for cell_index, cell in sorted(info.dims.cells.items()):
+            if mine <= set(cell):
+                used, file_index = mine, cell_index
+                break
+    if not mine <= used:  # the file repeats a position another file fills (a copy)
+        log.warning(
+            "%s: another file of series %s'%s' in its folder holds the same slice; showing the "
+            "file alone",
+            p,
+            num,
+            info.description,
+        )
+        return None
+    log.warning(
+        "%s is one of the %d files of series %s'%s' in its folder: loading the series "
+        "(to show the file alone: %s)",
+        p,
+        info.n_files,
+        num,
+        info.description,
+        option("single_file", True),
+    )
+    return result, info, file_index
 
 
 def load_multivolume(
@@ -679,6 +779,7 @@ def load_multivolume(
     perpendicular_tol: float = 1e-3,
     progress: Callable[[int, int], None] | None = None,
     cache: int = 1,
+    single_file: bool = False,
 ) -> MultiVolume:
     """Open a series with extra dimensions (time, echo ...) as a :class:`MultiVolume`.
 
@@ -689,7 +790,7 @@ def load_multivolume(
 
     Parameters
     ----------
-    path, series, strict, spacing_rtol, perpendicular_tol, progress
+    path, series, strict, spacing_rtol, perpendicular_tol, progress, single_file
         As for :func:`load_series`.
     cache
         How many volumes to keep after reading them (default 1).
@@ -720,5 +821,7 @@ def load_multivolume(
     >>> mv.shape, mv.names, mv.volume({"time": 2}).meta.dims[0].label
     ((3,), ('time',), 'time 3/3 (4 s)')
     """
-    info, result = _choose(path, series, spacing_rtol, perpendicular_tol, progress)
+    info, result, _ = _choose(
+        path, series, spacing_rtol, perpendicular_tol, progress, single_file=single_file
+    )
     return open_scanned(info, strict=strict, rejected=result.rejected, cache=cache)
