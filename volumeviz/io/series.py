@@ -503,11 +503,15 @@ def plan_stack(
     dk = span / (nk - 1)
     corners_a = np.concatenate([a, a + (ni - 1) * di])
     corners_b = np.concatenate([b, b + (nj - 1) * dj])
-    # whole voxels from the first slice's grid, so that its pixels are copied, not interpolated
-    a0 = math.floor(float(corners_a.min()) / di + 1e-6) * di
-    b0 = math.floor(float(corners_b.min()) / dj + 1e-6) * dj
-    ni_t = math.ceil((float(corners_a.max()) - a0) / di - 1e-6) + 1
-    nj_t = math.ceil((float(corners_b.max()) - b0) / dj - 1e-6) + 1
+    # whole voxels from the first slice's grid, so that its pixels are copied, not interpolated;
+    # in-plane offsets within the rounding of (0020,0032) (written with few decimals) are no
+    # offset: they must not add a column of padding and move the grid by a voxel
+    ta = max(1e-6, POSITION_ROUNDING_MM / di)
+    tb = max(1e-6, POSITION_ROUNDING_MM / dj)
+    a0 = math.floor(float(corners_a.min()) / di + ta) * di
+    b0 = math.floor(float(corners_b.min()) / dj + tb) * dj
+    ni_t = math.ceil((float(corners_a.max()) - a0) / di - ta) + 1
+    nj_t = math.ceil((float(corners_b.max()) - b0) / dj - tb) + 1
     _check_grid(slices, order_arr, ipps, (ni_t, nj_t, nk), (ni, nj, n))
     origin = pos[0] + a0 * row + b0 * col
     what = [i.code for i in issues if i.code not in ("no-pixel-spacing",)]
