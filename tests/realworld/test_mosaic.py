@@ -141,6 +141,12 @@ def test_mosaic_tiles_are_ordinary_slices_and_repeat_per_file(tmp_path) -> None:
         by_file.setdefault(s.path, []).append(s.ipp)
     a, b = (sorted(v) for v in by_file.values())
     np.testing.assert_allclose(a, b)  # the same 5 positions in both files
+    # ... so the series is one grid with a second volume (io.dimensions' rules), not a refusal
+    from volumeviz.io.volume import load_multivolume
+
+    mv = load_multivolume(tmp_path)
+    assert len(mv) == 2
+    assert mv.volume(1).size == truth.size
 
 
 def test_fewer_tiles_than_the_grid_holds(tmp_path) -> None:

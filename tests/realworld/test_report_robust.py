@@ -136,3 +136,25 @@ def test_cli_report_names_a_failed_series_writes_the_rest_and_exits_1(tmp_path, 
     assert "BROKEN SERIES" in html
     assert "BROKEN SERIES" in err
     assert "(0020,0037)" in err
+
+
+def test_cli_report_strict_names_the_resampled_series_and_keeps_the_others(
+    shared_data, tmp_path, capsys
+) -> None:
+    """--strict: the tilted GE CT is refused (named, exit 1); the plain Philips CT is reported."""
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(shared_path(shared_data, "ct/ge_hispeed_tilt_varspacing"), study / "ge")
+    shutil.copytree(shared_path(shared_data, "ct/philips_ingenuity_axial_5mm"), study / "ph")
+    out = tmp_path / "r.html"
+    tpl = tmp_path / "t.yaml"
+    tpl.write_text("base: brief\nsections: [metadata]\n")
+    code, _, err = run_cli(
+        capsys, "report", str(study), "-o", str(out), "--template", str(tpl), "--strict"
+    )
+    assert code == 1
+    assert "strict" in err
+    assert "gantry tilt" in err
+    html = out.read_text()
+    assert "STD BRAIN 5MM" in html

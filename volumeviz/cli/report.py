@@ -53,6 +53,12 @@ _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--force", is_flag=True, help="Overwrite the output if it exists.")
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse (and name in the report) each series whose geometry would be corrected or "
+    "assumed: resampled, dropped slices, unknown spacing or orientation.",
+)
+@click.option(
     "--seg",
     "segs",
     multiple=True,
@@ -87,6 +93,7 @@ def report(
     dpi: int | None,
     title: str | None,
     force: bool,
+    strict: bool,
     sc_dir: Path | None,
     segs: tuple[str, ...],
     store: str | None,
@@ -126,7 +133,7 @@ def report(
 
         for p in presets:
             load_preset(p)  # unknown name: PresetError (exit 2) before anything is loaded
-    items, problems = load_study(path, series=series, index=chosen or None)
+    items, problems = load_study(path, series=series, index=chosen or None, strict=strict)
     _console.add_identity(*items)
     layout = Layout(dpi=tpl.dpi, page=tpl.page)
     from volumeviz.cli._seg import segmentations_for_cli

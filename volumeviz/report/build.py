@@ -302,23 +302,27 @@ def load_input(
     *,
     series: str | None = None,
     index: Mapping[str, int] | None = None,
+    strict: bool = False,
 ) -> Any:
     """Load what a batch job renders: the series at ``path`` (one ultrasound file also works).
 
     ``index`` picks the volume of a series with extra dimensions (0-based, ``{"time": 2}``).
+    ``strict`` refuses a series whose geometry would be corrected or assumed.
     """
     from volumeviz.io.pacs.address import is_address
     from volumeviz.io.ultrasound import is_ultrasound_file
     from volumeviz.io.volume import load_series
 
     if is_address(path):  # a PACS study or series
-        return load_series(str(path), series=series, index=dict(index) if index else None)
+        return load_series(
+            str(path), series=series, index=dict(index) if index else None, strict=strict
+        )
     p = Path(path)
     if p.is_file() and p.name.upper() != "DICOMDIR" and is_ultrasound_file(p):
         from volumeviz.io.ultrasound import load_ultrasound
 
         return load_ultrasound(p)
-    return load_series(p, series=series, index=dict(index) if index else None)
+    return load_series(p, series=series, index=dict(index) if index else None, strict=strict)
 
 
 def load_study(
@@ -326,6 +330,7 @@ def load_study(
     *,
     series: str | None = None,
     index: Mapping[str, int] | None = None,
+    strict: bool = False,
 ) -> tuple[list[Volume | UltrasoundImage], list[str]]:
     """Load every series (and ultrasound file) under ``path``; return them and load problems.
 
@@ -333,7 +338,8 @@ def load_study(
     dimensions; other series load as usual. :class:`UsageError` if no series has them.
 
     A series that cannot be loaded does not stop the others: its one-line reason is returned
-    in the second list (and shown in the report). Raises :class:`NoSeriesError` only when
+    in the second list (and shown in the report). ``strict`` refuses, series by series, any
+    whose geometry would be corrected or assumed. Raises :class:`NoSeriesError` only when
     nothing at all can be loaded.
     """
     from volumeviz.errors import VolumeVizError
@@ -343,7 +349,7 @@ def load_study(
     from volumeviz.io.volume import load_scanned
 
     if series is not None:
-        return [load_input(path, series=series, index=index)], []
+        return [load_input(path, series=series, index=index, strict=strict)], []
     where = str(path)
     if is_address(path):  # a PACS study: retrieve it, then it is a folder like any other
         from volumeviz.io.pacs import local_folder
@@ -371,7 +377,9 @@ def load_study(
                 names = {d.name for d in info.dims.dims} if info.dims is not None else set()
                 chosen = dict(index) if index and set(index) <= names else None
                 used_index = used_index or chosen is not None
-                items.append(load_scanned(info, rejected=result.rejected, index=chosen))
+                items.append(
+                    load_scanned(info, rejected=result.rejected, index=chosen, strict=strict)
+                )
         except UsageError:
             raise  # a bad index is the caller's mistake, not this series' problem
         except VolumeVizError as exc:
