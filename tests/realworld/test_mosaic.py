@@ -39,6 +39,8 @@ def write_mosaic(
     n_in_csa: int | None = None,
     acquisition: int = 1,
     series_uid: str | None = None,
+    acquisition_time: str = "100000.000000",
+    image_type: tuple[str, ...] = ("ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC"),
 ):
     """Write ``truth`` (slices k = 0..n-1 along direction[:, 2]) as one Siemens mosaic file."""
     ni, nj, n = truth.size
@@ -62,7 +64,7 @@ def write_mosaic(
         sop_class=MR_IMAGE,
         modality="MR",
         series_uid=series_uid,
-        ImageType=["ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC"],
+        ImageType=list(image_type),
         Manufacturer="SIEMENS",
         ImagePositionPatient=[f"{v:.6f}" for v in ipp],
         ImageOrientationPatient=[f"{v:.8f}" for v in (*row_cos, *col_cos)],
@@ -70,6 +72,8 @@ def write_mosaic(
         SliceThickness=dz,
         SpacingBetweenSlices=dz,
         AcquisitionNumber=acquisition,
+        AcquisitionTime=acquisition_time,
+        InstanceNumber=acquisition,
         FrameOfReferenceUID="1.2.3.4",
     )
     if csa:
@@ -218,3 +222,103 @@ def test_dcm_qa_ts_mosaic_has_dcm2niix_affine(shared_data, rel) -> None:
     # the same 8 corner voxel centres (in whatever order each numbers them), to 0.01 mm
     dist = np.linalg.norm(corners[:, None, :] - ours[None, :, :], axis=2)
     assert dist.min(axis=1).max() < 0.01
+
+
+def _mosaic_run(tmp_path, n_volumes: int, *, diffusion: bool = False) -> list[Volume]:
+    """A Siemens mosaic series of ``n_volumes`` files (one whole volume each, 2.5 s apart), each
+    volume's values distinct (truth + 1000 t); files named so that directory order is reversed."""
+    truth = _truth(_rotation(0, 17) @ _rotation(1, 8), n=5)
+    uid = pydicom.uid.generate_uid()
+    image_type = ("ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC")
+    if diffusion:
+        image_type = ("ORIGINAL", "PRIMARY", "DIFFUSION", "NONE", "ND", "MOSAIC")
+    truths = []
+    for t in range(n_volumes):
+        vol_t = truth.replace(array=(truth.array + 1000 * t).astype(np.uint16))
+        write_mosaic(
+            tmp_path / f"z{n_volumes - t:02d}.dcm",
+            vol_t,
+            acquisition=t + 1,
+            series_uid=uid,
+            acquisition_time=f"{100000 + 2.5 * t:.6f}",
+            image_type=image_type,
+        )
+        truths.append(vol_t)
+    return truths
+
+
+def test_multi_file_mosaic_series_is_a_time_series(tmp_path) -> None:
+    """One mosaic per repetition (fMRI): volume t is file t, at its acquisition time."""
+    from volumeviz.io.volume import load_multivolume
+
+    truths = _mosaic_run(tmp_path, 3)
+    mv = load_multivolume(tmp_path)
+    assert mv.names == ("time",)
+    time = mv.dimension("time")
+    assert time.unit == "s"
+    assert [float(v) for v in time.values] == pytest.approx([0.0, 2.5, 5.0])
+    assert "Acquisition Number" in time.source
+    for t, truth in enumerate(truths):
+        vol = mv.volume({"time": t})
+        assert vol.geometry.has_patient_frame
+        _assert_same_voxels(vol, truth)
+    assert mv.label({"time": 2}) == "time 3/3 (5 s)"
+
+
+def test_multi_file_diffusion_mosaic_is_volumes_not_time(tmp_path) -> None:
+    """A DWI mosaic series repeats over gradient directions, not time: 'acquisition'."""
+    from volumeviz.io.volume import load_multivolume
+
+    truths = _mosaic_run(tmp_path, 2, diffusion=True)
+    mv = load_multivolume(tmp_path)
+    assert mv.names == ("acquisition",)
+    for t, truth in enumerate(truths):
+        _assert_same_voxels(mv.volume({"acquisition": t}), truth)
+
+
+def _conformance(folder) -> dict:
+    import json
+
+    from tests.realworld.test_conformance import _run
+
+    proc = _run(str(folder), "--json", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (rec,) = json.loads(proc.stdout)["series"]
+    return rec
+
+
+def test_synthetic_mosaic_time_series_agrees_with_dcm2niix_volume_by_volume(tmp_path) -> None:
+    _mosaic_run(tmp_path, 3)
+    rec = _conformance(tmp_path)
+    assert rec["status"] == "agree", rec
+    assert rec["ours_shape"] == rec["d2n_shape"] == [6, 4, 5, 3]
+    assert rec["equal_fraction"] == 1.0
+
+
+def test_real_mosaic_repeated_is_two_volumes_as_dcm2niix_has_them(shared_data, tmp_path) -> None:
+    """The real DWI b=0 mosaic and a copy acquired next (Acquisition Number 2, its values
+    changed): one 82x82x48 grid with 2 volumes, each where dcm2niix's 4D output has it."""
+    from volumeviz.io.volume import load_multivolume
+
+    src = shared_path(shared_data, REAL)
+    first = pydicom.dcmread(src)
+    first.save_as(tmp_path / "b.dcm")
+    second = pydicom.dcmread(src)
+    second.SOPInstanceUID = second.file_meta.MediaStorageSOPInstanceUID = (
+        pydicom.uid.generate_uid()
+    )
+    second.AcquisitionNumber = 2
+    second.InstanceNumber = 2
+    second.AcquisitionTime = "134507.237500"
+    arr = second.pixel_array
+    second.PixelData = (arr // 2 + 7).astype(arr.dtype).tobytes()
+    second.save_as(tmp_path / "a.dcm")
+    mv = load_multivolume(tmp_path)
+    assert mv.shape == (2,)
+    assert mv.volume({mv.names[0]: 0}).size == (82, 82, 48)
+    np.testing.assert_array_equal(
+        mv.volume({mv.names[0]: 1}).array, mv.volume({mv.names[0]: 0}).array // 2 + 7
+    )
+    rec = _conformance(tmp_path)
+    assert rec["status"] == "agree", rec
+    assert rec["ours_shape"] == rec["d2n_shape"] == [82, 82, 48, 2]

@@ -27,6 +27,9 @@ Vendor rules (following dcm2niix, ``console/nii_dicom_batch.cpp`` and its issues
     issue #336): it is never used for the time values of a GE series, only ranked as above.
   - (0020,0012) Acquisition Number separates volumes only as the last standard resort; dcm2niix
     stacks across varying acquisition numbers.
+  - Siemens MOSAIC: when (0020,0012) Acquisition Number is what separates volumes and each
+    volume is one whole mosaic file (not ``DIFFUSION``), the volumes are time points (an fMRI
+    run: one mosaic per repetition, as dcm2niix writes it, 4D).
 
 Instance order
   When nothing above tells the repeats apart: slices sorted by (0020,0013) Instance Number (the
@@ -388,6 +391,10 @@ def _describe(
             # GE writes EPI slice timing into Trigger Time (dcm2niix issue #336): its ranks are
             # time points, as they are wherever (0020,0105) counts as many
             name = "time"
+    if name == "acquisition" and _mosaic_repeats(members, slices):
+        # Siemens vendor rule: each volume is one whole MOSAIC file (fMRI, one acquisition per
+        # repetition); dcm2niix writes such a series as a time series (4D, TR in pixdim[4])
+        name = "time"
     if name == "time":
         times, src = _time_values(members, slices, header)
         if times is not None:
@@ -420,6 +427,21 @@ def _describe(
     if name == "acquisition" and vals:
         return Dimension("acquisition", tuple(vals), "", source, value_source)
     return Dimension("index", tuple(str(k + 1) for k in range(n)), "", source, "")
+
+
+def _mosaic_repeats(members: list[list[int]], slices: Sequence[SliceRef]) -> bool:
+    """True when every volume is the tiles of one Siemens MOSAIC file, not a diffusion image.
+
+    A diffusion series (``DIFFUSION`` in (0008,0008) Image Type) repeats its volumes over
+    gradient directions, not over time: its volumes stay ``acquisition``.
+    """
+    for m in members:
+        if len({slices[i].path for i in m}) != 1:
+            return False
+        for i in m:
+            if slices[i].mosaic is None or "DIFFUSION" in slices[i].image_type:
+                return False
+    return True
 
 
 def _per_slice(keys: Sequence[Any], vals: list[str]) -> bool:
