@@ -22,7 +22,10 @@ is
    - **voxels**: dcm2niix's voxel centres (a seeded sample of up to ``--samples`` per volume) are
      located in our volume; where they fall on our voxel centres the values must be equal
      (``--equal-fraction``, 0.999 of them, within 1e-3 relative), and the correlation of the two
-     is reported. Each of dcm2niix's volumes is paired with the one of ours it agrees with best.
+     is reported;
+   - **order**: of a series with extra dimensions, dcm2niix's volume k of one 4D file must be
+     our volume k (C order of the index); across several files (``_e1``, ``_ph`` ...) each of
+     theirs is paired with the one of ours it agrees with best, one-to-one.
 
 A table, then a summary line. ``--json`` prints one record per series instead. A disagreement is
 forgiven only by the allow-list (``scripts/conformance_allow.toml``: the series, the check, the
@@ -199,6 +202,66 @@ def run_dcm2niix(exe: str, files: list[str], work: Path) -> tuple[list[Any], lis
     return vols, names, proc.stdout + proc.stderr
 
 
+def _key(r: tuple[float, float, float]) -> tuple[float, float]:
+    """How well a pairing agrees: equal fraction first, then correlation (NaN worst)."""
+    return (r[0], -1.0 if np.isnan(r[1]) else r[1])
+
+
+def _one_to_one(best: list[set[int]]) -> bool:
+    """Whether each of dcm2niix's volumes can be paired with a distinct one of ours among those
+    it agrees with best (a bipartite matching, Kuhn's augmenting paths)."""
+    owner: dict[int, int] = {}
+
+    def place(t: int, seen: set[int]) -> bool:
+        for o in best[t]:
+            if o in seen:
+                continue
+            seen.add(o)
+            if o not in owner or place(owner[o], seen):
+                owner[o] = t
+                return True
+        return False
+
+    return all(place(t, set()) for t in range(len(best)))
+
+
+def pair_volumes(
+    ours: list[Any], theirs: list[Any], one_file: bool, per_volume: int, rng: np.random.Generator
+) -> tuple[list[tuple[float, float, float]], str]:
+    """Compare each of dcm2niix's volumes with the one of ours it must be; say if the order is off.
+
+    One 4D file: dcm2niix's volume k must be our volume k (C order of our extra dimensions is
+    the order dcm2niix writes). Several files (``_e1``, ``_e2``, ``_ph`` ...): each of theirs is
+    paired with the one of ours it agrees with best, and the pairs must be one-to-one. Returns
+    one (equal, correlation, on-grid) per volume of theirs and an order complaint ("" when none).
+    """
+    results: list[tuple[float, float, float]] = []
+    if one_file and len(ours) == len(theirs):
+        wrong = []
+        for k, t in enumerate(theirs):
+            r = compare_voxels(ours[k], t, per_volume, rng)
+            if len(ours) > 1 and _key(r) < (1.0, 0.9999):
+                best_k, best = max(
+                    ((j, compare_voxels(o, t, per_volume, rng)) for j, o in enumerate(ours)),
+                    key=lambda jr: _key(jr[1]),
+                )
+                if _key(best) > _key(r):
+                    # the values are judged on the best pairing; the order is its own check
+                    wrong.append(f"dcm2niix volume {k} is our volume {best_k}")
+                    r = best
+            results.append(r)
+        return results, "; ".join(wrong[:3])
+    best_sets: list[set[int]] = []
+    for t in theirs:
+        scores = [compare_voxels(o, t, per_volume, rng) for o in ours]
+        top = max(_key(r) for r in scores)
+        best_sets.append({j for j, r in enumerate(scores) if _key(r) == top})
+        results.append(max(scores, key=_key))
+    if len(ours) == len(theirs) > 1 and not _one_to_one(best_sets):
+        return results, "dcm2niix's volumes do not pair one-to-one with ours"
+    return results, ""
+
+
 def _grid_key(vol: Any) -> list[int]:
     return sorted(int(v) for v in vol.size)
 
@@ -266,17 +329,15 @@ def compare(rec: Record, ours: list[Any], theirs: list[Any], args: argparse.Name
     rec.corner_mm = max(compare_corners(ours[0], t) for t in theirs)
     if rec.corner_mm > args.corner_tol:
         rec.failed.append("corners")
-    equal, corr, on = [], [], []
     per_volume = max(1000, args.samples // max(1, len(theirs)))
-    for t in theirs:
-        # pair each of dcm2niix's volumes with the one of ours that agrees with it best
-        best = max(
-            (compare_voxels(o, t, per_volume, rng) for o in ours),
-            key=lambda r: (r[0], -1.0 if np.isnan(r[1]) else r[1]),
-        )
-        equal.append(best[0])
-        corr.append(best[1])
-        on.append(best[2])
+    one_file = len(rec.dcm2niix_files) == 1
+    pairs, order = pair_volumes(ours, theirs, one_file, per_volume, rng)
+    if order:
+        rec.failed.append("order")
+        rec.reason = (rec.reason + "; " if rec.reason else "") + order
+    equal = [p[0] for p in pairs]
+    corr = [p[1] for p in pairs]
+    on = [p[2] for p in pairs]
     rec.equal_fraction = float(min(equal))
     finite = [c for c in corr if not np.isnan(c)]
     rec.correlation = float(min(finite)) if finite else None

@@ -97,7 +97,7 @@ def test_allow_list_entries_have_reason_and_citation() -> None:
     for e in entries:
         assert e["reason"].strip()
         assert e["cite"].strip()
-        assert set(e["checks"]) <= {"shape", "corners", "grid", "voxels", "correlation"}
+        assert set(e["checks"]) <= {"shape", "corners", "grid", "voxels", "correlation", "order"}
 
 
 def _args(mod) -> Namespace:
@@ -127,6 +127,30 @@ def test_comparator_agrees_with_itself_and_catches_a_flip_and_a_shift() -> None:
     moved = mod.NiftiGrid(vol.array, vol.affine + np.array([[0, 0, 0, 3.0]] + [[0] * 4] * 3))
     mod.compare(shifted, [vol], [moved], _args(mod))
     assert "corners" in shifted.failed
+
+
+def test_comparator_catches_volumes_out_of_dcm2niix_order() -> None:
+    """One 4D file: volume k must be our volume k; several files: pairs must be one-to-one."""
+    mod = _module()
+    a = phantom.asymmetric(16, spacing=(1.0, 1.5, 2.0))
+    b = a.replace(array=a.array * 2 + 5)
+    c = a.replace(array=a.array * 3 - 1)
+    theirs = [_as_nifti(mod, v) for v in (a, b, c)]
+    in_order = mod.Record("x", "1", "uid", "MR", "", dcm2niix_files=["s.nii"])
+    mod.compare(in_order, [a, b, c], theirs, _args(mod))
+    assert in_order.failed == []
+    swapped = mod.Record("x", "1", "uid", "MR", "", dcm2niix_files=["s.nii"])
+    mod.compare(swapped, [a, c, b], theirs, _args(mod))
+    assert swapped.failed == ["order"]
+    assert "dcm2niix volume 1 is our volume 2" in swapped.reason
+    # echoes/parts in separate files: any order, but one of ours per file
+    files = ["s_e1.nii", "s_e2.nii", "s_e2_ph.nii"]
+    separate = mod.Record("x", "1", "uid", "MR", "", dcm2niix_files=files)
+    mod.compare(separate, [c, a, b], theirs, _args(mod))
+    assert separate.failed == []
+    twice = mod.Record("x", "1", "uid", "MR", "", dcm2niix_files=files)
+    mod.compare(twice, [a, a, c], theirs, _args(mod))
+    assert "order" in twice.failed
 
 
 def test_synthetic_series_agrees_with_dcm2niix(tmp_path) -> None:
