@@ -6,6 +6,10 @@ bottom-up as dcm2niix writes them) or ``.nrrd`` (LPS). With ``--seg FILE`` the s
 instead: as a DICOM SEG referencing the series (``-o x.dcm``) or as a labelmap on the series'
 grid (``-o x.nii.gz`` / ``.nrrd``). Written atomically.
 
+A series without a patient frame (a projection image, or geometry that had to be assumed) is
+written without one (NIfTI qform/sform code 0, NRRD without ``space``) and said on stderr;
+``--strict`` refuses a series whose geometry would be corrected or assumed.
+
 A series with extra dimensions (time, echo ...) is written 4D: its volumes in C order of their
 index along the 4th axis, the order dcm2niix writes them (with one extra dimension, the 4th axis
 is it; the time step goes into ``pixdim[4]``). ``--index`` writes one volume instead.
@@ -50,6 +54,12 @@ from volumeviz.cli._dims import index_option, parse_index
     help="Names of the labelmap's values for the SEG: 1=liver,2=spleen.",
 )
 @index_option
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse a series whose geometry would be corrected or assumed (resampled, dropped "
+    "slices, unknown spacing or orientation) instead of writing it.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 def convert(
     path: Path,
@@ -58,6 +68,7 @@ def convert(
     index: tuple[str, ...],
     seg: Path | None,
     label_names: str | None,
+    strict: bool,
     force: bool,
 ) -> None:
     """Convert the image series at PATH to NIfTI/NRRD, or a labelmap on it to DICOM SEG.
@@ -84,29 +95,36 @@ def convert(
     if series is not None:
         key = int(series) if series.strip().isdigit() else series
     if seg is None:
-        _write_series(path, key, chosen, out)
+        _write_series(path, key, chosen, out, strict)
         return
-    vol = load_series(path, series=key, index=chosen or None)
+    vol = load_series(path, series=key, index=chosen or None, strict=strict)
     _write_segmentation(vol, seg, out, names)
     click.echo(str(out))
 
 
-def _write_series(path: Path, key: int | str | None, index: dict[str, int], out: Path) -> None:
+def _write_series(
+    path: Path, key: int | str | None, index: dict[str, int], out: Path, strict: bool
+) -> None:
     """One volume (a 3D series, or ``--index``), or every volume of the series as 4D."""
     from volumeviz.errors import UsageError
     from volumeviz.io.nifti import write_image
     from volumeviz.io.volume import load_multivolume, load_series
 
     if index:
-        write_image(load_series(path, series=key, index=index), out)
+        vol = load_series(path, series=key, index=index, strict=strict)
+        _say_geometry(vol, out)
+        write_image(vol, out)
         click.echo(str(out))
         return
     try:
-        mv = load_multivolume(path, series=key)
+        mv = load_multivolume(path, series=key, strict=strict)
     except UsageError:  # one 3D volume
-        write_image(load_series(path, series=key), out)
+        vol = load_series(path, series=key, strict=strict)
+        _say_geometry(vol, out)
+        write_image(vol, out)
         click.echo(str(out))
         return
+    _say_geometry(mv.volume(), out)
     for idx, why in sorted(mv.missing.items()):
         click.echo(f"volumeviz: note: {mv.label(idx)} not written: {why}", err=True)
     time = mv.dimension("time") if mv.names == ("time",) else None
@@ -115,6 +133,17 @@ def _write_series(path: Path, key: int | str | None, index: dict[str, int], out:
     write_image([vol for _, vol in mv], out, time_step_s=step)
     shape = " × ".join(d.short() for d in mv.dims)
     click.echo(f"{out}: {len(mv)} volumes ({shape})")
+
+
+def _say_geometry(vol: Any, out: Path) -> None:
+    """Warn on stderr when the output cannot place the voxels in the patient (never invented)."""
+    g = vol.geometry
+    if not g.has_patient_frame:
+        click.echo(
+            f"volumeviz: warning: geometry {g.describe()}: {out.name} is written without a "
+            "patient frame (NIfTI qform/sform code 0, NRRD without space)",
+            err=True,
+        )
 
 
 def _names(text: str | None) -> dict[int, str]:

@@ -17,6 +17,13 @@ carry the same affine with code 1 (scanner anatomical). A NIfTI written here the
 has (nibabel's choice: ``sform`` when its code is set, else ``qform``) and refuses a sheared or
 singular affine instead of guessing. NRRD is written in LPS in volumeviz's own voxel order.
 
+Geometry is never invented on the way out: a Volume without a patient frame
+(:attr:`~volumeviz.model.volume.Volume.geometry`: a projection radiograph, or geometry the loader
+assumed) is written without one, as NIfTI-1 "method 1" (``qform_code = sform_code = 0``, the
+spacing in ``pixdim`` only, ``xyz`` units unknown when the spacing was assumed) and as NRRD
+without ``space`` (``spacings`` only, none when assumed). Reading such a file back is refused
+("no patient geometry"), as for any file that does not place its voxels.
+
 Arrays: NIfTI and NRRD store ``i`` fastest and nibabel/pynrrd hand back ``(i, j, k[, t])``;
 a :class:`~volumeviz.model.volume.Volume` is ``(k, j, i)``. Those transposes also live only here.
 """
@@ -386,12 +393,22 @@ def _write_nifti(
 
     ijk = [_out_dtype(v.array).transpose(2, 1, 0)[:, ::-1, :] for v in vols]  # rows bottom-up
     data = ijk[0] if len(ijk) == 1 else np.stack(ijk, axis=-1)
-    affine = nifti_affine_ras(vols[0])
+    first = vols[0]
+    affine = nifti_affine_ras(first)
     img = nib.Nifti1Image(np.asarray(data), affine)
-    img.set_qform(affine, code=1)
-    img.set_sform(affine, code=1)
     hdr = img.header
-    hdr.set_xyzt_units(xyz="mm", t="sec")
+    if first.geometry.has_patient_frame:
+        img.set_qform(affine, code=1)
+        img.set_sform(affine, code=1)
+        hdr.set_xyzt_units(xyz="mm", t="sec")
+    else:
+        # no patient frame (a projection image, or geometry the loader assumed): NIfTI-1's
+        # "method 1" (qform_code = sform_code = 0, pixdim only) says exactly that; the
+        # spacing's unit is mm only when the file gave a spacing
+        img.set_qform(None, code=0)
+        img.set_sform(None, code=0)
+        hdr.set_zooms([float(v) for v in first.spacing] + list(hdr.get_zooms()[3:]))
+        hdr.set_xyzt_units(xyz="mm" if first.geometry.spacing_known else "unknown", t="sec")
     if len(vols) > 1 and time_step_s is not None:
         zooms = list(hdr.get_zooms())
         zooms[3] = float(time_step_s)
@@ -406,20 +423,19 @@ def _write_nrrd(vols: list[Volume], tmp: Path, descrip: str) -> None:
 
     ijk = [_out_dtype(v.array).transpose(2, 1, 0) for v in vols]
     first = vols[0]
-    dirs = (first.direction * np.asarray(first.spacing)[None, :]).T  # one row per axis
-    header: dict[str, Any] = {
-        "space": "left-posterior-superior",
-        "space origin": np.asarray(first.origin, float),
-        "encoding": "gzip",
-    }
-    if len(ijk) == 1:
-        data = ijk[0]
-        header["space directions"] = dirs
-        header["kinds"] = ["domain", "domain", "domain"]
-    else:
-        data = np.stack(ijk, axis=-1)
-        header["space directions"] = np.vstack([dirs, np.full((1, 3), np.nan)])
-        header["kinds"] = ["domain", "domain", "domain", "list"]
+    header: dict[str, Any] = {"encoding": "gzip"}
+    data = ijk[0] if len(ijk) == 1 else np.stack(ijk, axis=-1)
+    header["kinds"] = ["domain", "domain", "domain"] + ([] if len(ijk) == 1 else ["list"])
+    if first.geometry.has_patient_frame:
+        dirs = (first.direction * np.asarray(first.spacing)[None, :]).T  # one row per axis
+        header["space"] = "left-posterior-superior"
+        header["space origin"] = np.asarray(first.origin, float)
+        header["space directions"] = (
+            dirs if len(ijk) == 1 else np.vstack([dirs, np.full((1, 3), np.nan)])
+        )
+    elif first.geometry.spacing_known:
+        # no patient frame: no space, only the spacing along each axis (NRRD "spacings")
+        header["spacings"] = [float(v) for v in first.spacing] + [np.nan] * (len(ijk) > 1)
     if descrip:
         header["content"] = descrip
     nrrd.write(str(tmp), np.ascontiguousarray(data), header, index_order="F")
