@@ -76,6 +76,13 @@ def stats(
     chosen = parse_index(index)
     vol = load_series(path, series=key, index=chosen or None)
     volume = " · ".join(d.label for d in vol.meta.dims)  # "" for a 3D series
+    if rois and not vol.geometry.has_patient_frame:
+        from volumeviz.errors import SeriesGeometryError
+
+        raise SeriesGeometryError(
+            f"{path}: geometry {vol.geometry.describe()}: --roi is given in LPS mm and this "
+            "image has no patient frame to place it"
+        )
     placed, notes = load_segmentations(vol, specs, search=path, strict=True)
     if not placed and not rois:
         raise UsageError(

@@ -66,13 +66,16 @@ class RegionStats:
     weighted_voxels
         Sum of the weights (equals ``voxels`` for a boolean mask).
     volume_ml
-        ``weighted_voxels`` × voxel volume / 1000 (3D; ``None`` when 2D).
+        ``weighted_voxels`` × voxel volume / 1000 (3D; ``None`` when 2D, and for a Volume
+        without a patient frame: :attr:`~volumeviz.model.volume.Volume.geometry`).
     area_mm2
-        ``weighted_voxels`` × pixel area (2D; ``None`` when 3D).
+        ``weighted_voxels`` × pixel area (2D, and a one-frame projection image with a known
+        pixel spacing; ``None`` otherwise).
     mean, sd, minimum, maximum, median
         In ``units``; ``nan`` when the region is empty.
     centroid_lps
-        Weighted centroid of the voxel centres, LPS mm (``nan`` when empty).
+        Weighted centroid of the voxel centres, LPS mm (``nan`` when empty, or the image has no
+        patient frame).
     units
         The image's unit (``"HU"`` for CT; ``""`` when unknown).
     """
@@ -231,6 +234,15 @@ def region_stats(
     else:
         vox = float(np.prod(np.asarray(image.spacing, float)))
         volume_ml, area = total * vox / 1000.0, None
+        geometry = getattr(image, "geometry", None)
+        if geometry is not None and not geometry.has_patient_frame:
+            # never invented: no LPS centroid without a patient frame, no size from an
+            # assumed spacing; a projection image's area from its known pixel spacing
+            centroid = (nan, nan, nan)
+            volume_ml = None
+            one_frame = full.shape[0] == 1
+            if geometry.spacing_known and one_frame:
+                area = total * float(image.spacing[0]) * float(image.spacing[1])
     return RegionStats(
         name=name,
         ndim=2 if is_2d else 3,
