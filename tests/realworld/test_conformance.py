@@ -82,11 +82,19 @@ def test_all_of_the_shared_data_agrees_with_dcm2niix_or_is_allow_listed(shared_d
         "realworld/philips_dual_echo_mag_phase/series",
         "realworld/ge_fmri_temporal_positions/series",
         "mr/toshiba_galan_oblique20_b0",
+        # time series: every volume where dcm2niix's 4D output has it, in its order
+        "timeseries/ge_mr750_fmri_classic_15sl_10vol/series",
+        "timeseries/philips_achieva_fmri_classic_9sl_3dyn/series",
+        "timeseries/dicom2nifti_philips_enhanced_fmri_tiny/series",
+        "timeseries/philips_enh_3dpcasl_source_40sl_3dyn_2label/classic",
+        "timeseries/philips_enh_3dpcasl_source_40sl_3dyn_2label/enhanced",
     ):
         rec = [r for r in records if r["folder"].endswith(folder) and r["modality"] != "SEG"]
         assert rec, folder
         assert all(r["status"] == "agree" for r in rec), rec
     assert by_folder["realworld/siemens_mosaic_dwi_b0"]["ours_shape"] == [82, 82, 48, 1]
+    ge = by_folder["timeseries/ge_mr750_fmri_classic_15sl_10vol/series"]
+    assert ge["ours_shape"] == ge["d2n_shape"] == [64, 64, 15, 10]
     assert "agree" in report["summary"]
 
 
