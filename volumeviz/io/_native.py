@@ -65,6 +65,8 @@ def eligible(slices: Sequence[SliceRef]) -> bool:
     >>> from dataclasses import replace
     >>> eligible([replace(ct, photometric="MONOCHROME1")]), eligible([replace(ct, high_bit=15)])
     (False, False)
+    >>> eligible([replace(ct, mosaic=(0, 7))])  # one tile of a mosaic is not the file's plane
+    False
     """
     if not slices:
         return False
@@ -73,6 +75,7 @@ def eligible(slices: Sequence[SliceRef]) -> bool:
         if (
             s.pixel_offset is None
             or s.frame is not None
+            or s.mosaic is not None  # a tile of a Siemens mosaic, not the file's whole plane
             or s.n_frames != 1
             or s.samples != 1
             or s.photometric != "MONOCHROME2"
