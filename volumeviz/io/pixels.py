@@ -470,7 +470,20 @@ def modality_values(stored: npt.NDArray[Any], params: DisplayParams) -> npt.NDAr
         if s == 1.0:
             return stored.astype(np.int32) + np.int32(b)
         return stored.astype(np.int32) * np.int32(s) + np.int32(b)
+    if _int64_fits(stored, s, b):  # 32-bit words: int32 cannot hold them, float32 rounds them
+        return stored.astype(np.int64) * np.int64(s) + np.int64(b)
     return stored.astype(np.float32) * np.float32(s) + np.float32(b)
+
+
+def _int64_fits(stored: npt.NDArray[Any], s: float, b: float) -> bool:
+    """Whether an integral rescale of a (up to 32-bit) integer type stays inside int64."""
+    if not (float(s).is_integer() and float(b).is_integer()) or stored.dtype.kind not in "iu":
+        return False
+    info = np.iinfo(stored.dtype)
+    if info.bits > 32:
+        return False
+    reach = abs(s) * max(abs(int(info.min)), abs(int(info.max))) + abs(b)
+    return reach < 2**63
 
 
 def _int32_fits(stored: npt.NDArray[Any], s: float, b: float) -> bool:
