@@ -138,3 +138,40 @@ def test_series_browser_shows_the_dimensions(fmri: Path) -> None:
 
     (row,) = series_rows(scan(fmri))
     assert row["Size"] == "32x32x32 × 4 time (TR 0.5 s)"
+
+
+def test_two_dimensions_two_sliders(win: Any, qtbot: Any, tmp_path: Path) -> None:
+    """Two echoes x magnitude/phase (Echo Numbers with Image Type): a slider for each; each
+    moves only its own index, and the window then holds exactly that volume's voxels."""
+    from volumeviz.io.volume import load_multivolume
+
+    kinds = (["ORIGINAL", "PRIMARY", "M", "ND"], ["ORIGINAL", "PRIMARY", "P", "ND"])
+    for n in range(4):
+        part, echo = divmod(n, 2)
+        write_synthetic_series(
+            _time_point(n),
+            tmp_path,
+            modality="MR",
+            series_uid=UID,
+            prefix=f"V{n}_",
+            first_instance=1 + 32 * n,
+            window=None,
+            elements={"EchoNumbers": echo + 1, "EchoTime": 5 + 5 * echo, "ImageType": kinds[part]},
+        )
+    _open(win, qtbot, tmp_path)
+    panel = win.dims_panel
+    assert list(panel.sliders) == ["part", "echo"]
+    assert panel.labels["echo"].text() == "echo 1/2 (TE 5 ms)"
+    mv = load_multivolume(tmp_path)
+    with qtbot.waitSignal(win.index_changed, timeout=30_000):
+        panel.sliders["echo"].setValue(1)
+    assert panel.index == (0, 1)
+    assert [d.label for d in win.vol.meta.dims] == ["part 1/2 (magnitude)", "echo 2/2 (TE 10 ms)"]
+    np.testing.assert_array_equal(win.vol.array, mv.volume((0, 1)).array)
+    with qtbot.waitSignal(win.index_changed, timeout=30_000):
+        panel.sliders["part"].setValue(1)
+    assert panel.index == (1, 1)  # the echo stays
+    assert panel.labels["part"].text() == "part 2/2 (phase)"
+    np.testing.assert_array_equal(win.vol.array, _time_point(3).array)
+    for scene in (*win.slices.values(), win.scene3d):
+        assert scene.vol is win.vol
