@@ -62,8 +62,31 @@ SEEDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("series", "ct/ge_hispeed_tilt_varspacing", ("load", "info")),
     ("series", "mr/siemens_t1_sag_hfs", ("load", "info")),
     ("dicomdir", "dicomdir/pydicom_dcmtk_3patients", ("load", "info", "export")),
-]
+    # extra dimensions (echo x magnitude/phase, time), enhanced 4D, other modalities
+    ("series", "realworld/philips_dual_echo_mag_phase/series", ("load", "info")),
+    ("series", "realworld/ge_fmri_temporal_positions/series", ("load", "info")),
+    ("file", "timeseries/dicom2nifti_philips_enhanced_fmri_tiny/series/IM-0001-9600-0001.dcm",
+     ("load", "info")),
+    ("file", "pet/fodicom_ge_discovery_pt/GH184_ge_discovery_st_bqml.dcm", ("load", "info")),
+    ("file", "realworld/mg_mlo_imager_spacing/mg_rmlo_downsampled8.dcm", ("load", "export")),
+    ("file", "realworld/sc_rgb_32bit/SC_rgb_32bit.dcm", ("load", "export")),
+    ("file", "realworld/siemens_mosaic_dwi_b0/mosaic_b0.dcm", ("load", "info")),
+    # segmentations: the SEG / RTSTRUCT is mutated, its image series (SEGMENTED) is not
+    ("seg", "seg/highdicom_ct2_seg_set/seg/seg_image_ct_binary.dcm", ("stats",)),
+    ("seg", "seg/highdicom_ct2_seg_set/seg/seg_image_ct_true_fractional.dcm", ("stats",)),
+    ("seg", "seg/ct3slice_liver_seg_dcmqi/seg/liver.dcm", ("stats",)),
+    ("seg", "seg/rtutils_ge_discoverymi_phantom_rtstruct/rtstruct/rt.dcm", ("stats",)),
+]  # fmt: skip
 SERIES_FILES = 6
+#: the image series a "seg" seed segments (copied unmutated next to it as ``ref/``)
+SEGMENTED = {
+    "seg/highdicom_ct2_seg_set/seg/seg_image_ct_binary.dcm": "seg/highdicom_ct2_seg_set/ct2",
+    "seg/highdicom_ct2_seg_set/seg/seg_image_ct_true_fractional.dcm":
+        "seg/highdicom_ct2_seg_set/ct2",
+    "seg/ct3slice_liver_seg_dcmqi/seg/liver.dcm": "seg/ct3slice_liver_seg_dcmqi/ct",
+    "seg/rtutils_ge_discoverymi_phantom_rtstruct/rtstruct/rt.dcm":
+        "seg/rtutils_ge_discoverymi_phantom_rtstruct/ct",
+}  # fmt: skip
 
 #: elements whose values the readers use (tried more often than a random element)
 INTERESTING = [
@@ -277,10 +300,12 @@ def materialize(case: dict[str, Any], data: Path, work: Path) -> tuple[Path, str
     """Copy the case's input into ``work`` and mutate it; (path to run on, what was done)."""
     rng = random.Random(case["rng"])
     src = data / case["input"]
-    if case["kind"] == "file":
+    if case["kind"] in ("file", "seg"):
         target = work / src.name
         shutil.copyfile(src, target)
         victims, run_on = [target], target
+        if case["kind"] == "seg":
+            shutil.copytree(data / SEGMENTED[case["input"]], work / "ref")
     elif case["kind"] == "series":
         files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix not in (".md", ""))
         files = files or sorted(p for p in src.rglob("*") if p.is_file())
@@ -375,6 +400,7 @@ def _run_command(command: str, target: Path, outdir: Path) -> dict[str, Any]:
         "info": ["info", str(target)],
         "us": ["us", "info", str(target)],
         "export": ["export", str(target), "-o", str(outdir)],
+        "stats": ["stats", str(target.parent / "ref"), "--seg", str(target)],
     }[command]
     stdout, stderr = io.StringIO(), io.StringIO()
     code = 0

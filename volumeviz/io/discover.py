@@ -228,6 +228,8 @@ class _Reject(Exception):
 MAX_POSITION_MM = 1e6
 #: a direction cosine triple whose length is further than this from 1 is not a direction
 COSINE_LENGTH_TOL = 0.1
+#: row and column cosines whose dot product exceeds this are not perpendicular (about 0.6°)
+COSINE_DOT_TOL = 1e-2
 #: largest pixel spacing accepted (mm)
 MAX_PIXEL_SPACING_MM = 1e4
 
@@ -318,7 +320,9 @@ def orientation(
     ------
     HeaderError
         Not 6 finite numbers, or a triple that is not a unit vector (within
-        :data:`COSINE_LENGTH_TOL`).
+        :data:`COSINE_LENGTH_TOL`), or row and column triples that are not perpendicular
+        (normalised dot product above :data:`COSINE_DOT_TOL`): no image plane, so no slice
+        normal to stack or place the image along (PS3.3 C.7.6.2.1.1).
     """
     iop = h.numbers(key, 6, None)
     if iop is None:
@@ -326,12 +330,19 @@ def orientation(
     if not any(iop):
         h.note(f"{h.where(key)} is all zero: read as absent (no orientation)")
         return None
+    lengths = []
     for name, triple in (("row", iop[:3]), ("column", iop[3:])):
         length = math.sqrt(sum(v * v for v in triple))
         if not abs(length - 1.0) <= COSINE_LENGTH_TOL:
             raise h.error(
                 key, iop, f"has {name} cosines of length {length:.3g}; not a unit vector"
             )
+        lengths.append(length)
+    dot = sum(a * b for a, b in zip(iop[:3], iop[3:], strict=True)) / (lengths[0] * lengths[1])
+    if not abs(dot) <= COSINE_DOT_TOL:
+        raise h.error(
+            key, iop, f"has row and column cosines that are not perpendicular (dot {dot:.3f})"
+        )
     return (iop[0], iop[1], iop[2], iop[3], iop[4], iop[5])
 
 

@@ -119,7 +119,8 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
         raise SegmentationError(f"{label}: (0062,0002) Segment Sequence is empty")
     segments: list[Segment] = []
     grid: Grid | None = None
-    fractional = seg.SegmentationType == "FRACTIONAL"
+    seg_type = Header(seg, label).code("SegmentationType", {"BINARY", "FRACTIONAL", "LABELMAP"})
+    fractional = seg_type == "FRACTIONAL"
     try:
         geometry = seg.get_volume_geometry()
         voxels = int(np.prod(geometry.spatial_shape)) if geometry is not None else 0

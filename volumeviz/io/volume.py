@@ -203,6 +203,11 @@ def _nothing_found(result: ScanResult, where: str) -> Exception:
     )
 
 
+def _rejected_line(r: Any) -> str:
+    """``path: reason`` of a rejected file, the path once (most reasons already start with it)."""
+    return r.reason if str(r.reason).startswith(f"{r.path}: ") else f"{r.path}: {r.reason}"
+
+
 def _meta(info: SeriesInfo, rejected: list[str]) -> VolumeMeta:
     h = info.header
     modality = info.modality
@@ -459,7 +464,7 @@ def open_scanned(
     def read(index: tuple[int, ...]) -> Volume:
         return load_scanned(volume_part(info, index), strict=strict, rejected=rejected)
 
-    meta = _meta(info, [f"{r.path}: {r.reason}" for r in rejected])
+    meta = _meta(info, [_rejected_line(r) for r in rejected])
     return MultiVolume(
         layout.dims,
         read,
@@ -542,7 +547,7 @@ def load_scanned(
                 action="ignored",
             )
         )
-    meta = _meta(info, [f"{r.path}: {r.reason}" for r in rejected])
+    meta = _meta(info, [_rejected_line(r) for r in rejected])
     for line in loader_actions(issues):  # the pictures carry the same lines (stamped)
         log.info("series %s: %s", info.number if info.number is not None else info.key, line)
     return Volume(
