@@ -45,7 +45,7 @@ def test_seeded_fuzz_run(shared_data, tree_hash):
     assert not failures, "\n".join(failures)
     # the mutations reach the readers: every command both succeeds and refuses on some cases
     seen = Counter((r["command"], r["outcome"]) for r in results)
-    for command in ("load", "info", "us", "export"):
+    for command in ("load", "info", "us", "export", "stats"):
         assert seen[(command, "ok")] > 0, seen
         assert seen[(command, "clean")] > 0, seen
     assert {p: tree_hash(p if p.is_dir() else p.parent) for p in seeds} == before

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from volumeviz.io.discover import MAX_POSITION_MM
 from volumeviz.io.header import Header
 from volumeviz.io.seg import SegmentationError
 from volumeviz.model.segmentation import Grid, Segment, Segmentation, palette_color
@@ -162,6 +163,12 @@ def read_rtstruct(path: str | os.PathLike[str], image: Volume) -> Segmentation:
                     "ContourData", values, f"has {len(values)} values, not (x, y, z) triplets"
                 )
             pts = np.asarray(values, float).reshape(-1, 3)
+            if float(np.abs(pts).max()) > MAX_POSITION_MM:  # as for (0020,0032): not a patient's
+                raise c.error(
+                    "ContourData",
+                    values,
+                    f"is implausible: a point more than {MAX_POSITION_MM:g} mm from the origin",
+                )
             kind = c.text("ContourGeometricType", "", lenient=True).upper()
             lines.append(pts)
             if kind == "CLOSED_PLANAR":

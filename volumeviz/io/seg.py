@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from volumeviz.errors import VolumeVizError
+from volumeviz.errors import DicomReadError, VolumeVizError
 from volumeviz.io.header import Header
+from volumeviz.io.series import MAX_GRID_VOXELS
 from volumeviz.model.segmentation import (
     Code,
     Grid,
@@ -102,10 +103,25 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
     SegmentationError
         Not a readable SEG, or its frames do not form a regular 3D grid (one line naming the
         file and the problem).
+    HeaderError
+        (0028,0010) Rows x (0028,0011) Columns x (0028,0008) Number of Frames more than the
+        (7FE0,0010) Pixel Data holds (checked before anything is decoded or allocated).
     """
     import highdicom as hd
 
+    from volumeviz.io.pixels import check_frames, read_header
+
     label = str(path)
+    if not Path(path).is_file():
+        raise SegmentationError(f"{label}: no such file")
+    # Rows x Columns x (0028,0008) against the pixel data before highdicom allocates anything
+    # (a header claiming 65535x65535 or 2^31 frames is refused here, naming the element)
+    try:
+        head = read_header(path)
+    except DicomReadError as exc:
+        cause = exc.__cause__ or exc
+        raise SegmentationError(f"{label}: not a readable DICOM SEG ({_one_line(cause)})") from exc
+    check_frames(Header(head, label))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -125,7 +141,16 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
         geometry = seg.get_volume_geometry()
         voxels = int(np.prod(geometry.spatial_shape)) if geometry is not None else 0
     except Exception:
-        voxels = 0
+        geometry, voxels = None, 0
+    if geometry is not None and voxels > MAX_GRID_VOXELS:
+        # a hostile (0018,0088) / frame position would have highdicom allocate the whole grid
+        shape = "x".join(str(int(n)) for n in reversed(geometry.spatial_shape))
+        raise SegmentationError(
+            f"{label}: the frames' (0018,0088) Spacing Between Slices "
+            f"{float(geometry.spacing_between_slices):g} mm and (0020,0032) Image Position "
+            f"(Patient) values need a {shape} grid ({voxels} voxels); refusing above "
+            f"{MAX_GRID_VOXELS} voxels"
+        )
     # several segments per highdicom call (each call indexes the frames once), at most about
     # 256 MB of decoded masks at a time, so 100+ organ segmentations stay within memory
     per_call = max(1, (2**28) // max(voxels * (4 if fractional else 1), 1))
