@@ -27,7 +27,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 
 from volumeviz.errors import HeaderError, NoSeriesError
-from volumeviz.io.header import Header, number_of_frames
+from volumeviz.io.header import Header, check_value_in_file, number_of_frames
 from volumeviz.io.series import plan_series, split_parts
 from volumeviz.model.geometry import Geometry
 from volumeviz.model.series import DerivedObject, RejectedFile, ScanResult, SeriesInfo, SliceRef
@@ -478,6 +478,8 @@ def _check_pixels(
         number_of_frames(
             h, rows=rows, cols=cols, samples=samples, bits_allocated=bits, photometric=photometric
         )
+    else:  # encapsulated syntax, defined length (not PS3.5 A.4): at least it must be in the file
+        check_value_in_file(h, tag)
     return ts, offset
 
 

@@ -42,6 +42,10 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from volumeviz.errors import HeaderError
+from volumeviz.io import _deflate
+
+# every DICOM reader imports this module: from here on pydicom inflates deflated files bounded
+_deflate.install()
 
 __all__ = [
     "REQUIRED",
@@ -49,6 +53,7 @@ __all__ = [
     "Header",
     "HeaderError",
     "check_codestream",
+    "check_value_in_file",
     "frame_capacity",
     "number_of_frames",
 ]
@@ -818,6 +823,50 @@ def _extent(elem: Any) -> tuple[int | None, bool]:
     return (None if length == _UNDEFINED else length), undefined
 
 
+def check_value_in_file(h: Header, key: Key) -> None:
+    """A deferred value of defined length must end inside its file (a corrupt length is not data).
+
+    A flipped bit in the length of (7FE0,0010) claims up to 4 GiB in a file of a few kB: the
+    claim would pass as room for any number of frames, and reading the value would ask for that
+    many bytes. Values already read, of undefined length, or in a deflated file are not judged.
+
+    Raises
+    ------
+    HeaderError
+        The value's length runs past the end of the file.
+    """
+    tag, _ = _resolve(key)
+    elem = h.element(tag)
+    if elem is None:
+        return
+    length, undefined = _extent(elem)
+    if not undefined:
+        _check_in_file(h, tag, elem, length)
+
+
+def _check_in_file(h: Header, tag: int, elem: Any, length: int | None) -> None:
+    value = getattr(elem, "value", None)
+    tell = getattr(elem, "value_tell", None)
+    if length is None or isinstance(value, bytes | bytearray) or tell is None or h.path is None:
+        return
+    meta = getattr(h.ds, "file_meta", None)
+    try:
+        ts = str(meta.get("TransferSyntaxUID", "") or "") if meta is not None else ""
+    except Exception:
+        ts = ""
+    if ts in _DEFLATED:  # offsets are in the inflated stream, not the file
+        return
+    try:
+        available = h.path.stat().st_size - int(tell)
+    except OSError:
+        return
+    if length > available:
+        raise HeaderError(
+            f"{h.source}: {h.context}{h.label(tag)} claims {length} bytes, but the file ends "
+            f"{max(available, 0)} bytes after its start (file truncated, or a corrupt length)"
+        )
+
+
 def frame_capacity(
     h: Header,
     *,
@@ -856,6 +905,7 @@ def frame_capacity(
     length, undefined = _extent(elem)
     value = getattr(elem, "value", None)
     if not undefined:
+        _check_in_file(h, tag, elem, length)
         return None if length is None else length * 8 // per_frame
     meta = getattr(h.ds, "file_meta", None)
     little = True
