@@ -41,6 +41,7 @@ import numpy.typing as npt
 
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import DicomReadError, UsageError, WriteError
+from volumeviz.io.discover import MAX_VOXELS
 from volumeviz.model.volume import Volume, VolumeMeta
 
 __all__ = [
@@ -176,18 +177,58 @@ def _meta_from_description(descrip: str, label: str) -> VolumeMeta:
     )
 
 
+def _check_size(label: str, what: str, shape: Sequence[int]) -> int:
+    """Voxels a header claims, refused above :data:`MAX_VOXELS` before any data is read."""
+    voxels = 1
+    for n in shape:
+        voxels *= max(int(n), 0)
+    if voxels > MAX_VOXELS:
+        raise ImageFormatError(
+            f"{label}: {what} {'x'.join(str(int(n)) for n in shape)} ({voxels} voxels) exceeds "
+            f"the {MAX_VOXELS} voxels volumeviz reads; not read"
+        )
+    return voxels
+
+
+def _check_claim(path: Path, img: Any) -> None:
+    """A NIfTI header's dim[] against the voxel budget and (uncompressed) the file's length.
+
+    A hostile or corrupt header (a small ``.nii.gz`` that inflates to gigabytes, or a ``.nii``
+    cut short) is refused before nibabel allocates the array it describes.
+    """
+    label = str(path)
+    header = img.header
+    shape = tuple(int(n) for n in header.get_data_shape())
+    voxels = _check_size(label, "NIfTI dim[1..]", shape)
+    if path.name.lower().endswith(".nii"):
+        offset = getattr(img.dataobj, "offset", None)  # where nibabel will read (vox_offset)
+        offset = int(header.get_data_offset()) if offset is None else int(offset)
+        need = offset + voxels * int(header.get_data_dtype().itemsize)
+        have = path.stat().st_size
+        if have < need:
+            raise ImageFormatError(
+                f"{label}: NIfTI dim[1..] {'x'.join(map(str, shape))} of "
+                f"{header.get_data_dtype()} needs {need} bytes, the file has {have} "
+                "(truncated?)"
+            )
+
+
 def _read_nifti(path: Path) -> list[Volume]:
     import nibabel as nib
 
     label = str(path)
     img: Any
     try:
-        img = nib.load(str(path))
-        data = np.asanyarray(img.dataobj)
+        img = nib.load(str(path))  # the header; the data stays on disk until asked for
     except FileNotFoundError as exc:
         raise ImageFormatError(f"{label}: no such file") from exc
     except Exception as exc:
         raise ImageFormatError(f"{label}: not a readable NIfTI file ({exc})") from exc
+    _check_claim(path, img)
+    try:
+        data = np.asanyarray(img.dataobj)
+    except Exception as exc:
+        raise ImageFormatError(f"{label}: not a readable NIfTI file ({exc!r})") from exc
     header: Any = img.header
     sform_code = int(header["sform_code"]) if "sform_code" in header else 0
     qform_code = int(header["qform_code"]) if "qform_code" in header else 0
@@ -220,6 +261,14 @@ def _read_nrrd(path: Path) -> list[Volume]:
     import nrrd
 
     label = str(path)
+    try:
+        sizes = nrrd.read_header(str(path)).get("sizes")
+    except FileNotFoundError as exc:
+        raise ImageFormatError(f"{label}: no such file") from exc
+    except Exception as exc:
+        raise ImageFormatError(f"{label}: not a readable NRRD file ({exc})") from exc
+    if sizes is not None:
+        _check_size(label, "NRRD sizes", [int(n) for n in np.ravel(sizes)])
     try:
         data, header = nrrd.read(str(path))
     except FileNotFoundError as exc:

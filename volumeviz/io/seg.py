@@ -270,6 +270,22 @@ def read_labelmap(
         if image is None:
             raise SegmentationError(f"{p}: a .npy labelmap needs the image it was drawn on")
         try:
+            with p.open("rb") as fp:  # the header's shape first: nothing allocated for a lie
+                version = np.lib.format.read_magic(fp)
+                read = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape = read(fp)[0] if version in ((1, 0), (2, 0)) else image.array.shape
+        except Exception as exc:
+            raise SegmentationError(f"{p}: not a readable .npy array ({_one_line(exc)})") from exc
+        if tuple(shape) != image.array.shape:
+            raise SegmentationError(
+                f"{p}: labelmap shape {tuple(shape)} is not the image's (k, j, i) shape "
+                f"{image.array.shape}"
+            )
+        try:
             arr = np.load(p, allow_pickle=False)
         except Exception as exc:
             raise SegmentationError(f"{p}: not a readable .npy array ({_one_line(exc)})") from exc
