@@ -544,3 +544,25 @@ def test_fuzz_inputs_unchanged(fuzz, tree_hash):
     with pytest.raises(VolumeVizError):
         load_series(fuzz / "export_display/study/0003.dcm")
     assert tree_hash(fuzz) == before
+
+
+def test_every_reproducer_has_a_test(fuzz):
+    """A class added to ../shared/data/fuzz without a test (here, or deid's for anon_*) fails.
+
+    Each class directory must be named by some test file, and each reproducer in it (file or
+    folder) by a test file that names the class.
+    """
+    tests = Path(__file__).resolve().parents[1]
+    files = [*tests.rglob("test_*.py"), *tests.rglob("conftest.py")]
+    sources = {p: p.read_text(encoding="utf-8") for p in files}
+    missing = []
+    for cls in sorted(p for p in fuzz.iterdir() if p.is_dir()):
+        assert (cls / "NOTE.md").is_file(), f"{cls.name} has no NOTE.md"
+        naming = [text for text in sources.values() if cls.name in text]
+        if not naming:
+            missing.append(cls.name)
+            continue
+        for entry in sorted(cls.iterdir()):
+            if entry.name != "NOTE.md" and not any(entry.name in text for text in naming):
+                missing.append(f"{cls.name}/{entry.name}")
+    assert not missing, f"reproducers without a test: {missing}"
