@@ -165,3 +165,18 @@ def test_window_rtstruct_contours_toggle_and_go_with_their_segment(
     assert not lines[0].GetVisibility()  # hidden with its segment
     win.set_segmentations([])
     assert contour_actors() == []  # removed with it
+
+
+@pytest.mark.gui
+def test_window_opening_a_folder_of_ct_and_seg_shows_the_ct_with_its_segs(
+    win: Any, qtbot: Any, shared_data: Any
+) -> None:
+    """--seg auto in the window: the CT is shown (never the SEG), its SEGs found with it."""
+    from tests.conftest import shared_path
+
+    with qtbot.waitSignal(win.volume_loaded, timeout=60_000):
+        win.open_path(shared_path(shared_data, "seg/ct3slice_liver_seg_dcmqi"))
+    qtbot.waitUntil(lambda: bool(win.segmentations), timeout=30_000)
+    assert win.vol.meta.modality == "CT"
+    labels = ["Liver", "GREEN", "ORANGE", "PURPLE", "LIGHT_BLUE", "DARK_BLUE"]
+    assert sorted(b.text() for b in win.seg_panel.boxes) == sorted(labels)

@@ -45,13 +45,13 @@ def test_python_api_loads_the_ct_and_finds_its_seg(
         named = load_segmentation(root / f, ct)
         (found,) = [s for s in placed if Path(s.source).name == Path(f).name]
         for a, b in zip(named.segments, found.segments, strict=True):
-            np.testing.assert_array_equal(
-                a.full_mask(ct.array.shape), b.full_mask(ct.array.shape)
-            )
+            np.testing.assert_array_equal(a.full_mask(ct.array.shape), b.full_mask(ct.array.shape))
 
 
 @pytest.mark.render
-@pytest.mark.parametrize(("folder", "segments"), [(DCMQI, ["Liver", *OVERLAPS]), (SAME, ["Liver"])])
+@pytest.mark.parametrize(
+    ("folder", "segments"), [(DCMQI, ["Liver", *OVERLAPS]), (SAME, ["Liver"])]
+)
 def test_screenshot_of_the_folder_draws_the_ct_with_its_seg(
     shared_data: Path,
     tmp_path: Path,
@@ -95,3 +95,25 @@ def test_stats_of_the_folder_measures_its_seg(
     (rec,) = [r for r in got["regions"] if r["name"] == "Liver"]
     assert rec["voxels"] == int(mask.sum())
     assert rec["mean"] == pytest.approx(float(ct.array[mask].mean()))
+
+
+@pytest.mark.slow
+@pytest.mark.render
+def test_report_of_the_folder_has_its_seg_legend_and_statistics(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.html"
+    code, _, err = run_cli(
+        capsys,
+        "report",
+        str(shared_path(shared_data, DCMQI)),
+        "--template",
+        "brief",
+        "-o",
+        str(out),
+    )
+    assert code == 0, err
+    html = out.read_text()
+    for label in ("Liver", *OVERLAPS):
+        assert label in html
+    assert "Volume mL" in html
