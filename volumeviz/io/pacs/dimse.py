@@ -145,7 +145,12 @@ class DimseConnection:
         except OSError as exc:
             return f"{head} cannot connect to {a.host}:{a.port} ({exc.strerror or exc})"
         if not assoc.accepted_contexts and assoc.is_aborted:
-            return f"{head} association aborted by {a.called_aet} (no service accepted)"
+            # a rejection whose A-ASSOCIATE-RJ raced the closing socket (seen under load)
+            return (
+                f"{head} association aborted by {a.called_aet} before any service was accepted "
+                f"(we called as {self.settings.aet}: is that AE title known to the PACS, and is "
+                f"{a.called_aet} its AE title?)"
+            )
         return f"{head} association with {a.called_aet} failed (aborted or timed out)"
 
     def _check_final(self, what: str, status: Dataset | None, n: int | None = None) -> None:
