@@ -488,24 +488,59 @@ def _issues_block(vol: Volume) -> Block:
 
 
 def _key_points(vol: Volume, n: int) -> list[tuple[float, float, float]]:
-    """``n`` LPS points inside the data, spread from inferior to superior.
+    """``n`` LPS points inside the data and the patient, spread from inferior to superior.
 
     They lie on the line through the volume's centre along the index axis closest to S
     (slices k of an axial scan), so an oblique or tilted volume's key slices pass through its
-    voxels, never through the empty corners of its bounding box. One point for one slice.
+    voxels, never through the empty corners of its bounding box; along that axis they are
+    spread over the slices that show the patient (:func:`anatomy_range`), not over the air
+    the grid holds above the head or below the feet. One point for one slice.
     """
     axis = int(np.argmax(np.abs(vol.direction[2, :])))
     count = vol.size[axis]
     if count <= 1:
         n = 1
+    lo, hi = anatomy_range(vol, axis)
     centre = (np.asarray(vol.size, float) - 1) / 2
     pts = []
     for k in range(n):
         ijk = centre.copy()
-        ijk[axis] = (count - 1) * (k + 1) / (n + 1) if count > 1 else 0.0
+        ijk[axis] = lo + (hi - lo) * (k + 1) / (n + 1) if count > 1 else 0.0
         p = vol.index_to_lps(ijk)
         pts.append((float(p[0]), float(p[1]), float(p[2])))
     return sorted(pts, key=lambda q: q[2])
+
+
+def anatomy_range(vol: Volume, axis: int, *, samples: int = 64) -> tuple[float, float]:
+    """First and last index along ``axis`` (0: i, 1: j, 2: k) of the slices showing the patient.
+
+    Patient voxels: above -300 HU for CT (soft tissue and bone; the air around the body and
+    the background are below it); for other data above a tenth of the way from the 1st to the
+    99th percentile. The 0.5th and 99.5th percentiles of their indices are the range, so specks
+    of noise do not stretch it. The whole axis ``(0, size - 1)`` when nothing stands out. The
+    volume is sampled on at most ``samples`` points a side.
+    """
+    from volumeviz.transfer.defaults import is_hu
+
+    whole = (0.0, float(vol.size[axis] - 1))
+    steps = [max(1, -(-int(n) // samples)) for n in vol.array.shape]  # (k, j, i)
+    sub = np.asarray(vol.array[:: steps[0], :: steps[1], :: steps[2]], dtype=np.float32)
+    finite = sub[np.isfinite(sub)]
+    if finite.size == 0:
+        return whole
+    if is_hu(vol):
+        threshold = -300.0
+    else:
+        lo, hi = (float(v) for v in np.percentile(finite, [1, 99]))
+        if hi <= lo:
+            return whole
+        threshold = lo + 0.1 * (hi - lo)
+    kji = np.argwhere(sub > threshold)
+    if len(kji) < 8:
+        return whole
+    index = kji[:, 2 - axis] * float(steps[2 - axis])
+    a0, a1 = (float(v) for v in np.percentile(index, [0.5, 99.5]))
+    return (a0, a1) if a1 > a0 else whole
 
 
 def _segmentation_blocks(vol: Volume, segs: Sequence[Any], anonymize: bool) -> list[Block]:
