@@ -120,3 +120,18 @@ def test_rtstruct_contour_point_far_away_is_refused(shared_data, tmp_path, x):
     assert message.startswith(f"{bad}: (3006,0039) ROI Contour Sequence")
     assert "(3006,0050) Contour Data" in message
     assert "is implausible: a point more than 1e+06 mm from the origin" in message
+
+
+def test_segment_number_is_read_checked(shared_data, tmp_path):
+    """Final 10,000-case fuzz run (seed 1, case 2931): (0062,0004) Segment Number '3\\2' reached
+    int() through highdicom's get_segment_numbers ('internal error'); now read through Header."""
+    ds = pydicom.dcmread(shared_path(shared_data, f"{HD}/seg/seg_image_ct_binary.dcm"))
+    ds.SegmentSequence[0].SegmentNumber = [3, 2]
+    bad = tmp_path / "seg.dcm"
+    ds.save_as(bad)
+    with pytest.raises(HeaderError) as exc:
+        read_seg(bad)
+    assert str(exc.value) == (
+        f"{bad}: (0062,0002) Segment Sequence > (0062,0004) Segment Number '3\\2' has 2 values; "
+        "one expected"
+    )

@@ -130,7 +130,11 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
         raise SegmentationError(f"{label}: no such file") from exc
     except Exception as exc:
         raise SegmentationError(f"{label}: not a readable DICOM SEG ({_one_line(exc)})") from exc
-    numbers = [int(n) for n in seg.get_segment_numbers()]
+    # (0062,0004) Segment Number of each item, checked (highdicom hands back the raw values)
+    numbers = [
+        item.integer("SegmentNumber", low=1, high=65535)
+        for item in Header(seg, label).items("SegmentSequence")
+    ]
     if not numbers:
         raise SegmentationError(f"{label}: (0062,0002) Segment Sequence is empty")
     segments: list[Segment] = []
