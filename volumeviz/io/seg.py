@@ -130,16 +130,18 @@ def read_seg(path: str | os.PathLike[str]) -> Segmentation:
         raise SegmentationError(f"{label}: no such file") from exc
     except Exception as exc:
         raise SegmentationError(f"{label}: not a readable DICOM SEG ({_one_line(exc)})") from exc
-    # (0062,0004) Segment Number of each item, checked (highdicom hands back the raw values)
+    seg_type = Header(seg, label).code("SegmentationType", {"BINARY", "FRACTIONAL", "LABELMAP"})
+    # (0062,0004) Segment Number of each item, checked (highdicom hands back the raw values);
+    # in a LABELMAP, segment 0 is the background, not a segment to show (as highdicom does)
     numbers = [
-        item.integer("SegmentNumber", low=1, high=65535)
+        n
         for item in Header(seg, label).items("SegmentSequence")
+        if (n := item.integer("SegmentNumber", low=0, high=65535)) or seg_type != "LABELMAP"
     ]
     if not numbers:
         raise SegmentationError(f"{label}: (0062,0002) Segment Sequence is empty")
     segments: list[Segment] = []
     grid: Grid | None = None
-    seg_type = Header(seg, label).code("SegmentationType", {"BINARY", "FRACTIONAL", "LABELMAP"})
     fractional = seg_type == "FRACTIONAL"
     try:
         geometry = seg.get_volume_geometry()
