@@ -6,7 +6,11 @@ identity direction; the volume's rotation and origin go into the prop's user mat
 ``ImageData.direction_matrix`` (pyvista #7837; see PLATFORM.md). World coordinates are LPS mm.
 
 The voxels are shared, not copied: ``vol.array`` (k, j, i) in C order is already VTK's
-i-fastest order.
+i-fastest order. One exception: a floating-point volume of fewer than
+:data:`THIN_FLOAT_SLICES` slices is copied into a buffer with :data:`OVERREAD_SLACK_SLICES`
+zero slices after it, because VTK's fixed-point ray caster reads past the end of such a buffer
+(measured: 2-3 slices beyond for 2-4 float32 slices; a crash when the next page is unmapped,
+e.g. an array made in the window's loader thread).
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from volumeviz.model.volume import Volume
 
 SCALARS = "values"
+#: floating-point volumes with fewer slices than this get slack after their buffer (see above)
+THIN_FLOAT_SLICES = 8
+#: zero slices after a thin floating-point volume's voxels (VTK over-reads 2-3 slices)
+OVERREAD_SLACK_SLICES = 8
 
 
 def volume_to_grid(vol: Volume) -> pv.ImageData:
@@ -38,9 +46,14 @@ def volume_to_grid(vol: Volume) -> pv.ImageData:
     ((8, 8, 8), (1.0, 2.0, 3.0), (0.0, 0.0, 0.0))
     """
     arr = vol.array
-    if not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr)  # a view's copy, same dtype: never float64
     ni, nj, nk = vol.size
+    if arr.dtype.kind == "f" and nk < THIN_FLOAT_SLICES:
+        # VTK's fixed-point mapper reads past the end of thin float buffers: give it slack
+        padded = np.zeros((nk + OVERREAD_SLACK_SLICES, nj, ni), arr.dtype)
+        padded[:nk] = arr
+        arr = padded[:nk]  # C-contiguous, and the slack is owned by the same buffer
+    elif not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)  # a view's copy, same dtype: never float64
     grid = pv.ImageData(dimensions=(ni, nj, nk), spacing=vol.spacing, origin=(0.0, 0.0, 0.0))
     flat = arr.reshape(-1)
     vtk_arr = numpy_to_vtk(flat, deep=False)
