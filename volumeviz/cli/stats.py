@@ -6,10 +6,18 @@ LPS mm. Fractional segments weight voxels by their fractions. The same numbers a
 :func:`volumeviz.ops.stats.segment_stats` / :func:`volumeviz.ops.stats.region_stats`.
 A series with extra dimensions (time, echo ...): the volume ``--index`` names (default the first),
 named above the table and in the JSON (``volume``, ``index`` counted from 1).
+A table (default), ``--json`` or ``--csv`` (one row per region) on stdout.
+
+``--anonymize``: nothing printed names an input file, a segmentation file or the patient (the
+console filter of :mod:`volumeviz.cli._console`: the series is ``<input>``, a segmentation file
+outside it ``<input>`` too, identity typed into segment names is removed), so the same series
+under two identities prints the same table, JSON and CSV.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +25,7 @@ from typing import Any
 import click
 
 from volumeviz.cli._dims import index_option, parse_index
+from volumeviz.cli._pacs import SOURCE, pacs_options
 
 
 def _fmt(v: float | None, digits: int = 1) -> str:
@@ -26,7 +35,7 @@ def _fmt(v: float | None, digits: int = 1) -> str:
 
 
 @click.command("stats")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=SOURCE)
 @click.option(
     "--seg",
     "segs",
@@ -47,13 +56,22 @@ def _fmt(v: float | None, digits: int = 1) -> str:
 )
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per region).")
+@click.option(
+    "--anonymize",
+    is_flag=True,
+    help="Print nothing that names an input file, a segmentation file or the patient.",
+)
+@pacs_options
 def stats(
-    path: Path,
+    path: Path | str,
     segs: tuple[str, ...],
     rois: tuple[str, ...],
     series: str | None,
     index: tuple[str, ...],
     as_json: bool,
+    as_csv: bool,
+    anonymize: bool,
 ) -> None:
     """Statistics of the series at PATH inside segments and ROIs.
 
@@ -62,11 +80,16 @@ def stats(
     volumeviz stats CT/ --roi sphere:10,-20,35,12 --json
     volumeviz stats fMRI/ --index time=3 --roi sphere:0,0,0,10
     """  # noqa: D301 (click needs the real \b to keep the example lines)
+    from volumeviz.cli import _console
     from volumeviz.errors import UsageError
     from volumeviz.io.seg import load_segmentations
     from volumeviz.io.volume import load_series
     from volumeviz.ops.stats import parse_roi, region_stats, roi_mask, segment_stats
 
+    if anonymize:  # from here nothing printed names an input file or the patient
+        _console.protect([path, *(s for s in segs if s not in ("auto", "none"))])
+    if as_json and as_csv:
+        raise UsageError("choose one of --json and --csv")
     for spec in rois:
         parse_roi(spec)  # a typo fails before any data is read
     specs = list(segs) or ([] if rois else ["auto"])
@@ -75,6 +98,7 @@ def stats(
         key = int(series) if series.strip().isdigit() else series
     chosen = parse_index(index)
     vol = load_series(path, series=key, index=chosen or None)
+    _console.add_identity(vol)
     volume = " · ".join(d.label for d in vol.meta.dims)  # "" for a 3D series
     if rois and not vol.geometry.has_patient_frame:
         from volumeviz.errors import SeriesGeometryError
@@ -115,9 +139,39 @@ def stats(
             record["index"] = {d.name: d.index + 1 for d in vol.meta.dims}
         click.echo(json.dumps({**record, "regions": rows}, indent=2))
         return
+    if as_csv:
+        click.echo(_csv(rows, str(path), vol.units), nl=False)
+        return
     if volume:
         click.echo(f"volume: {volume}")
     _table(rows, vol.units)
+
+
+#: CSV columns (a centroid is three columns)
+_CSV_COLUMNS = (
+    "series", "source", "kind", "name", "voxels", "weighted_voxels", "volume_ml", "area_mm2",
+    "mean", "sd", "minimum", "maximum", "median", "centroid_l", "centroid_p", "centroid_s",
+    "units",
+)  # fmt: skip
+
+
+def _csv(rows: list[dict[str, Any]], series: str, units: str) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=_CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        c = r.get("centroid_lps") or (None, None, None)
+        w.writerow(
+            {
+                **{k: "" if v is None else v for k, v in r.items()},
+                "series": series,
+                "units": r.get("units") or units,
+                "centroid_l": "" if c[0] is None else c[0],
+                "centroid_p": "" if c[1] is None else c[1],
+                "centroid_s": "" if c[2] is None else c[2],
+            }
+        )
+    return buf.getvalue()
 
 
 def _table(rows: list[dict[str, Any]], units: str) -> None:

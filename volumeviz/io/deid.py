@@ -289,6 +289,8 @@ def deidentify_dataset(
     descriptors: Mapping[str, str] | None = None,
     identity: Identity | None = None,
     program: str = "volumeviz",
+    required: Iterable[str] = (),
+    keep_references: bool = False,
 ) -> None:
     """De-identify ``ds`` in place (PS3.15 Basic Profile; options as the module says).
 
@@ -310,6 +312,16 @@ def deidentify_dataset(
         More identifying values to scrub from kept text (the source's metadata and paths).
     program
         Named in De-identification Method (0012,0063).
+    required
+        Keywords that are Type 1 in the IOD being written (e.g. Content Date/Time in the
+        Multi-frame Functional Groups of a SEG): where the profile says ``Z/D``, ``X/D`` or
+        ``X/Z/D`` they get the dummy (``D``) instead of being emptied or removed, so the file
+        stays valid.
+    keep_references
+        Apply ``U*`` to the ``X/Z/U*`` reference sequences (Source Image Sequence, Referenced
+        Image Sequence ...): kept, with every UID inside replaced by the session's new UID
+        (the table's choice when an IOD requires them, as a SEG's per-frame Derivation Image
+        references do). Otherwise they are removed (``X``).
     """
     from pydicom.dataset import Dataset
     from pydicom.sr.codedict import codes
@@ -322,11 +334,14 @@ def deidentify_dataset(
         str(ds.get("PatientBirthDate", "") or ""),
     )
     ds.remove_private_tags()
+    must_stay = set(required)
 
     def visit(dataset: Any, elem: Any) -> None:
         action = _action(elem.tag)
-        if action == "K":
-            return
+        if action == "K" or (action == "X/Z/U*" and keep_references):
+            return  # U*: the UIDs inside are replaced as the walk goes down
+        if elem.keyword in must_stay and "D" in action.split("/"):
+            action = "D"
         if action == "U":
             if elem.VM > 1:
                 elem.value = [session.uid(v) for v in elem.value]

@@ -26,12 +26,20 @@ without ``space`` (``spacings`` only, none when assumed). Reading such a file ba
 
 Arrays: NIfTI and NRRD store ``i`` fastest and nibabel/pynrrd hand back ``(i, j, k[, t])``;
 a :class:`~volumeviz.model.volume.Volume` is ``(k, j, i)``. Those transposes also live only here.
+
+What a written header holds besides geometry and data type: the description
+``modality=..;units=..`` (NIfTI ``descrip``, NRRD ``content``) and nothing else (no ``aux_file``,
+no intent name, no JSON sidecar): never a name, ID, date, UID or path, so ``convert --anonymize``
+needs nothing removed here. Nor a time of writing: gzip carries no time stamp and pynrrd's
+"# on DATE" comment is left out, so the same image always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -464,7 +472,8 @@ def _write_nifti(
         hdr.set_zooms(zooms)
     hdr["descrip"] = descrip.encode("ascii", "replace")[:79]
     raw = img.to_bytes()  # single-file .nii bytes; the temp file's name does not matter
-    tmp.write_bytes(gzip.compress(raw, compresslevel=6) if gz else raw)
+    # no time stamp in the gzip header: the same image gives the same bytes (and no date)
+    tmp.write_bytes(gzip.compress(raw, compresslevel=6, mtime=0) if gz else raw)
 
 
 def _write_nrrd(vols: list[Volume], tmp: Path, descrip: str) -> None:
@@ -487,4 +496,8 @@ def _write_nrrd(vols: list[Volume], tmp: Path, descrip: str) -> None:
         header["spacings"] = [float(v) for v in first.spacing] + [np.nan] * (len(ijk) > 1)
     if descrip:
         header["content"] = descrip
-    nrrd.write(str(tmp), np.ascontiguousarray(data), header, index_order="F")
+    buf = io.BytesIO()
+    nrrd.write(buf, np.ascontiguousarray(data), header, index_order="F")
+    # pynrrd comments the time of writing ("# on 2026-11-30 07:45:41(GMT)."): a date, and
+    # different bytes for the same image; a comment, so left out
+    tmp.write_bytes(re.sub(rb"^# on [^\n]*\(GMT\)\.\n", b"", buf.getvalue(), count=1, flags=re.M))

@@ -21,6 +21,8 @@ import numpy as np
 from volumeviz import __version__
 from volumeviz._atomic import atomic_path
 from volumeviz.errors import WriteError
+from volumeviz.io.deid import DeidSession, deidentify_dataset, session_for
+from volumeviz.model.deid import Identity
 from volumeviz.model.segmentation import Code, Grid, Segmentation, rgb_to_cielab
 from volumeviz.model.volume import Volume
 
@@ -71,6 +73,7 @@ def write_seg(
     algorithm_type: str = "MANUAL",
     content_label: str = "SEGMENTATION",
     overwrite: bool = True,
+    anonymize: bool | DeidSession = False,
 ) -> Path:
     """Write ``seg`` (placed on ``image``'s grid) as a DICOM SEG referencing ``image``'s files.
 
@@ -91,6 +94,15 @@ def write_seg(
         Segment Algorithm Type when a segment does not say: MANUAL, SEMIAUTOMATIC, AUTOMATIC.
     overwrite
         Replace an existing file.
+    anonymize
+        De-identify the SEG (PS3.15 Basic Profile with Clean Descriptors:
+        :func:`volumeviz.io.deid.deidentify_dataset`, the one de-identification of every DICOM
+        volumeviz writes), or pass a :class:`~volumeviz.io.deid.DeidSession` shared with other
+        outputs. Its references (series, instances, Frame of Reference) are kept with the
+        session's new UIDs (``U*``), keyed by the old ones: the same for the same source
+        under one ``$VOLUMEVIZ_PSEUDONYM_KEY``, random for the session without one. Content
+        Date/Time and Device Serial Number (Type 1 here) get dummies. Segment labels and the
+        description are scrubbed of the identity. The result passes ``dciodvfy``.
 
     Returns
     -------
@@ -105,7 +117,7 @@ def write_seg(
     """
     import highdicom as hd
     from highdicom.color import CIELabColor
-    from pydicom.uid import generate_uid
+    from pydicom.uid import UID, generate_uid
 
     if not seg.grid.same_as(Grid.of(image), tol_mm=1e-3):
         raise WriteError("the segmentation is not on the image's grid; place it first (place_on)")
@@ -192,6 +204,19 @@ def write_seg(
         raise WriteError(
             f"{path}: highdicom refused the SEG: {' '.join(str(exc).split())}"
         ) from exc
+    session = session_for(anonymize, image.meta)
+    if session is not None:
+        # a SEG must keep its references (U*: new UIDs, the session's, keyed by the old) and
+        # its Type 1 Content Date/Time and Device Serial Number (D: dummies)
+        deidentify_dataset(
+            out,
+            session,
+            descriptors={"SeriesDescription": series_description[:64]},
+            identity=Identity.of(image.meta),
+            required=("ContentDate", "ContentTime", "DeviceSerialNumber"),
+            keep_references=True,
+        )
+        out.file_meta.MediaStorageSOPInstanceUID = UID(str(out.SOPInstanceUID))
     target = Path(path)
     with atomic_path(target, overwrite=overwrite) as tmp:
         out.save_as(tmp)
