@@ -73,6 +73,15 @@ _VIEWS = ("anterior", "posterior", "left", "right", "superior", "inferior")
     help="Also write the report's images as a DICOM Secondary Capture series in this folder.",
 )
 @click.option(
+    "--measure",
+    "measure",
+    multiple=True,
+    metavar="KIND:x,y,z,...",
+    help="Measure on every series (LPS mm, as screenshot --measure): a table of values and a "
+    "picture of each drawn on its plane. distance:2 points, angle:3 (vertex 2nd), point:1, "
+    "ellipse:centre,axis end,axis end. Repeatable.",
+)
+@click.option(
     "--store",
     "store",
     default=None,
@@ -96,6 +105,7 @@ def report(
     strict: bool,
     sc_dir: Path | None,
     segs: tuple[str, ...],
+    measure: tuple[str, ...],
     store: str | None,
 ) -> None:
     """Build a PDF or HTML report of the series (or whole study) at PATH (or a PACS address)."""
@@ -123,6 +133,9 @@ def report(
         from volumeviz.io.pacs import parse_address
 
         parse_address(store)  # a malformed address fails before anything is loaded
+    from volumeviz.ops.measure import Markup
+
+    marks = tuple(Markup.parse(m) for m in measure)  # a typo fails before anything is loaded
     if sc_dir is not None and sc_dir.is_dir() and any(sc_dir.glob("SC*.dcm")):
         raise OutputError(f"{sc_dir}: holds a secondary capture series already; use another")
     tpl = load_template(template).with_changes(
@@ -153,6 +166,7 @@ def report(
         source=str(path),
         problems=problems,
         segmentations=placed,
+        measurements=marks,
     )
     out = write_report(doc, output, layout=layout, overwrite=force)
     click.echo(str(out))

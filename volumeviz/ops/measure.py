@@ -661,3 +661,47 @@ def describe_markup(vol: Volume, markup: Markup, *, short: bool = False) -> str:
         f"{prefix}{r.name}: {area}, mean {r.mean:.1f} SD {r.sd:.1f} "
         f"(min {r.minimum:g}, max {r.maximum:g}){units}"
     )
+
+
+def measurement_plane(
+    markup: Markup, *, tolerance_mm: float = 1e-3
+) -> tuple[str, npt.NDArray[np.float64] | None]:
+    """The MPR plane to draw ``markup`` on: ``(name, None)`` or ``("oblique", LPS normal)``.
+
+    ``axial``, ``coronal`` or ``sagittal`` (tried in that order: their normals are those of
+    :func:`volumeviz.ops.mpr.plane_axes`) when every point lies within ``tolerance_mm`` of one
+    such plane; otherwise the oblique plane through the points: the plane of three points
+    (angle, ellipse), or for a distance the plane through its line that is nearest to the
+    cardinal plane the line is most nearly parallel to. A plane through the first point then
+    contains every point.
+
+    Examples
+    --------
+    >>> measurement_plane(Markup.parse("distance:0,0,5,30,40,5"))
+    ('axial', None)
+    >>> measurement_plane(Markup.parse("distance:0,0,0,0,30,40"))
+    ('sagittal', None)
+    >>> measurement_plane(Markup.parse("angle:0,0,0,30,0,40,10,0,0"))
+    ('coronal', None)
+    >>> name, n = measurement_plane(Markup.parse("distance:0,0,0,30,30,30"))
+    >>> name, round(float(np.dot(n, [1, 1, 1])), 9)
+    ('oblique', 0.0)
+    """
+    from volumeviz.ops.mpr import plane_axes
+
+    pts = np.asarray(markup.points, float)
+    for name in ("axial", "coronal", "sagittal"):
+        normal = plane_axes(name)[2]
+        along = pts @ normal
+        if float(along.max() - along.min()) <= tolerance_mm:
+            return name, None
+    if len(pts) >= 3:
+        n = np.cross(pts[1] - pts[0], pts[2] - pts[0])
+        if np.linalg.norm(n) > 1e-9:
+            return "oblique", n / np.linalg.norm(n)
+    d = pts[-1] - pts[0]
+    d = d / np.linalg.norm(d)  # points that differ (else a cardinal plane held them)
+    normals = [plane_axes(name)[2] for name in ("axial", "coronal", "sagittal")]
+    e = min(normals, key=lambda v: abs(float(v @ d)))  # the plane the line is most in
+    n = e - float(e @ d) * d
+    return "oblique", n / np.linalg.norm(n)

@@ -37,6 +37,7 @@ def make_report(
     title: str | None = None,
     series: str | None = None,
     overwrite: bool = False,
+    measurements: Sequence[Any] = (),
 ) -> Path:
     """Build and write a report of a series, a study folder or loaded images.
 
@@ -58,6 +59,10 @@ def make_report(
         With a path: report only this series (number, UID or key).
     overwrite
         Replace an existing output.
+    measurements
+        :class:`~volumeviz.ops.measure.Markup` objects or ``"KIND:x,y,z,..."`` texts (LPS mm,
+        as ``screenshot --measure``): each series gets a table of their values and a picture
+        of each drawn with its value on the plane it lies in.
 
     Returns
     -------
@@ -84,6 +89,12 @@ def make_report(
         items = [*source]
     layout = Layout(dpi=tpl.dpi, page=tpl.page)
     doc = build_report(
-        items, template=tpl, layout=layout, anonymize=anonymize, source=where, problems=problems
+        items,
+        template=tpl,
+        layout=layout,
+        anonymize=anonymize,
+        source=where,
+        problems=problems,
+        measurements=measurements,
     )
     return write_report(doc, output, layout=layout, overwrite=overwrite)

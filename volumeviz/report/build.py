@@ -43,6 +43,7 @@ from volumeviz.model.deid import Identity, Redactor
 from volumeviz.model.geometry import annotation_rule
 from volumeviz.model.ultrasound import UltrasoundImage
 from volumeviz.model.volume import Volume
+from volumeviz.ops.measure import Markup, describe_markup, measurement_plane
 from volumeviz.report.document import (
     Block,
     Figure,
@@ -284,6 +285,21 @@ class VolumevizRenderer:
         """Render an MPR slice with ``screenshot(..., mpr=plane, slice=point)``."""
         where = None if point is None else tuple(float(c) for c in point)
         return self._shot(vol, mpr=plane, slice=where, size=size)
+
+    def measurement(
+        self, vol: Volume, markup: Markup, *, size: tuple[int, int]
+    ) -> tuple[np.ndarray, str]:
+        """Render ``markup`` drawn with its value on the MPR plane it lies in; its plane's name.
+
+        The plane is :func:`volumeviz.ops.measure.measurement_plane` (axial, coronal or
+        sagittal when the points lie in one, else the oblique plane through them), through the
+        measurement's first point.
+        """
+        plane, normal = measurement_plane(markup)
+        extra: dict[str, Any] = {} if normal is None else {"normal": tuple(normal)}
+        where = tuple(float(c) for c in markup.points[0])
+        img = self._shot(vol, mpr=plane, slice=where, measurements=(markup,), size=size, **extra)
+        return img, plane
 
     def ultrasound_frame(
         self, image: UltrasoundImage, *, frame: int, size: tuple[int, int], anonymize: bool
@@ -595,6 +611,44 @@ def _segmentation_blocks(vol: Volume, segs: Sequence[Any], anonymize: bool) -> l
     return blocks
 
 
+def _inside(vol: Volume, markup: Markup) -> bool:
+    """True when every point of ``markup`` lies within ``vol``'s voxels (half a voxel slack)."""
+    ijk = vol.lps_to_index(np.asarray(markup.points, float))
+    return bool(np.all(ijk >= -0.5) and np.all(ijk <= np.asarray(vol.size, float) - 0.5))
+
+
+def _measurement_blocks(
+    vol: Volume, markups: Sequence[Markup], layout: Layout, renderer: Renderer
+) -> list[Block]:
+    """A table of the measurements' values and, for each inside the series, its picture."""
+    rows, figs = [], []
+    draw = getattr(renderer, "measurement", None)  # optional in a Renderer
+    cols = min(2, len(markups))
+    size = layout.cell_px(max(cols, 1), 0.75)
+    for k, m in enumerate(markups, start=1):
+        points = "; ".join(", ".join(f"{c:.1f}" for c in p) for p in m.points)
+        if not _inside(vol, m):
+            rows.append((str(k), m.kind, "outside this series: not measured", points, "-"))
+            continue
+        plane, _ = measurement_plane(m)
+        value = describe_markup(vol, m)
+        rows.append((str(k), m.kind, value, points, plane))
+        if draw is not None:
+            img, plane = draw(vol, m, size=size)
+            figs.append(Figure(img, f"{k}: {value} ({plane})"))
+    blocks: list[Block] = [
+        Paragraph(
+            "Measurements (points in LPS mm; values computed from this series' voxels and "
+            "spacing, drawn on the plane they lie in):"
+        ),
+        Table(tuple(rows), header=("#", "Kind", "Value", "Points (LPS mm)", "Plane")),
+    ]
+    if figs:
+        blocks.append(FigureGrid(tuple(figs), columns=max(1, min(2, len(figs))),
+                                 caption="Measurements"))  # fmt: skip
+    return blocks
+
+
 def _volume_sections(
     n: int,
     vol: Volume,
@@ -604,6 +658,7 @@ def _volume_sections(
     anonymize: bool,
     source: str,
     segs: Sequence[Any] = (),
+    measurements: Sequence[Markup] = (),
 ) -> Section:
     blocks: list[Block] = []
     if hasattr(renderer, "segmentations"):
@@ -639,6 +694,8 @@ def _volume_sections(
                 caption="MPR quad",
             )
         )
+    if measurements:
+        blocks.extend(_measurement_blocks(vol, measurements, layout, renderer))
     if "key_slices" in tpl.sections and tpl.key_slices > 0:
         cols = min(4, tpl.key_slices)
         size = layout.cell_px(cols, 1.0)
@@ -775,6 +832,7 @@ def build_report(
     problems: Sequence[str] = (),
     renderer: Renderer | None = None,
     segmentations: Sequence[Sequence[Any]] | None = None,
+    measurements: Sequence[Markup | str] = (),
 ) -> Report:
     """Build the report document of ``items`` (one series or a whole study).
 
@@ -800,7 +858,13 @@ def build_report(
     segmentations
         For each item, the segmentations placed on it (``volumeviz.io.seg.load_segmentation``):
         drawn over its pictures, with a legend and a statistics table.
+    measurements
+        :class:`~volumeviz.ops.measure.Markup` objects or their ``KIND:x,y,z,...`` text (LPS
+        mm, as ``screenshot --measure``): for every series, a table of their values computed
+        from its voxels and spacing, and a picture of each drawn with its value on the plane
+        it lies in (a measurement outside a series is listed as such, not measured).
     """
+    marks = tuple(m if isinstance(m, Markup) else Markup.parse(m) for m in measurements)
     if not items:
         raise UsageError("nothing to report: no series given")
     tpl = template or BUILTIN_TEMPLATES["standard"]
@@ -857,7 +921,7 @@ def build_report(
     windows = getattr(renderer, "windows", None)  # optional: one GL context for the report
     with windows() if windows is not None else contextlib.nullcontext():
         failed = _item_sections(
-            shown, sections, tpl, layout, renderer, anonymize, source, segmentations
+            shown, sections, tpl, layout, renderer, anonymize, source, segmentations, marks
         )
 
     metadata = {
@@ -888,6 +952,7 @@ def _item_sections(
     anonymize: bool,
     source: str,
     segmentations: Sequence[Sequence[Any]] | None,
+    marks: Sequence[Markup] = (),
 ) -> list[str]:
     """Append a section per item of ``shown`` (the series' pictures, the ultrasound frames).
 
@@ -905,7 +970,9 @@ def _item_sections(
                 keep = getattr(renderer, "keep", None)  # optional: share one series' VTK data
                 with keep() if keep is not None else contextlib.nullcontext():
                     sections.append(
-                        _volume_sections(n_v, it, tpl, layout, renderer, anonymize, source, segs)
+                        _volume_sections(
+                            n_v, it, tpl, layout, renderer, anonymize, source, segs, marks
+                        )
                     )
             elif "ultrasound" in tpl.sections:
                 n_u += 1
@@ -986,6 +1053,8 @@ def make_render(
             for k, v in render.options
             if k in ("mpr", "slice", "window", "slab_mm", "slab_mode", "annotations", "anonymize")
         }
+        if render.option("measure"):
+            extra["measurements"] = tuple(render.option("measure"))
         state = ViewState(
             preset=render.option("preset", None),
             view=render.option("view", "anterior"),
@@ -1014,6 +1083,7 @@ def make_render(
             source=input_path,
             problems=problems,
             renderer=renderer,
+            measurements=tuple(render.option("measure", ())),
         )
         write_report(report, output, layout=layout, overwrite=overwrite)
         return

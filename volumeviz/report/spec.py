@@ -30,6 +30,8 @@ A spec (TOML shown; YAML has the same keys)::
     kind = "report"
     output = "{input}.pdf"      # .pdf or .html
     anonymize = true
+    measure = ["distance:-60,0,40,60,0,40"]   # LPS mm, as screenshot --measure (also for
+                                # an MPR screenshot): values and a picture of each
 
 Placeholders in ``output``: ``{input}`` (the input's folder or file name; made unique when two
 inputs share a name), ``{kind}``, ``{preset}``, ``{view}``, ``{mpr}`` (``3d`` for a 3D view),
@@ -120,6 +122,7 @@ _RENDER_KEYS = {
         "slab_mode",
         "annotations",
         "anonymize",
+        "measure",
     ),
     "report": (
         "kind",
@@ -131,6 +134,7 @@ _RENDER_KEYS = {
         "views",
         "dpi",
         "title",
+        "measure",
     ),
 }
 _DEFAULT_OUTPUT = {
@@ -659,6 +663,11 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
         if "format" in raw and raw["format"] not in ("pdf", "html"):
             raise err((*where, "format"), f"must be 'pdf' or 'html', got {raw['format']!r}")
 
+    if "measure" in raw:
+        opts["measure"] = _measure_option(raw["measure"], (*where, "measure"), err)
+        if kind == "screenshot" and opts.get("mpr") is None:
+            raise err((*where, "measure"), "is drawn on MPR views only; add mpr = 'axial' (or "
+                      "another)")  # fmt: skip
     output = raw.get("output")
     if output is None:
         output = _DEFAULT_OUTPUT[kind]
@@ -694,6 +703,26 @@ def _check_render(raw: Any, where: Path_, err: Any) -> RenderSpec:
             raise err((*where, "format"), f"format {fmt!r} does not match output {output!r}")
         opts["format"] = fmt
     return RenderSpec(kind=kind, output=output, options=tuple(sorted(opts.items())))
+
+
+def _measure_option(value: Any, where: Path_, err: Any) -> tuple[str, ...]:
+    """``measure = ["distance:x,y,z,x,y,z", ...]``: each as ``screenshot --measure`` reads it."""
+    from volumeviz.errors import UsageError
+    from volumeviz.ops.measure import Markup
+
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise err(where, f"must be a list of 'KIND:x,y,z,...' (LPS mm), got {value!r}")
+    out = []
+    for n, text in enumerate(value):
+        if not isinstance(text, str):
+            raise err((*where, n), f"must be 'KIND:x,y,z,...' (LPS mm), got {text!r}")
+        try:
+            out.append(Markup.parse(text).spec())
+        except UsageError as exc:
+            raise err((*where, n), str(exc)) from None
+    return tuple(out)
 
 
 def _spec_index(item: dict[str, Any], where: Path_, err: Any) -> tuple[tuple[str, int], ...]:
