@@ -274,9 +274,11 @@ def _header_fields(h: Header) -> dict[str, Any]:
         "institution": text("InstitutionName"),
         "accession_number": text("AccessionNumber"),
         "referring_physician": text("ReferringPhysicianName"),
-        "slice_thickness": h.number("SliceThickness", 0.0, positive=True, lenient=True),
+        "slice_thickness": h.number(
+            "SliceThickness", 0.0, positive=True, high=MAX_PIXEL_SPACING_MM, lenient=True
+        ),
         "spacing_between_slices": h.number(
-            "SpacingBetweenSlices", 0.0, positive=True, lenient=True
+            "SpacingBetweenSlices", 0.0, positive=True, high=MAX_PIXEL_SPACING_MM, lenient=True
         ),
         "gantry_tilt": h.number("GantryDetectorTilt", 0.0, low=-90.0, high=90.0, lenient=True),
         "rescale_type": text("RescaleType"),

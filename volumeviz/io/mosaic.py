@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from volumeviz.errors import HeaderError
+from volumeviz.io.discover import MAX_PIXEL_SPACING_MM
 from volumeviz.io.header import Header
 from volumeviz.model.series import SliceRef
 
@@ -153,9 +154,14 @@ def mosaic_slices(base: SliceRef, h: Header) -> list[SliceRef]:
         + row_cos * dc * (base.cols - cols) / 2
         + col_cos * dr * (base.rows - rows) / 2
     )
-    dz = h.number("SpacingBetweenSlices", None, positive=True, lenient=True)
+    # bounded like pixel spacing: 1e308 mm would put the tiles at infinity
+    dz = h.number(
+        "SpacingBetweenSlices", None, positive=True, high=MAX_PIXEL_SPACING_MM, lenient=True
+    )
     if dz is None:
-        dz = h.number("SliceThickness", None, positive=True, lenient=True)
+        dz = h.number(
+            "SliceThickness", None, positive=True, high=MAX_PIXEL_SPACING_MM, lenient=True
+        )
     if dz is None:
         raise HeaderError(
             f"{label}: mosaic with neither (0018,0088) Spacing Between Slices nor (0018,0050) "
