@@ -154,6 +154,48 @@ def test_kept_windows_draw_what_new_windows_draw(head: Volume) -> None:
         np.testing.assert_array_equal(a, b, err_msg=f"picture {n}: {states[n]}")
 
 
+_REPORT_LIKE = """
+import numpy as np
+from volumeviz.model import phantom
+from volumeviz.render.screenshot import ViewState, keep_windows, render_image
+from volumeviz.render.volume import reuse_volumes
+
+head = phantom.head((40, 64, 64), spacing=(1.0, 1.0, 1.5))
+states = [
+    ViewState(preset="bone", size=(120, 90), mapper="fixed"),
+    ViewState(preset="bone", size=(120, 90), view="left", mapper="fixed"),
+    ViewState(mpr="quad", size=(600, 600), preset="bone", mapper="fixed"),
+    ViewState(preset="bone", size=(120, 90), mapper="fixed"),
+]
+with keep_windows(), reuse_volumes():
+    kept = [render_image(head, s)[0] for s in states]
+fresh = [render_image(head, s)[0] for s in states]
+assert fresh[2][300:-80, 300:].mean() > 5, "the skull is drawn in the lower right panel"
+for n, (a, b) in enumerate(zip(fresh, kept, strict=True)):
+    assert (a == b).all(), f"picture {n} differs: 3D panel mean {b[300:-80, 300:].mean()}"
+print("same")
+"""
+
+
+def test_kept_windows_and_kept_normals_together_as_a_report_draws() -> None:
+    """A report keeps windows AND normals: the quad's 3D panel, drawn in the quad's own window
+    with the mapper the 3D views used in theirs, must not come out black. It did, with no
+    display (EGL on the device, as the CLI runs on a server): the mapper's image texture stayed
+    in the other window's GL context. pytest-xvfb gives this process a display, under which it
+    did not show, so the pictures are drawn in a child process without one."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT_LIKE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "same"
+
+
 def test_kept_window_closed_after_a_failure(head: Volume, monkeypatch: pytest.MonkeyPatch) -> None:
     """A picture that fails is not kept: the next one gets a new window."""
     from volumeviz.errors import RenderError

@@ -276,6 +276,7 @@ class _Kept:
     grid: Any
     mapper: Any
     normals: bool = False  # a shaded picture was drawn: the mapper holds per-voxel normals
+    window: Any = None  # the render window whose GL context holds the mapper's textures
 
 
 _SESSIONS: list[dict[tuple[Any, ...], _Kept]] = []
@@ -358,6 +359,10 @@ def add_volume(
     sample_mm = float(min(vol.spacing))
     if kind == "fixed" and kept is not None:
         grid, m = kept.grid, kept.mapper
+        if kept.window is not None and kept.window is not pl.ren_win:
+            # its image texture lives in the other window's GL context (a kept window of
+            # another layout is still open): drawn here as it is, the picture stays black
+            m.ReleaseGraphicsResources(kept.window)
         m.RemoveAllClippingPlanes()
         _configure(m, kind, tf.blend, sample_mm, interactive)
     else:
@@ -368,6 +373,7 @@ def add_volume(
             kept = session[_kept_key(vol)] = _Kept(vol.array, grid, m)
     if kept is not None and kind == "fixed":
         kept.normals = kept.normals or (tf.shading.shade and tf.blend == "composite")
+        kept.window = pl.ren_win
     for plane in _clip_planes(vol, crop, clip):
         m.AddClippingPlane(plane)
     actor = vtkVolume()
