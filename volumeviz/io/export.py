@@ -166,6 +166,13 @@ class ExportResult:
         return lines
 
 
+class _Failed(tuple[str, str]):
+    """``(file, why)`` of an image its header already shows cannot be exported.
+
+    Failed, not skipped: a truncated file, or more frames than its pixel data holds.
+    """
+
+
 class _Namer:
     """Names files in messages: their path, or what cannot identify when anonymising."""
 
@@ -247,8 +254,8 @@ def _read_item(
     h = Header(ds, f)
     try:
         frames = check_frames(h)  # against the pixel data, before any name is made
-    except VolumeVizError as exc:
-        return name(f), str(exc).removeprefix(f"{f}: ")
+    except VolumeVizError as exc:  # an image whose pixel data cannot be what it says: failed
+        return _Failed((name(f), str(exc).removeprefix(f"{f}: ")))
 
     def text(keyword: str) -> str:
         return h.text(keyword, lenient=True)  # a value pydicom cannot convert reads as ""
@@ -310,7 +317,9 @@ def plan_export(
             got = _read_item(f, anonymize=anonymize, key=key, name=name)
         except Exception as exc:  # one bad header never stops the others
             got = (name(f), f"header cannot be read: {type(exc).__name__}: {exc}")
-        if isinstance(got, tuple):
+        if isinstance(got, _Failed):
+            result.failed.append((got[0], got[1]))
+        elif isinstance(got, tuple):
             result.skipped.append(got)
         else:
             items.append(got)
