@@ -85,3 +85,41 @@ def test_commands_print_nothing_identifying(two_identities, tmp_path, capsys):
     assert codes[0] == 0
     assert codes[1] != 0  # an error, printed without the file's name
     assert codes[3] == 1  # failures, listed without names
+
+
+def test_the_output_path_the_user_typed_is_printed_as_typed(tmp_path, capsys, monkeypatch):
+    """'ANON' is a value of the identity (an accession number 'ANON-12345' gives it); the
+    user's own '-o out/mg_anon.png' must still be printed as the file that is on disk, while
+    the identity elsewhere in the same line is removed."""
+    from volumeviz.io.deid import TextScrubber
+    from volumeviz.model.deid import Identity
+
+    monkeypatch.setenv("VOLUMEVIZ_PSEUDONYM_KEY", "k")
+    scrub = TextScrubber([tmp_path / "in"], b"k")
+    scrub.add(Identity(names=("ANON^PAT",), ids=("ANON",)))
+    out = tmp_path / "out" / "mg_anon.png"
+    assert "anon" not in scrub(f"{out} for ANON").lower().replace(str(tmp_path).lower(), "")
+    scrub.keep(str(out))
+    line = scrub(f"wrote {out} for patient ANON")
+    assert line.startswith(f"wrote {out} for patient ")
+    assert "ANON" not in line[len(f"wrote {out}") :]
+
+
+def test_screenshot_prints_the_typed_output_under_anonymize(tmp_path, capsys, two_identities):
+    """Patient A's family name is LEAKY; the user names the output after it: the line saying
+    where the picture went names that file, which is there; nothing else identifies A."""
+    out = tmp_path / "leaky-axial.png"
+    code, stdout, err = run_cli(
+        capsys,
+        "screenshot",
+        str(two_identities[0]),
+        "--mpr",
+        "axial",
+        "--anonymize",
+        "-o",
+        str(out),
+    )
+    assert code == 0, err
+    assert out.is_file()
+    assert str(out) in stdout
+    assert not _leaks(stdout.replace(str(out), "") + err)

@@ -107,6 +107,7 @@ def protect(inputs: Iterable[str | os.PathLike[str]], *, key: bytes | None = Non
     if _State.scrubber is not None:
         return
     scrubber = TextScrubber(inputs, key if key is not None else pseudonym_key())
+    scrubber.keep(*_typed_outputs())
     _State.scrubber = scrubber
     _State.saved = (sys.stdout, sys.stderr)
     out, err = _Filtered(sys.stdout, scrubber), _Filtered(sys.stderr, scrubber)
@@ -116,6 +117,17 @@ def protect(inputs: Iterable[str | os.PathLike[str]], *, key: bytes | None = Non
             handler.setStream(out if old is _State.saved[0] else err)
             _State.handlers.append((handler, old))
     sys.stdout, sys.stderr = out, err
+
+
+def _typed_outputs() -> list[str]:
+    """The output path(s) the user typed (``-o``) for the running command: printed as typed."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
+    found = [ctx.params.get(k) for k in ("out", "outdir", "output")]
+    return [os.fspath(v) for v in found if isinstance(v, str | os.PathLike) and os.fspath(v)]
 
 
 def add_identity(*items: Any) -> None:

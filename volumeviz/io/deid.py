@@ -631,6 +631,21 @@ class TextScrubber:
         self.paths = PathHider(inputs, key)
         self.identity = Identity()
         self.redact = Redactor(self.identity)
+        self.kept: list[str] = []
+
+    def keep(self, *texts: str | os.PathLike[str]) -> None:
+        """Print ``texts`` unchanged where they appear whole: the user's own words.
+
+        Such as the output path they typed (``-o out/mg_anon.png`` is what is on disk, even
+        when "ANON" is also a value of the patient's identity). A path is kept as typed and as
+        resolved.
+        """
+        for t in texts:
+            forms = {os.fspath(t)}
+            if isinstance(t, os.PathLike) or os.sep in os.fspath(t) or "." in os.fspath(t):
+                forms.add(os.path.abspath(os.fspath(t)))
+            self.kept.extend(f for f in forms if f and f not in self.kept)
+        self.kept.sort(key=len, reverse=True)
 
     def add(self, identity: Identity) -> None:
         """Also remove ``identity``'s values."""
@@ -647,4 +662,10 @@ class TextScrubber:
 
     def __call__(self, line: str) -> str:
         """``line`` as an anonymised run may print it."""
-        return str(self.redact(withhold_values(self.paths(line))))
+        if not self.kept or not any(k in line for k in self.kept):
+            return self._scrub(line)
+        parts = re.split("(" + "|".join(re.escape(k) for k in self.kept) + ")", line)
+        return "".join(p if n % 2 else self._scrub(p) for n, p in enumerate(parts))
+
+    def _scrub(self, text: str) -> str:
+        return str(self.redact(withhold_values(self.paths(text)))) if text else text
