@@ -30,7 +30,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("io/synth.py", "SOPInstanceUID"): "File Meta of the synthetic dataset synth.py built",
     ("io/synth.py", "ImagePositionPatient"): "positions of the synthetic files synth.py wrote",
     ("io/seg_write.py", "SpecificCharacterSet"): "highdicom's output dataset before saving",
-    ("io/seg_write.py", "SOPInstanceUID"): "File Meta copied from the SEG de-id just gave a new UID",
+    ("io/seg_write.py", "SOPInstanceUID"): "File Meta: the UID de-id just gave the SEG",
     ("io/deid.py", "PatientID"): "the output dataset write.py built from checked metadata",
     ("io/deid.py", "PatientName"): "the output dataset write.py built from checked metadata",
     ("io/deid.py", "PatientBirthDate"): "the output dataset write.py built from checked metadata",
