@@ -9,7 +9,9 @@ export VTK_DEFAULT_OPENGL_WINDOW=${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow
 if [ -z "${VOLUMEVIZ_SHARED_DATA:-}" ] && [ -d ../shared/data ]; then
   export VOLUMEVIZ_SHARED_DATA="$(cd ../shared/data && pwd)"
 fi
-echo "== ruff";        .venv/bin/ruff check volumeviz tests scripts && .venv/bin/ruff format --check volumeviz tests scripts
+# (one command a line: under set -e a failure on the left of && would not stop the script)
+echo "== ruff";        .venv/bin/ruff check volumeviz tests scripts
+echo "== format";      .venv/bin/ruff format --check volumeviz tests scripts
 echo "== mypy";        .venv/bin/mypy volumeviz
 echo "== import layers"; .venv/bin/lint-imports
 echo "== docs";        bash scripts/docs.sh
