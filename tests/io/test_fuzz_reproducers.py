@@ -9,16 +9,13 @@ and a time limit.
 
 from __future__ import annotations
 
-import os
-import resource
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pydicom
 import pytest
 
+from tests.bounded import python_bounded, run_bounded
 from tests.conftest import run_cli, shared_path
 from volumeviz.errors import (
     DicomDirError,
@@ -34,9 +31,6 @@ from volumeviz.io.volume import load_series
 
 pytestmark = pytest.mark.shared_data
 
-LIMIT_BYTES = 2 * 2**30
-LIMIT_S = 90
-
 
 def one_line_error(code: int, err: str, *needles: str) -> str:
     """The run failed with exactly one stderr line starting 'volumeviz: error:'; return it."""
@@ -49,35 +43,6 @@ def one_line_error(code: int, err: str, *needles: str) -> str:
     for n in needles:
         assert n in lines[0], (n, lines[0])
     return lines[0]
-
-
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
-
-
-def run_bounded(*args: str) -> subprocess.CompletedProcess[str]:
-    """``volumeviz ARGS`` in a child limited to 2 GiB of address space and LIMIT_S seconds."""
-    return subprocess.run(
-        [sys.executable, "-m", "volumeviz", *args],
-        capture_output=True,
-        text=True,
-        timeout=LIMIT_S,
-        preexec_fn=_limit,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
-
-
-def python_bounded(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -c CODE ARGS`` under the same limits."""
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        timeout=LIMIT_S,
-        preexec_fn=_limit,
-        check=False,
-    )
 
 
 LOAD = """

@@ -12,21 +12,18 @@ regression happen in a child limited to 2 GiB of address space.
 from __future__ import annotations
 
 import gzip
-import resource
-import subprocess
-import sys
 
 import nibabel as nib
 import numpy as np
 import pytest
 
+from tests.bounded import python_bounded
 from volumeviz.errors import VolumeVizError
 from volumeviz.io.discover import MAX_VOXELS
 from volumeviz.io.nifti import ImageFormatError, read_images, write_image
 from volumeviz.io.seg import read_labelmap
 from volumeviz.model.volume import Volume
 
-LIMIT = 2 * 2**30
 READ = """
 import sys
 from volumeviz.errors import VolumeVizError
@@ -40,19 +37,8 @@ else:
 """
 
 
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
-
-
 def _read_bounded(path) -> str:
-    run = subprocess.run(
-        [sys.executable, "-c", READ, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_limit,
-        check=False,
-    )
+    run = python_bounded(READ, str(path), timeout=120)
     assert run.returncode == 0, run.stderr
     return run.stdout.strip()
 

@@ -12,14 +12,12 @@ test instead of exhausting the machine.
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import pydicom
 import pytest
 
+from tests.bounded import python_bounded
 from tests.conftest import shared_path
 from volumeviz.errors import HeaderError
 from volumeviz.io.rtstruct import read_rtstruct
@@ -30,7 +28,6 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 HD = "seg/highdicom_ct2_seg_set"
 RT = "seg/rtutils_ge_discoverymi_phantom_rtstruct"
-LIMIT = 2 * 2**30
 
 READ = """
 import sys
@@ -43,10 +40,6 @@ except VolumeVizError as exc:
 else:
     print("read", seg.grid.shape)
 """
-
-
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
 
 
 def _pixel_measures(ds):
@@ -81,14 +74,7 @@ def test_seg_header_claims_are_checked_before_allocating(shared_data, tmp_path, 
         setattr(target, keyword, value)
     bad = tmp_path / "seg.dcm"
     ds.save_as(bad)
-    run = subprocess.run(
-        [sys.executable, "-c", READ, str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_limit,
-        check=False,
-    )
+    run = python_bounded(READ, str(bad), timeout=120)
     assert run.returncode == 0, run.stderr
     out = run.stdout.strip()
     assert out.startswith(("HeaderError: ", "SegmentationError: ")), out
